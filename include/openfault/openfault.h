@@ -6,5 +6,9 @@
 #define OPENFAULT_OPENFAULT_H
 
 #include <openfault/common.h>
+#include <openfault/bisect.h>
+#include <openfault/lock.h>
+#include <openfault/lock_redis.h>
+#include <openfault/ring.h>
 
 #endif /* OPENFAULT_OPENFAULT_H */

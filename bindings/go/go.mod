@@ -1,0 +1,3 @@
+module openfault.example/goexample
+
+go 1.19

@@ -1,0 +1,326 @@
+"""openfault.Ring: a consistent-hash ring over libopenfault's of_ring."""
+import ctypes
+
+from ._native import _declare, as_bytes, check, plib
+
+_c = ctypes
+_vp, _sz, _u32, _u64 = _c.c_void_p, _c.c_size_t, _c.c_uint32, _c.c_uint64
+_p_u64, _p_sz = _c.POINTER(_c.c_uint64), _c.POINTER(_c.c_size_t)
+_EMPTY = -5
+
+
+class RingOptions(_c.Structure):
+    """struct of_ring_options (ring.h)."""
+    _fields_ = [("struct_size", _u32), ("algorithm", _u32), ("vnodes", _u32), ("flags", _u32),
+                ("seed", _u64)]
+
+
+class RingRange(_c.Structure):
+    """struct of_ring_range (ring.h)."""
+    _fields_ = [("first", _u64), ("last", _u64), ("old_id", _vp), ("old_id_len", _sz),
+                ("old_tag", _u64), ("new_id", _vp), ("new_id_len", _sz), ("new_tag", _u64)]
+
+
+_LOAD_FN = _c.CFUNCTYPE(_u64, _vp, _u64, _vp, _sz)
+_NODE_FN = _c.CFUNCTYPE(_c.c_int, _vp, _vp, _sz, _u32, _u64)
+_RANGE_FN = _c.CFUNCTYPE(_c.c_int, _vp, _c.POINTER(RingRange))
+
+# The ring's calls are short and never block on another thread, so they keep the GIL (plib):
+# Python threads are serialised around them and the tag table below stays consistent.
+_declare(plib, "of_ring_options_init", _c.c_int, _c.POINTER(RingOptions), _sz)
+_declare(plib, "of_ring_options_size", _sz)
+_declare(plib, "of_ring_create", _c.c_int, _c.POINTER(RingOptions), _c.POINTER(_vp))
+_declare(plib, "of_ring_destroy", None, _vp)
+_declare(plib, "of_ring_add", _c.c_int, _vp, _c.c_char_p, _sz, _u32, _u64)
+_declare(plib, "of_ring_remove", _c.c_int, _vp, _c.c_char_p, _sz)
+_declare(plib, "of_ring_set_weight", _c.c_int, _vp, _c.c_char_p, _sz, _u32)
+_declare(plib, "of_ring_pin", _c.c_int, _vp, _c.c_char_p, _sz, _c.c_char_p, _sz)
+_declare(plib, "of_ring_unpin", _c.c_int, _vp, _c.c_char_p, _sz)
+_declare(plib, "of_ring_lookup", _c.c_int, _vp, _c.c_char_p, _sz, _p_u64, _vp, _sz, _p_sz)
+_declare(plib, "of_ring_lookup_hash", _c.c_int, _vp, _u64, _p_u64, _vp, _sz, _p_sz)
+_declare(plib, "of_ring_lookup_n", _c.c_int, _vp, _c.c_char_p, _sz, _sz, _vp)
+_declare(plib, "of_ring_lookup_bounded", _c.c_int, _vp, _c.c_char_p, _sz, _c.c_double, _u64,
+         _LOAD_FN, _vp, _p_u64)
+_declare(plib, "of_ring_contains", _c.c_int, _vp, _c.c_char_p, _sz, _c.POINTER(_c.c_int))
+_declare(plib, "of_ring_node_count", _sz, _vp)
+_declare(plib, "of_ring_generation", _u64, _vp)
+_declare(plib, "of_ring_foreach", _c.c_int, _vp, _NODE_FN, _vp)
+_declare(plib, "of_ring_ownership", _c.c_int, _vp, _c.c_char_p, _sz, _c.POINTER(_c.c_double))
+_declare(plib, "of_ring_fingerprint", _u64, _vp)
+_declare(plib, "of_ring_view_take", _c.c_int, _vp, _c.POINTER(_vp))
+_declare(plib, "of_ring_view_release", None, _vp)
+_declare(plib, "of_ring_view_generation", _u64, _vp)
+_declare(plib, "of_ring_view_fingerprint", _u64, _vp)
+_declare(plib, "of_ring_diff", _c.c_int, _vp, _vp, _RANGE_FN, _vp, _vp)
+_declare(plib, "of_ring_memory_usage", _sz, _vp)
+
+DEFAULT_VNODES = 1024
+
+
+def _weight(weight, ketama):
+    if isinstance(weight, bool) or not isinstance(weight, int):
+        raise TypeError("weight must be an int")
+    if not (0 if ketama else 1) <= weight <= 0xFFFFFFFF:
+        raise ValueError("weight %d out of range" % weight)
+    return weight
+
+
+class RingView:
+    """An immutable version of a Ring (Ring.view()), e.g. to diff() with a later one."""
+
+    def __init__(self, ring, handle):
+        self._nodes = dict(ring._nodes)  # tag -> node object, as of this version
+        self._h = handle
+
+    @property
+    def generation(self):
+        return plib.of_ring_view_generation(self._h)
+
+    @property
+    def fingerprint(self):
+        return plib.of_ring_view_fingerprint(self._h)
+
+    def diff(self, newer):
+        """Hash ranges whose owner differs from this view to @p newer:
+        a list of (first_hash, last_hash, old_node, new_node) (inclusive bounds; a node is None
+        on the side of an empty ring)."""
+        out, errors = [], []
+
+        def visit(_ctx, rp):
+            try:
+                r = rp.contents
+                old = self._nodes.get(r.old_tag) if r.old_id else None
+                new = newer._nodes.get(r.new_tag) if r.new_id else None
+                out.append((r.first, r.last, old, new))
+                return 0
+            except BaseException as e:  # cannot cross into C: stop and re-raise below
+                errors.append(e)
+                return 1
+
+        cb = _RANGE_FN(visit)
+        rc = plib.of_ring_diff(self._h, newer._h, cb, None, None)
+        if errors:
+            raise errors[0]
+        check(rc)
+        return out
+
+    def release(self):
+        h, self._h = self._h, None
+        if h:
+            plib.of_ring_view_release(h)
+
+    def __del__(self):
+        self.release()
+
+
+class Ring:
+    """Consistent-hash ring. Nodes and keys are str (UTF-8) or bytes; lookups return each node
+    as it was added (same object, so str stays str and bytes stay bytes).
+
+        ring = Ring(["cache-a", "cache-b"], vnodes=256)
+        ring.add_node("cache-c", weight=2)
+        ring.get("user:42")          # -> "cache-b"
+        ring.get_n("user:42", 2)     # replica preference list
+        ring.pin("user:42", "cache-a")
+
+    Placement is exactly libopenfault's (docs/ring.md): any process, any language with the same
+    seed, vnodes and nodes agrees. ``ketama=True`` gives libmemcached's weighted ketama.
+    Thread-safety: any thread may call anything (calls hold the GIL; the C ring also lets
+    lookups run concurrently with changes).
+    """
+
+    def __init__(self, nodes=(), *, vnodes=DEFAULT_VNODES, seed=0, ketama=False,
+                 sort_hosts=False):
+        self._h = None
+        opts = RingOptions()
+        check(plib.of_ring_options_init(_c.byref(opts), _c.sizeof(opts)))
+        opts.algorithm = 1 if ketama else 0
+        opts.vnodes = vnodes
+        opts.seed = seed
+        opts.flags = 1 if sort_hosts else 0
+        self.ketama = bool(ketama)
+        self.seed = seed
+        out = _vp()
+        check(plib.of_ring_create(_c.byref(opts), _c.byref(out)))
+        self._h = out.value
+        self._nodes = {}     # tag -> node object as added
+        self._tags = {}      # id bytes -> tag
+        self._next_tag = 1
+        for node in nodes:
+            self.add_node(node)
+
+    def close(self):
+        """Free the C ring now (also done when the object is collected)."""
+        h, self._h = self._h, None
+        if h:
+            plib.of_ring_destroy(h)
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _handle(self):
+        if not self._h:
+            raise ValueError("operation on a closed Ring")
+        return self._h
+
+    # -- membership ------------------------------------------------------------------------
+    def add_node(self, node, weight=1):
+        """Add @p node (str or bytes) with @p weight. Raises ExistsError if present."""
+        nid = as_bytes(node)
+        tag = self._next_tag
+        check(plib.of_ring_add(self._handle(), nid, len(nid), _weight(weight, self.ketama), tag))
+        self._next_tag += 1
+        self._nodes[tag] = node
+        self._tags[nid] = tag
+
+    def remove_node(self, node):
+        """Remove @p node and its pins. Raises NotFoundError if absent."""
+        nid = as_bytes(node)
+        check(plib.of_ring_remove(self._handle(), nid, len(nid)))
+        tag = self._tags.pop(nid, None)
+        if tag is None and self.ketama:  # ketama compares host and port: "h" is "h:11211"
+            for k, t in list(self._tags.items()):
+                if not self._contains_bytes(k):
+                    tag = self._tags.pop(k)
+        self._nodes.pop(tag, None)
+
+    def set_weight(self, node, weight):
+        """Change @p node's weight (only keys to or from it move)."""
+        nid = as_bytes(node)
+        check(plib.of_ring_set_weight(self._handle(), nid, len(nid), _weight(weight, self.ketama)))
+
+    def pin(self, key, node):
+        """Make lookups of @p key answer @p node (which must be present)."""
+        k, nid = as_bytes(key), as_bytes(node)
+        check(plib.of_ring_pin(self._handle(), k, len(k), nid, len(nid)))
+
+    def unpin(self, key):
+        """Remove the pin of @p key (NotFoundError if it has none)."""
+        k = as_bytes(key)
+        check(plib.of_ring_unpin(self._handle(), k, len(k)))
+
+    # -- lookups ---------------------------------------------------------------------------
+    def get(self, key):
+        """The node owning @p key. Raises EmptyError when the ring has no node."""
+        k = key.encode() if type(key) is str else key if type(key) is bytes else as_bytes(key)
+        tag = _u64()
+        while True:
+            check(plib.of_ring_lookup(self._handle(), k, len(k), _c.byref(tag), None, 0, None))
+            node = self._nodes.get(tag.value, _c)
+            if node is not _c:
+                return node
+            # Another Python thread removed the node between the C call and this line: ask again.
+
+    def get_hash(self, key_hash):
+        """The node owning a precomputed key hash (openfault.hash64(key, seed)); native mode."""
+        tag = _u64()
+        while True:
+            check(plib.of_ring_lookup_hash(self._handle(), key_hash, _c.byref(tag), None, 0, None))
+            node = self._nodes.get(tag.value, _c)
+            if node is not _c:
+                return node
+
+    def get_n(self, key, n):
+        """The first @p n distinct nodes clockwise from @p key (replica preference list)."""
+        k = as_bytes(key)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError("n must be an int >= 1")
+        tags = (_u64 * n)()
+        while True:
+            check(plib.of_ring_lookup_n(self._handle(), k, len(k), n, tags))
+            try:
+                return [self._nodes[t] for t in tags]
+            except KeyError:  # a node removed meanwhile by another thread: ask again
+                continue
+
+    def get_bounded(self, key, loads, c=1.25, total=None):
+        """Bounded-load lookup: the first node on @p key's preference list whose load is below
+        ceil(c * (total + 1) / len(ring)). @p loads maps node -> load (a dict, or a callable
+        taking the node); @p total defaults to the sum of the dict's values."""
+        k = as_bytes(key)
+        get_load = loads if callable(loads) else (lambda node: loads.get(node, 0))
+        if total is None:
+            if callable(loads):
+                raise TypeError("total is required when loads is a callable")
+            total = sum(loads.values())
+        errors = []
+
+        def load_cb(_ctx, tag, _id, _len):
+            try:
+                return int(get_load(self._nodes[tag]))
+            except BaseException as e:  # cannot cross into C: report the node full, re-raise
+                errors.append(e)
+                return (1 << 64) - 1
+
+        cb = _LOAD_FN(load_cb)  # alive for the whole (synchronous) call
+        out = _u64()
+        rc = plib.of_ring_lookup_bounded(self._handle(), k, len(k), c, total, cb, None,
+                                         _c.byref(out))
+        if errors:
+            raise errors[0]
+        check(rc)
+        return self._nodes[out.value]
+
+    # -- inspection ------------------------------------------------------------------------
+    def _contains_bytes(self, nid):
+        present = _c.c_int()
+        check(plib.of_ring_contains(self._handle(), nid, len(nid), _c.byref(present)))
+        return bool(present.value)
+
+    def __contains__(self, node):
+        try:
+            nid = as_bytes(node)
+        except TypeError:
+            return False
+        return self._contains_bytes(nid)
+
+    def __len__(self):
+        return plib.of_ring_node_count(self._handle())
+
+    def nodes(self):
+        """[(node, weight)] of the current version (native: id order; ketama: server order)."""
+        out = []
+
+        def visit(_ctx, _id, _len, weight, tag):
+            out.append((self._nodes[tag], weight))
+            return 0
+
+        check(plib.of_ring_foreach(self._handle(), _NODE_FN(visit), None))
+        return out
+
+    def ownership(self, node):
+        """The share of the hash space @p node owns, in [0, 1]."""
+        nid = as_bytes(node)
+        share = _c.c_double()
+        check(plib.of_ring_ownership(self._handle(), nid, len(nid), _c.byref(share)))
+        return share.value
+
+    @property
+    def generation(self):
+        """0 at creation, +1 on every change."""
+        return plib.of_ring_generation(self._handle())
+
+    @property
+    def fingerprint(self):
+        """Membership fingerprint, equal across processes with the same options, nodes, pins."""
+        return plib.of_ring_fingerprint(self._handle())
+
+    def memory_usage(self):
+        """Bytes used by the current snapshot."""
+        return plib.of_ring_memory_usage(self._handle())
+
+    def view(self):
+        """An immutable RingView of the current version (for diff())."""
+        out = _vp()
+        check(plib.of_ring_view_take(self._handle(), _c.byref(out)))
+        return RingView(self, out.value)
+
+    def __repr__(self):
+        return "<openfault.Ring of %d nodes%s>" % (len(self), " (ketama)" if self.ketama else "")
+

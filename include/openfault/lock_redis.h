@@ -1,0 +1,134 @@
+/**
+ * @file lock_redis.h
+ * @brief The Redis lock provider: named leased locks with fencing tokens on one Redis server.
+ *
+ * A provider made here is an ordinary ::of_lock_provider: acquire, release and extend with the
+ * functions of `lock.h`. Locks live in Redis as `PREFIX{name}:lock` (value = the 128-bit owner
+ * token in hex, with a PX expiry) and fencing counters as `PREFIX{name}:fence`; names are sent
+ * binary-safe and escaped so two names never share a key. See docs/redis.md.
+ *
+ * This header and its functions exist in every build of the library. When the library was built
+ * without hiredis, of_lock_redis_available() returns 0 and the create functions return
+ * ::OF_ERR_NOT_SUPPORTED.
+ *
+ * Not supported: TLS (`rediss://`; hiredis 0.14 has none), Redis Cluster, Sentinel. Host names
+ * are resolved with getaddrinfo(), which the connect timeout does not bound: use an address or
+ * a local resolver when that matters.
+ *
+ * Fencing tokens are strictly increasing per name, also across a Redis restart without
+ * persistence, as long as the server's clock never steps back: a missing counter restarts from
+ * the server's TIME in microseconds.
+ *
+ * After fork(), a child process must create its own provider (connections do not survive fork).
+ */
+#ifndef OPENFAULT_LOCK_REDIS_H
+#define OPENFAULT_LOCK_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openfault/common.h>
+#include <openfault/lock.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Default TCP port. */
+#define OF_LOCK_REDIS_DEFAULT_PORT 6379u
+/** Default connect timeout in milliseconds. */
+#define OF_LOCK_REDIS_DEFAULT_CONNECT_TIMEOUT_MS 1000u
+/** Default command timeout in milliseconds. */
+#define OF_LOCK_REDIS_DEFAULT_COMMAND_TIMEOUT_MS 1000u
+
+/**
+ * Connection settings of a Redis provider. Fill with of_lock_redis_options_init() first, then
+ * change fields. The strings are copied by of_lock_redis_create().
+ * Thread-safety: one thread at a time.
+ */
+typedef struct of_lock_redis_options {
+    uint32_t struct_size;         /**< set by of_lock_redis_options_init() */
+    uint32_t port;                /**< TCP port 1..65535; default 6379 */
+    const char *host;             /**< host name, IPv4 or IPv6 address (no brackets); default
+                                       "127.0.0.1"; ignored when @c unix_path is set */
+    const char *unix_path;        /**< unix socket path (at most 107 bytes), or NULL (default) for TCP */
+    const char *user;             /**< ACL user name (AUTH user password), or NULL (default) */
+    const char *password;         /**< AUTH password, or NULL (default) for no AUTH; required
+                                       when @c user is set */
+    const char *prefix;           /**< key prefix, at most 256 bytes, no '{' or '}'; NULL or ""
+                                       (default) for none */
+    uint32_t db;                  /**< database for SELECT, default 0 (at most 2^31 - 1) */
+    uint32_t connect_timeout_ms;  /**< bound on one TCP/unix connect, 1..2^31 - 1; default 1000 */
+    uint32_t command_timeout_ms;  /**< bound on the round trips of one step, 1..2^31 - 1; default 1000 */
+    uint32_t keepalive;           /**< 1 (default): TCP keepalive on; 0: off */
+} of_lock_redis_options;
+
+/**
+ * Whether this library was built with the Redis providers (hiredis).
+ * @return 1 if available, 0 if the create functions answer ::OF_ERR_NOT_SUPPORTED
+ * @note Thread-safety: safe: any thread, any time.
+ */
+OF_API int of_lock_redis_available(void);
+
+/**
+ * Fill @p opts with the defaults listed in ::of_lock_redis_options and set its `struct_size`.
+ * @param opts         options to fill
+ * @param struct_size  `sizeof *opts` as the caller compiled it
+ * @return ::OF_OK; ::OF_ERR_INVALID if @p opts is NULL; ::OF_ERR_ABI if @p struct_size is larger
+ *         than this library's struct or smaller than its first version
+ * @note Thread-safety: safe: any thread, any time.
+ */
+OF_API int of_lock_redis_options_init(of_lock_redis_options *opts, size_t struct_size);
+
+/**
+ * sizeof(::of_lock_redis_options) in this library (for bindings).
+ * @note Thread-safety: safe: any thread, any time.
+ */
+OF_API size_t of_lock_redis_options_size(void);
+
+/**
+ * Create a Redis lock provider. Only validates and copies @p opts: nothing connects until the
+ * first lock call, and a server that is down then gives ::OF_ERR_UNAVAILABLE within the connect
+ * timeout. Connections are pooled (one per concurrently calling thread), reconnected with capped
+ * backoff, and set up again (timeouts, AUTH, SELECT) after every reconnect; SIGPIPE is blocked
+ * in the calling thread around I/O and no process-wide signal setting is changed.
+ *
+ * Step outcomes seen through `lock.h`: nothing sent → ::OF_ERR_UNAVAILABLE; sent without a reply
+ * within the command timeout → ::OF_ERR_UNKNOWN (the engine queues a cleanup); credentials
+ * refused → ::OF_ERR_AUTH; an unexpected reply (WRONGTYPE, ...) → ::OF_ERR_PROTOCOL with the
+ * reply text in of_last_error_detail().
+ * Caps: ::OF_LOCK_CAP_TTL | ::OF_LOCK_CAP_EXTEND | ::OF_LOCK_CAP_FENCE | ::OF_LOCK_CAP_SHARED.
+ *
+ * @param opts          settings from of_lock_redis_options_init(); copied
+ * @param out_provider  receives the provider (destroy with of_lock_provider_destroy() after
+ *                      releasing its locks); untouched on error
+ * @return ::OF_OK; ::OF_ERR_INVALID NULL arguments or a bad field (named in
+ *         of_last_error_detail()); ::OF_ERR_ABI unknown `struct_size`; ::OF_ERR_NOMEM;
+ *         ::OF_ERR_UNAVAILABLE no OS randomness for tokens; ::OF_ERR_NOT_SUPPORTED built without
+ *         hiredis
+ * @note Thread-safety: safe: any thread, any time. The provider itself is safe: any thread, any
+ *       time (except destroy); a child process after fork() must create its own.
+ */
+OF_API int of_lock_redis_create(const of_lock_redis_options *opts,
+                                of_lock_provider **out_provider);
+
+/**
+ * Create a Redis lock provider from a URL:
+ * `redis://[[user]:password@]host[:port][/db][?params]` (host may be `[IPv6]`; port 6379 and db
+ * 0 by default) or `unix://[[user]:password@]/absolute/path[?db=N&params]`. Params:
+ * `connect_timeout_ms`, `command_timeout_ms`, `prefix`, `keepalive` (0 or 1), and `db` for
+ * unix:// only. User, password, path and values are percent-decoded (`%00` is refused). Parsing
+ * is strict: unknown or repeated params, empty parts, junk → ::OF_ERR_INVALID with the byte
+ * offset in of_last_error_detail() (the password is never echoed).
+ * @param url           NUL-terminated URL, at most 4096 bytes; copied
+ * @param out_provider  receives the provider; untouched on error
+ * @return as of_lock_redis_create(), and ::OF_ERR_NOT_SUPPORTED for `rediss://` (no TLS)
+ * @note Thread-safety: safe: any thread, any time.
+ */
+OF_API int of_lock_redis_create_url(const char *url, of_lock_provider **out_provider);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OPENFAULT_LOCK_REDIS_H */

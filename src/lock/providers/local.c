@@ -1,0 +1,413 @@
+/* The in-process lock provider: named leases in a sharded hash table.
+ *
+ * It fills the public vtable like any third-party provider would. Each shard has a mutex, a
+ * chained hash table and a small free list of entries, so an uncontended try_acquire + release
+ * is two short critical sections, no allocation and no fine-grained clock read (the lease end is
+ * the engine's conservative pre-set valid_until; expiry checks on the release path use the
+ * coarse clock, which is never ahead of the real one). An entry exists only while its name is
+ * held or waited for, so idle names cost no memory. Waiters sleep on a per-entry condition
+ * variable until a release or the holder's lease end: no polling.
+ *
+ * Fencing tokens come from a per-shard counter: a name always maps to the same shard, so its
+ * fences strictly increase across owners even after its entry was recycled. */
+#include "lock/providers/local.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/hash.h"
+#include "common/token.h"
+#include "lock/engine.h"
+
+#define SHARD_BITS 6
+#define NSHARDS (1u << SHARD_BITS)
+#define MIN_BUCKETS 16u
+/* Recycled entries per shard: at most 64 x 16 x (~200 B + a name of up to 1 KiB) idle. */
+#define ENTRY_FREE_MAX 16u
+#define NAME_INLINE 48
+
+static const char local_name[] = "local";
+
+typedef struct entry {
+    struct entry *next;
+    uint64_t hash;
+    int64_t expires;
+    of_lock_token token;
+    int held;
+    unsigned waiters;
+    pthread_cond_t cv;
+    size_t name_len;
+    char *name;
+    char *heap;
+    size_t heap_cap;
+    char name_inline[NAME_INLINE];
+} entry;
+
+/* Aligned so two shards' mutexes never share a cache line. */
+typedef struct shard {
+    _Alignas(64) pthread_mutex_t mu;
+    entry **buckets;
+    size_t nbuckets;
+    size_t count;
+    entry *free;
+    unsigned nfree;
+    uint64_t last_fence;
+} shard;
+
+typedef struct local_provider {
+    uint64_t seed;
+    pthread_condattr_t cattr;
+    _Alignas(64) shard shards[NSHARDS];
+} local_provider;
+
+static inline int token_eq(const of_lock_token *a, const of_lock_token *b)
+{
+    return memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+}
+
+static inline shard *shard_of(local_provider *l, uint64_t h)
+{
+    return &l->shards[h >> (64 - SHARD_BITS)];
+}
+
+/* Short names (the common case) are compared inline: a libc call costs more than the bytes. */
+static inline int same_name(const char *a, const char *b, size_t len)
+{
+    if (len > 16)
+        return memcmp(a, b, len) == 0;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < len; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+static entry *find(shard *s, uint64_t h, const void *name, size_t len, entry ***out_link)
+{
+    entry **link = &s->buckets[h & (s->nbuckets - 1)];
+    for (entry *e = *link; e; link = &e->next, e = e->next) {
+        if (e->hash == h && e->name_len == len && same_name(e->name, name, len)) {
+            if (out_link)
+                *out_link = link;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static void entry_free(entry *e)
+{
+    pthread_cond_destroy(&e->cv);
+    free(e->heap);
+    free(e);
+}
+
+/* Resize the bucket array; on allocation failure keep the old one (chains just get longer). */
+static void rehash(shard *s, size_t nb)
+{
+    entry **nbk = calloc(nb, sizeof *nbk);
+    if (!nbk)
+        return;
+    for (size_t i = 0; i < s->nbuckets; i++) {
+        entry *e = s->buckets[i];
+        while (e) {
+            entry *next = e->next;
+            entry **b = &nbk[e->hash & (nb - 1)];
+            e->next = *b;
+            *b = e;
+            e = next;
+        }
+    }
+    free(s->buckets);
+    s->buckets = nbk;
+    s->nbuckets = nb;
+}
+
+static entry *entry_new(local_provider *l, shard *s, uint64_t h, const void *name, size_t len)
+{
+    entry *e = s->free;
+    if (e) {
+        s->free = e->next;
+        s->nfree--;
+    } else {
+        e = malloc(sizeof *e);
+        if (!e)
+            return NULL;
+        if (pthread_cond_init(&e->cv, &l->cattr) != 0) {
+            free(e);
+            return NULL;
+        }
+        e->heap = NULL;
+        e->heap_cap = 0;
+    }
+    if (len <= NAME_INLINE) {
+        e->name = e->name_inline;
+    } else {
+        if (e->heap_cap < len) {
+            char *nb = malloc(len);
+            if (!nb) {
+                e->next = s->free;
+                s->free = e;
+                s->nfree++;
+                return NULL;
+            }
+            free(e->heap);
+            e->heap = nb;
+            e->heap_cap = len;
+        }
+        e->name = e->heap;
+    }
+    memcpy(e->name, name, len);
+    e->name_len = len;
+    e->hash = h;
+    e->held = 0;
+    e->waiters = 0;
+    e->expires = 0;
+    entry **b = &s->buckets[h & (s->nbuckets - 1)];
+    e->next = *b;
+    *b = e;
+    s->count++;
+    if (s->count > s->nbuckets)
+        rehash(s, s->nbuckets * 2);
+    return e;
+}
+
+/* Unlink an idle entry (not held, no waiters) and recycle it. */
+static void entry_drop(shard *s, entry *e, entry **link)
+{
+    *link = e->next;
+    s->count--;
+    if (s->nfree < ENTRY_FREE_MAX) {
+        e->next = s->free;
+        s->free = e;
+        s->nfree++;
+    } else {
+        entry_free(e);
+    }
+    if (s->nbuckets > MIN_BUCKETS && s->count < s->nbuckets / 8)
+        rehash(s, s->nbuckets / 2);
+}
+
+static int local_try_acquire(void *self, const void *name, size_t name_len,
+                             const of_lock_token *token, uint32_t ttl_ms, int64_t deadline_ns,
+                             uint64_t *out_fence, int64_t *out_valid_until_ns,
+                             uint32_t *out_retry_after_ms)
+{
+    local_provider *l = self;
+    uint64_t h = ofi_hash64(name, name_len, l->seed);
+    shard *s = shard_of(l, h);
+    pthread_mutex_lock(&s->mu);
+    entry *e = find(s, h, name, name_len, NULL);
+    if (e) {
+        /* The fine clock only here: a takeover must see the lease truly over. */
+        if (e->held && ofi_now_ns() < e->expires) {
+            pthread_mutex_unlock(&s->mu);
+            return OF_ERR_BUSY;
+        }
+    } else {
+        e = entry_new(l, s, h, name, name_len);
+        if (!e) {
+            pthread_mutex_unlock(&s->mu);
+            return ofi_fail_plain(OF_ERR_NOMEM);
+        }
+    }
+    e->held = 1;
+    e->token = *token;
+    /* The engine pre-sets valid_until to (a time no later than now) + ttl: the holder's view and
+     * ours are then the same instant, with no drift between them. */
+    e->expires = *out_valid_until_ns;
+    *out_fence = ++s->last_fence;
+    pthread_mutex_unlock(&s->mu);
+    return OF_OK;
+}
+
+static int local_release(void *self, const void *name, size_t name_len, const of_lock_token *token,
+                         int64_t deadline_ns)
+{
+    local_provider *l = self;
+    uint64_t h = ofi_hash64(name, name_len, l->seed);
+    shard *s = shard_of(l, h);
+    pthread_mutex_lock(&s->mu);
+    entry **link;
+    entry *e = find(s, h, name, name_len, &link);
+    if (!e || !e->held || !token_eq(&e->token, token)) {
+        pthread_mutex_unlock(&s->mu);
+        return OF_ERR_NOT_OWNER;
+    }
+    /* An expired lease is no longer ours (as on a backend whose key expired), but nobody took it:
+     * clear it either way, and answer as a backend would. */
+    int expired = ofi_now_coarse_ns() >= e->expires;
+    e->held = 0;
+    if (e->waiters)
+        pthread_cond_broadcast(&e->cv);
+    else
+        entry_drop(s, e, link);
+    pthread_mutex_unlock(&s->mu);
+    return expired ? OF_ERR_NOT_OWNER : OF_OK;
+}
+
+static int local_extend(void *self, const void *name, size_t name_len, const of_lock_token *token,
+                        uint32_t ttl_ms, int64_t deadline_ns, int64_t *out_valid_until_ns)
+{
+    local_provider *l = self;
+    uint64_t h = ofi_hash64(name, name_len, l->seed);
+    shard *s = shard_of(l, h);
+    pthread_mutex_lock(&s->mu);
+    entry **link;
+    entry *e = find(s, h, name, name_len, &link);
+    if (!e || !e->held || !token_eq(&e->token, token)) {
+        pthread_mutex_unlock(&s->mu);
+        return OF_ERR_NOT_OWNER;
+    }
+    if (ofi_now_ns() >= e->expires) {
+        e->held = 0;
+        if (e->waiters)
+            pthread_cond_broadcast(&e->cv);
+        else
+            entry_drop(s, e, link);
+        pthread_mutex_unlock(&s->mu);
+        return OF_ERR_NOT_OWNER;
+    }
+    e->expires = *out_valid_until_ns;
+    pthread_mutex_unlock(&s->mu);
+    return OF_OK;
+}
+
+static int local_wait_release(void *self, const void *name, size_t name_len, int64_t until_ns)
+{
+    local_provider *l = self;
+    uint64_t h = ofi_hash64(name, name_len, l->seed);
+    shard *s = shard_of(l, h);
+    pthread_mutex_lock(&s->mu);
+    entry *e = find(s, h, name, name_len, NULL);
+    int64_t now = ofi_now_ns();
+    if (!e || !e->held || now >= e->expires) {
+        pthread_mutex_unlock(&s->mu);
+        return OF_OK;
+    }
+    int64_t wake = e->expires < until_ns ? e->expires : until_ns;
+    struct timespec ts = ofi_timespec_from_ns(wake);
+    e->waiters++;
+    /* One wait: any wake-up (release, lapse, spurious) sends the engine back to try_acquire. */
+    pthread_cond_timedwait(&e->cv, &s->mu, &ts);
+    e->waiters--;
+    if (!e->held && e->waiters == 0) {
+        entry **link;
+        find(s, h, name, name_len, &link);
+        entry_drop(s, e, link);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ofi_now_ns() >= until_ns ? OF_ERR_TIMEOUT : OF_OK;
+}
+
+static void local_destroy(void *self)
+{
+    local_provider *l = self;
+    for (unsigned i = 0; i < NSHARDS; i++) {
+        shard *s = &l->shards[i];
+        for (size_t b = 0; b < s->nbuckets; b++) {
+            entry *e = s->buckets[b];
+            while (e) {
+                entry *next = e->next;
+                entry_free(e);
+                e = next;
+            }
+        }
+        entry *e = s->free;
+        while (e) {
+            entry *next = e->next;
+            entry_free(e);
+            e = next;
+        }
+        free(s->buckets);
+        pthread_mutex_destroy(&s->mu);
+    }
+    pthread_condattr_destroy(&l->cattr);
+    free(l);
+}
+
+static const of_lock_provider_ops local_ops = {
+    .abi_version = OF_LOCK_PROVIDER_ABI,
+    .struct_size = sizeof(of_lock_provider_ops),
+    .name = local_name,
+    .caps = OF_LOCK_CAP_TTL | OF_LOCK_CAP_EXTEND | OF_LOCK_CAP_FENCE | OF_LOCK_CAP_WAIT,
+    .reserved0 = 0,
+    .try_acquire = local_try_acquire,
+    .release = local_release,
+    .extend = local_extend,
+    .wait_release = local_wait_release,
+    .destroy = local_destroy,
+};
+
+OF_API int of_lock_local_create(of_lock_provider **out_provider)
+{
+    if (!out_provider)
+        return ofi_fail(OF_ERR_INVALID, "of_lock_local_create: out_provider is NULL");
+    local_provider *l = aligned_alloc(64, (sizeof *l + 63) / 64 * 64);
+    if (!l)
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    memset(l, 0, sizeof *l);
+    /* A random hash seed keeps adversarial names from piling into one chain. */
+    int rc = ofi_os_random(&l->seed, sizeof l->seed, 1, "/dev/urandom");
+    if (rc != OF_OK) {
+        free(l);
+        return rc;
+    }
+    if (pthread_condattr_init(&l->cattr) != 0) {
+        free(l);
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    }
+    pthread_condattr_setclock(&l->cattr, CLOCK_MONOTONIC);
+    unsigned i;
+    for (i = 0; i < NSHARDS; i++) {
+        shard *s = &l->shards[i];
+        s->buckets = calloc(MIN_BUCKETS, sizeof *s->buckets);
+        if (!s->buckets)
+            break;
+        if (pthread_mutex_init(&s->mu, NULL) != 0) {
+            free(s->buckets);
+            break;
+        }
+        s->nbuckets = MIN_BUCKETS;
+    }
+    if (i < NSHARDS) {
+        while (i-- > 0) {
+            free(l->shards[i].buckets);
+            pthread_mutex_destroy(&l->shards[i].mu);
+        }
+        pthread_condattr_destroy(&l->cattr);
+        free(l);
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    }
+    of_lock_provider *p = NULL;
+    rc = of_lock_provider_create(&local_ops, l, &p);
+    if (rc != OF_OK) {
+        local_destroy(l);
+        return rc;
+    }
+    *out_provider = p;
+    return OF_OK;
+}
+
+int ofi_lock_local_force_lapse(of_lock_provider *provider, const void *name, size_t name_len)
+{
+    if (!provider || of_lock_provider_name(provider) != local_name || !name)
+        return ofi_fail(OF_ERR_INVALID, "force_lapse: not a local provider");
+    local_provider *l = ofi_lock_provider_self(provider);
+    uint64_t h = ofi_hash64(name, name_len, l->seed);
+    shard *s = shard_of(l, h);
+    pthread_mutex_lock(&s->mu);
+    entry *e = find(s, h, name, name_len, NULL);
+    int rc = OF_OK;
+    if (e && e->held) {
+        e->expires = ofi_now_ns() - 1;
+        if (e->waiters)
+            pthread_cond_broadcast(&e->cv);
+    } else {
+        rc = ofi_fail(OF_ERR_NOT_FOUND, "force_lapse: name not held");
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}

@@ -1,0 +1,106 @@
+/* Connections to one Redis server (hiredis 0.14): a pool with checkout, bounded connect and
+ * round trips, AUTH/SELECT after every (re)connect, reconnect backoff, writes that cannot raise
+ * SIGPIPE (send with MSG_NOSIGNAL), and the outcome classification every step relies on:
+ *
+ *   nothing sent                  -> OF_ERR_UNAVAILABLE
+ *   sent, no (complete) reply     -> OF_ERR_UNKNOWN   (the context is dropped, never reused)
+ *   credentials refused           -> OF_ERR_AUTH
+ *   other error reply             -> OF_ERR_PROTOCOL  (reply text in of_last_error_detail())
+ *
+ * Built only with hiredis. The redlock provider may reuse it (one pool per server). */
+#ifndef OPENFAULT_SRC_LOCK_PROVIDERS_REDIS_CONN_H
+#define OPENFAULT_SRC_LOCK_PROVIDERS_REDIS_CONN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "lock/providers/redis_config.h"
+
+typedef struct ofi_redis_pool ofi_redis_pool;
+
+/* One connection, used by one thread between checkout and checkin. */
+typedef struct ofi_redis_conn {
+    redisContext *ctx;           /* NULL until connected */
+    ofi_redis_pool *pool;
+    struct ofi_redis_conn *next; /* idle list */
+    int64_t op_deadline_ns;      /* the current step's round trips end by then */
+    uint32_t sock_timeout_ms;    /* SO_RCVTIMEO/SO_SNDTIMEO now set on ctx */
+    int io_error;                /* an I/O error in this checkout: close at checkin */
+    char *keys;                  /* scratch for two keys, 2 * OFI_REDIS_KEY_CAP(prefix_len) */
+} ofi_redis_conn;
+
+typedef struct ofi_redis_pool_stats {
+    uint64_t connects;        /* connections set up (connect + AUTH + SELECT succeeded) */
+    uint64_t connect_failures;
+    uint64_t dropped;         /* contexts closed because broken, timed out or found dead */
+    uint64_t eval_fallbacks;  /* NOSCRIPT answers followed by EVAL */
+    uint64_t unknown;         /* round trips that ended sent-but-no-reply */
+    uint64_t open;            /* connections open now (idle + checked out) */
+} ofi_redis_pool_stats;
+
+struct ofi_redis_pool {
+    ofi_redis_config cfg;
+    pthread_mutex_t mu;
+    ofi_redis_conn *idle; /* LIFO: the warmest connection first */
+    size_t idle_count;
+    int64_t next_connect_ns; /* reconnect backoff: no new connect before this */
+    uint32_t connect_failures_in_row;
+    uint64_t rng;
+    _Atomic uint64_t st_connects, st_connect_failures, st_dropped, st_eval_fallbacks, st_unknown;
+    _Atomic int64_t st_open;
+};
+
+/* Most idle connections kept; more are closed at checkin. */
+#define OFI_REDIS_POOL_IDLE_MAX 64
+/* Reconnect backoff after failed connects: 5 ms doubling to 250 ms, half of it jittered. */
+#define OFI_REDIS_BACKOFF_BASE_MS 5
+#define OFI_REDIS_BACKOFF_CAP_MS 250
+
+/* Copies @p cfg. OF_OK, OF_ERR_NOMEM. */
+int ofi_redis_pool_init(ofi_redis_pool *pool, const ofi_redis_config *cfg);
+/* Closes every idle connection; none may be checked out. */
+void ofi_redis_pool_fini(ofi_redis_pool *pool);
+
+/* Take an idle connection (dropping it if the server closed it
+ * meanwhile) or open one within min(connect timeout, @p deadline_ns), and start a step whose
+ * round trips end by min(@p deadline_ns, now + command timeout). @p deadline_ns 0 = none.
+ * OF_OK; OF_ERR_UNAVAILABLE (connect failed, backoff, AUTH/SELECT unanswered); OF_ERR_AUTH;
+ * OF_ERR_PROTOCOL (e.g. SELECT refused); OF_ERR_NOMEM. On error nothing is checked out. */
+int ofi_redis_checkout(ofi_redis_pool *pool, int64_t deadline_ns, ofi_redis_conn **out);
+
+/* Return @p conn: kept if healthy, else closed. */
+void ofi_redis_checkin(ofi_redis_conn *conn);
+
+/* One round trip of a binary-safe command. OF_OK with *out set (possibly an error reply: see
+ * ofi_redis_reply_error), OF_ERR_UNAVAILABLE (nothing sent), OF_ERR_UNKNOWN (sent, no reply),
+ * OF_ERR_NOMEM. After an error the connection is closed at checkin. */
+int ofi_redis_command(ofi_redis_conn *conn, int argc, const char **argv, const size_t *lens,
+                      redisReply **out);
+
+/* A Lua script with its SHA-1 (lowercase hex of the body). */
+typedef struct ofi_redis_script {
+    const char *sha;
+    const char *body;
+} ofi_redis_script;
+
+/* EVALSHA, and EVAL when the server answers NOSCRIPT (a restart or SCRIPT FLUSH lost the cache).
+ * @p args holds @p nkeys keys then the other arguments, @p nargs in all (at most 8). Returns as
+ * ofi_redis_command. */
+int ofi_redis_eval(ofi_redis_conn *conn, const ofi_redis_script *script, int nkeys, int nargs,
+                   const char **args, const size_t *lens, redisReply **out);
+
+/* Map an error reply to a status and set the detail ("<what>: <reply text>"):
+ * NOAUTH/WRONGPASS/NOPERM -> OF_ERR_AUTH; LOADING/BUSY/MASTERDOWN/TRYAGAIN (not executed) ->
+ * OF_ERR_UNAVAILABLE; anything else -> OF_ERR_PROTOCOL. */
+int ofi_redis_reply_error(const redisReply *reply, const char *what);
+
+void ofi_redis_pool_get_stats(ofi_redis_pool *pool, ofi_redis_pool_stats *out);
+
+/* Test hook: close every idle connection now (as a network fault would). */
+void ofi_redis_pool_drop_idle(ofi_redis_pool *pool);
+
+#endif

@@ -1,0 +1,110 @@
+/* Weighted ketama exactly as libmemcached 1.1.4 computes it; the float steps are deliberate. */
+#include "ring/ketama.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "ring/md5.h"
+
+static int parse_port(const uint8_t *p, size_t len, uint32_t *out)
+{
+    if (len == 0 || len > 5)
+        return ofi_fail(OF_ERR_INVALID, "ketama id: port must be 1..65535 in decimal");
+    uint32_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return ofi_fail(OF_ERR_INVALID, "ketama id: port must be 1..65535 in decimal");
+        v = v * 10 + (uint32_t)(p[i] - '0');
+    }
+    if (v == 0 || v > 65535)
+        return ofi_fail(OF_ERR_INVALID, "ketama id: port %u out of 1..65535", (unsigned)v);
+    *out = v;
+    return OF_OK;
+}
+
+int ofi_ketama_parse(const uint8_t *id, size_t len, size_t *out_host_off, size_t *out_host_len,
+                     uint32_t *out_port)
+{
+    if (memchr(id, '\0', len))
+        return ofi_fail(OF_ERR_INVALID, "ketama id contains a NUL byte");
+    size_t host_off = 0, host_len;
+    uint32_t port = OFI_KETAMA_DEFAULT_PORT;
+    if (id[0] == '[') {
+        const uint8_t *close = memchr(id, ']', len);
+        if (!close)
+            return ofi_fail(OF_ERR_INVALID, "ketama id: '[' without ']'");
+        host_off = 1;
+        host_len = (size_t)(close - id) - 1;
+        size_t rest = len - (size_t)(close - id) - 1;
+        if (rest > 0) {
+            if (close[1] != ':')
+                return ofi_fail(OF_ERR_INVALID, "ketama id: expected ':port' after ']'");
+            int rc = parse_port(close + 2, rest - 1, &port);
+            if (rc != OF_OK)
+                return rc;
+        }
+        if (memchr(id + 1, '[', host_len) || memchr(id + 1, ']', host_len))
+            return ofi_fail(OF_ERR_INVALID, "ketama id: nested brackets");
+    } else {
+        if (memchr(id, '[', len) || memchr(id, ']', len))
+            return ofi_fail(OF_ERR_INVALID, "ketama id: brackets must enclose the whole host");
+        const uint8_t *colon = memchr(id, ':', len);
+        host_len = len;
+        if (colon) {
+            host_len = (size_t)(colon - id);
+            size_t rest = len - host_len - 1;
+            if (memchr(colon + 1, ':', rest))
+                return ofi_fail(OF_ERR_INVALID,
+                                "ketama id: IPv6 addresses must be written as [addr]:port");
+            int rc = parse_port(colon + 1, rest, &port);
+            if (rc != OF_OK)
+                return rc;
+        }
+    }
+    if (host_len == 0)
+        return ofi_fail(OF_ERR_INVALID, "ketama id: empty host");
+    *out_host_off = host_off;
+    *out_host_len = host_len;
+    *out_port = port;
+    return OF_OK;
+}
+
+uint32_t ofi_ketama_digests(uint32_t weight, uint64_t total_weight, uint32_t server_count)
+{
+    /* Each step rounds to float as libmemcached's expression does; volatile keeps the compiler
+     * from keeping intermediates in wider registers (meson also passes -ffp-contract=off). */
+    volatile float pct = (float)weight / (float)total_weight;
+    volatile float scaled = pct * (float)OFI_KETAMA_POINTS_PER_SERVER;
+    volatile float quarter = scaled / 4.0f;
+    volatile float product = quarter * (float)server_count;
+    /* The 1e-10 epsilon is below float resolution: it never changes the result. */
+    return (uint32_t)floor((double)product + 0.0000000001);
+}
+
+void ofi_ketama_points(const uint8_t *host, size_t host_len, uint32_t port, uint32_t d,
+                       uint32_t out_points[4])
+{
+    char buf[OF_NAME_MAX + 32];
+    size_t n = host_len;
+    memcpy(buf, host, host_len);
+    int extra;
+    if (port == OFI_KETAMA_DEFAULT_PORT)
+        extra = snprintf(buf + n, sizeof buf - n, "-%u", (unsigned)d);
+    else
+        extra = snprintf(buf + n, sizeof buf - n, ":%u-%u", (unsigned)port, (unsigned)d);
+    n += (size_t)extra;
+    uint8_t m[16];
+    ofi_md5(buf, n, m);
+    for (int x = 0; x < 4; x++)
+        out_points[x] = (uint32_t)m[4 * x] | (uint32_t)m[4 * x + 1] << 8 |
+                        (uint32_t)m[4 * x + 2] << 16 | (uint32_t)m[4 * x + 3] << 24;
+}
+
+uint32_t ofi_ketama_key_hash(const void *key, size_t len)
+{
+    uint8_t m[16];
+    ofi_md5(key, len, m);
+    return (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+}

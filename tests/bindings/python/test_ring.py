@@ -1,0 +1,222 @@
+"""openfault.Ring against a Python model of the native placement rule (docs/ring.md):
+point i of node `id` = XXH3_64bits_withSeed(id || le32(i), seed) for i < weight * vnodes, key
+hash = XXH3_64bits_withSeed(key, seed), owner = first point >= hash (wrapping), equal points
+ordered by memcmp of ids, shorter first."""
+import bisect as std
+import random
+import struct
+import threading
+import unittest
+
+import openfault
+
+
+def as_bytes(v):
+    return v.encode() if isinstance(v, str) else bytes(v)
+
+
+class ModelRing:
+    def __init__(self, vnodes, seed):
+        self.vnodes, self.seed = vnodes, seed
+        self.nodes = {}  # id bytes -> (node as added, weight)
+        self.pins = {}   # key hash -> id bytes
+
+    def points(self):
+        pts = []
+        for nid, (_node, w) in self.nodes.items():
+            for i in range(w * self.vnodes):
+                pts.append((openfault.hash64(nid + struct.pack("<I", i), self.seed), nid))
+        # ties: memcmp of ids, shorter first == Python's bytes ordering
+        pts.sort()
+        return pts
+
+    def walk(self, h):
+        pts = self.points()
+        hashes = [p for p, _ in pts]
+        i = std.bisect_left(hashes, h)
+        for j in range(len(pts)):
+            yield pts[(i + j) % len(pts)][1]
+
+    def get(self, key):
+        h = openfault.hash64(key, self.seed)
+        if h in self.pins:
+            return self.nodes[self.pins[h]][0]
+        return self.nodes[next(self.walk(h))][0]
+
+    def get_n(self, key, n):
+        h = openfault.hash64(key, self.seed)
+        out = []
+        if h in self.pins:
+            out.append(self.pins[h])
+        for nid in self.walk(h):
+            if nid not in out:
+                out.append(nid)
+            if len(out) == n:
+                break
+        return [self.nodes[nid][0] for nid in out]
+
+
+class RingTest(unittest.TestCase):
+    def setUp(self):
+        self.rng = random.Random(42)
+
+    def test_ring_lookups_match_the_placement_rule(self):
+        for seed in (0, 0x9E3779B97F4A7C15):
+            ring = openfault.Ring(vnodes=8, seed=seed)
+            model = ModelRing(8, seed)
+            nodes = ["node-a", b"node-b", "n\u00e9-c", b"d\x00e", "x", "xy"]
+            for i, node in enumerate(nodes):
+                w = 1 + i % 3
+                ring.add_node(node, weight=w)
+                model.nodes[as_bytes(node)] = (node, w)
+            keys = ["data%d" % i for i in range(300)] + [b"", b"\x00\xff", "\u2603"]
+            for key in keys:
+                got = ring.get(key)
+                self.assertEqual(got, model.get(key))
+                self.assertIs(type(got), type(model.get(key)))  # str stays str, bytes bytes
+                self.assertEqual(ring.get_hash(openfault.hash64(key, seed)), got)
+                self.assertEqual(ring.get_n(key, 3), model.get_n(key, 3))
+            self.assertEqual(ring.get_n("k", len(nodes))[:2], ring.get_n("k", 2))  # prefix-stable
+
+    def test_ring_add_remove_moves_only_affected_keys(self):
+        ring = openfault.Ring(["n%d" % i for i in range(10)], vnodes=64)
+        keys = ["key-%d" % i for i in range(3000)]
+        before = {k: ring.get(k) for k in keys}
+        gen = ring.generation
+        ring.add_node("n10")
+        self.assertEqual(ring.generation, gen + 1)
+        after = {k: ring.get(k) for k in keys}
+        moved = [k for k in keys if before[k] != after[k]]
+        self.assertTrue(all(after[k] == "n10" for k in moved))
+        self.assertGreater(len(moved), 0)
+        self.assertLess(len(moved), len(keys) * 0.2)
+        ring.remove_node("n10")
+        self.assertEqual({k: ring.get(k) for k in keys}, before)
+
+    def test_ring_pin_and_unpin(self):
+        ring = openfault.Ring(["a", "b", "c"], vnodes=16)
+        key = "data1"
+        natural = ring.get(key)
+        target = next(n for n in ("a", "b", "c") if n != natural)
+        fp = ring.fingerprint
+        ring.pin(key, target)
+        self.assertEqual(ring.get(key), target)
+        self.assertEqual(ring.get_hash(openfault.hash64(key)), target)
+        self.assertEqual(ring.get_n(key, 2)[0], target)
+        self.assertNotEqual(ring.fingerprint, fp)
+        with self.assertRaises(openfault.ExistsError):
+            ring.pin(key, natural)
+        with self.assertRaises(openfault.NotFoundError):
+            ring.pin("other", "zzz")
+        ring.unpin(key)
+        self.assertEqual(ring.get(key), natural)
+        self.assertEqual(ring.fingerprint, fp)
+        with self.assertRaises(openfault.NotFoundError):
+            ring.unpin(key)
+        ring.pin(key, target)
+        ring.remove_node(target)  # drops its pins
+        self.assertNotEqual(ring.get(key), target)
+
+    def test_ring_errors_and_inspection(self):
+        ring = openfault.Ring(vnodes=32)
+        with self.assertRaises(openfault.EmptyError):
+            ring.get("k")
+        ring.add_node("a")
+        ring.add_node(b"b", weight=3)
+        with self.assertRaises(openfault.ExistsError):
+            ring.add_node(b"a")  # str and bytes are the same id
+        with self.assertRaises(openfault.NotFoundError):
+            ring.remove_node("zz")
+        with self.assertRaises(openfault.InvalidError):
+            ring.add_node("")
+        with self.assertRaises(ValueError):
+            ring.add_node("w0", weight=0)
+        with self.assertRaises(TypeError):
+            ring.add_node(3)
+        self.assertEqual(len(ring), 2)
+        self.assertIn("a", ring)
+        self.assertIn(b"b", ring)
+        self.assertNotIn("c", ring)
+        self.assertEqual(ring.nodes(), [("a", 1), (b"b", 3)])  # id order
+        share_a, share_b = ring.ownership("a"), ring.ownership("b")
+        self.assertAlmostEqual(share_a + share_b, 1.0, places=9)
+        ring.set_weight("a", 3)
+        self.assertEqual(dict(ring.nodes())["a"], 3)
+        self.assertGreater(ring.memory_usage(), 0)
+        other = openfault.Ring([b"b"], vnodes=32)
+        other.set_weight(b"b", 3)
+        other.add_node("a", weight=3)  # other insertion order, same membership
+        self.assertEqual(other.fingerprint, ring.fingerprint)
+
+    def test_ring_bounded_load(self):
+        ring = openfault.Ring(["a", "b", "c", "d"], vnodes=32)
+        key = "hot"
+        pref = ring.get_n(key, 4)
+        loads = {n: 0 for n in pref}
+        self.assertEqual(ring.get_bounded(key, loads), pref[0])
+        # total 12, capacity ceil(1.25 * 13 / 4) = 5: a first node at 5 is full
+        loads = {pref[0]: 5, pref[1]: 5, pref[2]: 1, pref[3]: 1}
+        self.assertEqual(ring.get_bounded(key, loads, c=1.25), pref[2])
+        seen = []
+        self.assertEqual(ring.get_bounded(key, lambda n: seen.append(n) or 0, total=0), pref[0])
+        self.assertEqual(seen, [pref[0]])
+
+        def boom(_node):
+            raise RuntimeError("load source down")
+        with self.assertRaises(RuntimeError):
+            ring.get_bounded(key, boom, total=1)
+
+    def test_ring_view_diff(self):
+        ring = openfault.Ring(["a", "b", "c"], vnodes=16)
+        old = ring.view()
+        ring.add_node("d")
+        new = ring.view()
+        self.assertEqual(new.generation, old.generation + 1)
+        ranges = old.diff(new)
+        self.assertTrue(ranges)
+        for first, last, before, after in ranges:
+            self.assertLessEqual(first, last)
+            self.assertEqual(after, "d")
+            self.assertIn(before, ("a", "b", "c"))
+            self.assertEqual(ring.get_hash(first), "d")
+            self.assertEqual(ring.get_hash(last), "d")
+        ring.remove_node("a")
+        ranges = new.diff(ring.view())
+        self.assertTrue(all(before == "a" for _f, _l, before, _a in ranges))
+        self.assertEqual(old.diff(old), [])
+
+    def test_ring_ketama_mode(self):
+        ring = openfault.Ring(["10.0.0.1:11211", "10.0.0.2"], ketama=True)
+        self.assertIn(ring.get("foo"), ("10.0.0.1:11211", "10.0.0.2"))
+        self.assertIn("10.0.0.2:11211", ring)  # ketama ids compare as host and port
+        with self.assertRaises(openfault.NotSupportedError):
+            ring.pin("foo", "10.0.0.2")
+        ring.remove_node("10.0.0.2:11211")
+        self.assertEqual(ring.get("foo"), "10.0.0.1:11211")
+
+    def test_ring_lookups_while_another_thread_changes_membership(self):
+        ring = openfault.Ring(["s%d" % i for i in range(5)], vnodes=32)
+        stop, errors = threading.Event(), []
+
+        def writer():
+            i = 0
+            while not stop.is_set():
+                ring.add_node("tmp%d" % i)
+                ring.remove_node("tmp%d" % i)
+                i += 1
+
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            for i in range(3000):
+                node = ring.get("k%d" % i)
+                if not (node.startswith("s") or node.startswith("tmp")):
+                    errors.append(node)
+        finally:
+            stop.set()
+            t.join()
+        self.assertEqual(errors, [])
+
+
+if __name__ == "__main__":
+    unittest.main()

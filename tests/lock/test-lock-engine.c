@@ -1,0 +1,749 @@
+/* Unit tests of the lock engine (src/lock/engine.c) through a scripted fake provider: retries,
+ * backoff and hints, UNKNOWN vs UNAVAILABLE vs TIMEOUT, the cleanup queue, auto-renew failure
+ * modes, fences, step deadlines, stats, configuration and the log hook. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include <openfault/openfault.h>
+
+#include "lock/engine.h"
+
+#define NS_PER_MS INT64_C(1000000)
+#define MAX_SCRIPT 16
+#define MAX_CALLS 4096
+
+typedef struct fake {
+    pthread_mutex_t mu;
+    /* Scripted answers, consumed in order; the last one repeats. */
+    int acq_rc[MAX_SCRIPT];
+    int acq_n, acq_i;
+    uint32_t acq_hint_ms;
+    uint64_t acq_fence;
+    int64_t acq_vu_delta_ns; /* added to the pre-set valid_until */
+    int rel_rc[MAX_SCRIPT];
+    int rel_n, rel_i;
+    int ext_rc[MAX_SCRIPT];
+    int ext_n, ext_i;
+    /* Records. */
+    int acq_calls, rel_calls, ext_calls, wait_calls, destroyed;
+    int64_t last_acq_deadline, last_acq_call_ns, last_wait_until;
+    of_lock_token last_acq_token;
+    of_lock_token rel_tokens[MAX_CALLS];
+    int64_t rel_times[MAX_CALLS];
+    int wait_rc;
+    pthread_t main_thread;
+    int main_rel_calls; /* release calls made on the test's own thread */
+} fake;
+
+static int next_rc(const int *script, int n, int *i)
+{
+    if (n == 0)
+        return OF_OK;
+    int rc = script[*i < n ? *i : n - 1];
+    (*i)++;
+    return rc;
+}
+
+static int64_t now_ns(void)
+{
+    return of_clock_monotonic_ns();
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static int f_try(void *self, const void *name, size_t name_len, const of_lock_token *token,
+                 uint32_t ttl_ms, int64_t deadline_ns, uint64_t *out_fence,
+                 int64_t *out_valid_until_ns, uint32_t *out_retry_after_ms)
+{
+    fake *f = self;
+    pthread_mutex_lock(&f->mu);
+    f->acq_calls++;
+    f->last_acq_deadline = deadline_ns;
+    f->last_acq_call_ns = now_ns();
+    f->last_acq_token = *token;
+    int rc = next_rc(f->acq_rc, f->acq_n, &f->acq_i);
+    if (rc == OF_OK) {
+        *out_fence = f->acq_fence ? f->acq_fence : (uint64_t)f->acq_calls;
+        *out_valid_until_ns += f->acq_vu_delta_ns;
+    } else if (f->acq_hint_ms) {
+        *out_retry_after_ms = f->acq_hint_ms;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
+static int f_release(void *self, const void *name, size_t name_len, const of_lock_token *token,
+                     int64_t deadline_ns)
+{
+    fake *f = self;
+    pthread_mutex_lock(&f->mu);
+    if (f->rel_calls < MAX_CALLS) {
+        f->rel_tokens[f->rel_calls] = *token;
+        f->rel_times[f->rel_calls] = now_ns();
+    }
+    f->rel_calls++;
+    if (pthread_equal(pthread_self(), f->main_thread))
+        f->main_rel_calls++;
+    int rc = next_rc(f->rel_rc, f->rel_n, &f->rel_i);
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
+static int f_extend(void *self, const void *name, size_t name_len, const of_lock_token *token,
+                    uint32_t ttl_ms, int64_t deadline_ns, int64_t *out_valid_until_ns)
+{
+    fake *f = self;
+    pthread_mutex_lock(&f->mu);
+    f->ext_calls++;
+    int rc = next_rc(f->ext_rc, f->ext_n, &f->ext_i);
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
+static int f_wait(void *self, const void *name, size_t name_len, int64_t until_ns)
+{
+    fake *f = self;
+    pthread_mutex_lock(&f->mu);
+    f->wait_calls++;
+    f->last_wait_until = until_ns;
+    int rc = f->wait_rc;
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
+static void f_destroy(void *self)
+{
+    fake *f = self;
+    f->destroyed++;
+}
+
+static fake F;
+static of_lock_provider *P;
+
+static int make(uint32_t caps)
+{
+    memset(&F, 0, sizeof F);
+    pthread_mutex_init(&F.mu, NULL);
+    F.main_thread = pthread_self();
+    of_lock_provider_ops ops;
+    memset(&ops, 0, sizeof ops);
+    ops.abi_version = OF_LOCK_PROVIDER_ABI;
+    ops.struct_size = sizeof ops;
+    ops.name = "fake";
+    ops.caps = caps;
+    ops.try_acquire = f_try;
+    ops.release = f_release;
+    ops.extend = (caps & OF_LOCK_CAP_EXTEND) ? f_extend : NULL;
+    ops.wait_release = (caps & OF_LOCK_CAP_WAIT) ? f_wait : NULL;
+    ops.destroy = f_destroy;
+    return of_lock_provider_create(&ops, &F, &P);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return make(OF_LOCK_CAP_TTL | OF_LOCK_CAP_EXTEND | OF_LOCK_CAP_FENCE) == OF_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    of_lock_provider_destroy(P);
+    P = NULL;
+    assert_int_equal(F.destroyed, 1);
+    pthread_mutex_destroy(&F.mu);
+    return 0;
+}
+
+static void script(int *arr, int *n, int count, ...)
+{
+    va_list ap;
+    va_start(ap, count);
+    for (int i = 0; i < count; i++)
+        arr[i] = va_arg(ap, int);
+    va_end(ap);
+    *n = count;
+}
+
+static of_lock_options opts(uint32_t ttl, int64_t wait, uint32_t flags)
+{
+    of_lock_options o;
+    of_lock_options_init(&o, sizeof o);
+    o.ttl_ms = ttl;
+    o.wait_ms = wait;
+    o.flags = flags;
+    return o;
+}
+
+static of_lock_stats stats(void)
+{
+    of_lock_stats st;
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    assert_int_equal(of_lock_provider_stats(P, &st), OF_OK);
+    return st;
+}
+
+static int locked_int(int *v)
+{
+    pthread_mutex_lock(&F.mu);
+    int r = *v;
+    pthread_mutex_unlock(&F.mu);
+    return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void engine_busy_is_retried_with_backoff_until_timeout(void **state)
+{
+    (void)state;
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_BUSY);
+    of_lock_options o = opts(1000, 200, 0);
+    of_lock *l = NULL;
+    int64_t t0 = now_ns();
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_TIMEOUT);
+    int64_t took = now_ns() - t0;
+    assert_true(took >= 200 * NS_PER_MS);
+    assert_true(took <= 1200 * NS_PER_MS);
+    /* Backoff, not a spin, and not one sleep: the ceiling grows from 1 ms to 100 ms. */
+    assert_true(F.acq_calls >= 3);
+    assert_true(F.acq_calls < 2000);
+    of_lock_stats st = stats();
+    assert_int_equal(st.timeouts, 1);
+    assert_int_equal(st.attempts, (uint64_t)F.acq_calls);
+    assert_true(st.wait_ns >= 200 * (uint64_t)NS_PER_MS);
+}
+
+static void engine_busy_then_free_succeeds(void **state)
+{
+    (void)state;
+    script(F.acq_rc, &F.acq_n, 4, OF_ERR_BUSY, OF_ERR_UNAVAILABLE, OF_ERR_BUSY, OF_OK);
+    of_lock_options o = opts(1000, 5000, 0);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    assert_int_equal(F.acq_calls, 4);
+    of_lock_token t;
+    assert_int_equal(of_lock_token_get(l, &t), OF_OK);
+    assert_memory_equal(t.bytes, F.last_acq_token.bytes, 16);
+    assert_int_equal(of_lock_release(l), OF_OK);
+    of_lock_stats st = stats();
+    assert_int_equal(st.acquired, 1);
+    assert_int_equal(st.attempts, 4);
+    assert_int_equal(st.released, 1);
+}
+
+static void engine_wait_zero_returns_busy_or_unavailable_at_once(void **state)
+{
+    (void)state;
+    of_lock *l = NULL;
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_BUSY);
+    assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_ERR_BUSY);
+    F.acq_i = 0;
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_UNAVAILABLE);
+    assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_ERR_UNAVAILABLE);
+    assert_int_equal(F.acq_calls, 2);
+    assert_null(l);
+    of_lock_stats st = stats();
+    assert_int_equal(st.busy, 1);
+    assert_int_equal(st.errors, 1);
+}
+
+static void engine_unavailable_retried_until_timeout(void **state)
+{
+    (void)state;
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_UNAVAILABLE);
+    of_lock_options o = opts(1000, 120, 0);
+    of_lock *l = NULL;
+    int64_t t0 = now_ns();
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_TIMEOUT);
+    assert_true(now_ns() - t0 >= 120 * NS_PER_MS);
+    assert_true(F.acq_calls >= 2);
+}
+
+static void engine_unknown_returns_at_once_and_queues_cleanup(void **state)
+{
+    (void)state;
+    /* The acquire's fate is unknown: the engine returns UNKNOWN at once (never TIMEOUT, though
+     * the wait is long) and keeps releasing our token until ttl has passed since the attempt,
+     * even through NOT_OWNER answers (a stalled request may land late). */
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_UNKNOWN);
+    script(F.rel_rc, &F.rel_n, 1, OF_ERR_NOT_OWNER);
+    const uint32_t ttl = 400;
+    of_lock_options o = opts(ttl, 60000, 0);
+    of_lock *l = NULL;
+    int64_t t0 = now_ns();
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_UNKNOWN);
+    assert_true(now_ns() - t0 < 2000 * NS_PER_MS);
+    assert_int_equal(F.acq_calls, 1);
+    assert_null(l);
+    of_lock_token tok = F.last_acq_token;
+    /* Wait until the queue drained (ttl + a generous margin). */
+    int64_t end = now_ns() + (ttl + 3000) * NS_PER_MS;
+    while (ofi_lock_provider_cleanup_pending(P) > 0 && now_ns() < end)
+        sleep_ms(10);
+    assert_int_equal(ofi_lock_provider_cleanup_pending(P), 0);
+    int calls = locked_int(&F.rel_calls);
+    assert_true(calls >= 2);
+    for (int i = 0; i < calls && i < MAX_CALLS; i++)
+        assert_memory_equal(F.rel_tokens[i].bytes, tok.bytes, 16);
+    /* The last try came no earlier than ttl after the attempt. */
+    assert_true(F.rel_times[calls - 1] - F.last_acq_call_ns >= (int64_t)ttl * NS_PER_MS);
+    of_lock_stats st = stats();
+    assert_int_equal(st.cleanups_queued, 1);
+    assert_int_equal(st.cleanups_dropped, 1);
+    assert_int_equal(st.cleanups_done, 0);
+    assert_int_equal(st.errors, 1);
+}
+
+static void engine_cleanup_stops_once_release_succeeds(void **state)
+{
+    (void)state;
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_UNKNOWN);
+    script(F.rel_rc, &F.rel_n, 3, OF_ERR_UNAVAILABLE, OF_ERR_NOT_OWNER, OF_OK);
+    of_lock_options o = opts(60000, 0, 0);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_UNKNOWN);
+    int64_t end = now_ns() + 5000 * NS_PER_MS;
+    while (ofi_lock_provider_cleanup_pending(P) > 0 && now_ns() < end)
+        sleep_ms(5);
+    assert_int_equal(ofi_lock_provider_cleanup_pending(P), 0);
+    assert_int_equal(locked_int(&F.rel_calls), 3);
+    sleep_ms(100);
+    assert_int_equal(locked_int(&F.rel_calls), 3);
+    of_lock_stats st = stats();
+    assert_int_equal(st.cleanups_done, 1);
+}
+
+static void engine_destroy_makes_one_last_cleanup_attempt(void **state)
+{
+    (void)state;
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_UNKNOWN);
+    script(F.rel_rc, &F.rel_n, 1, OF_ERR_UNAVAILABLE);
+    of_lock_options o = opts(60000, 0, 0);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_UNKNOWN);
+    sleep_ms(30);
+    assert_true(locked_int(&F.rel_calls) >= 1); /* the engine thread's tries */
+    assert_int_equal(locked_int(&F.main_rel_calls), 0);
+    assert_int_equal(ofi_lock_provider_cleanup_pending(P), 1);
+    of_lock_provider_destroy(P);
+    /* Exactly one more, made by destroy on this thread, then the provider's destroy. */
+    assert_int_equal(F.main_rel_calls, 1);
+    assert_int_equal(F.destroyed, 1);
+    /* Re-create so the teardown has a provider to destroy. */
+    pthread_mutex_destroy(&F.mu);
+    assert_int_equal(make(OF_LOCK_CAP_TTL | OF_LOCK_CAP_EXTEND | OF_LOCK_CAP_FENCE), OF_OK);
+}
+
+static void engine_retry_after_hint_replaces_backoff(void **state)
+{
+    (void)state;
+    script(F.acq_rc, &F.acq_n, 3, OF_ERR_BUSY, OF_ERR_BUSY, OF_OK);
+    F.acq_hint_ms = 60;
+    of_lock_options o = opts(1000, 5000, 0);
+    of_lock *l = NULL;
+    int64_t t0 = now_ns();
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    /* Two hinted pauses of 60 ms each, never shorter. */
+    assert_true(now_ns() - t0 >= 120 * NS_PER_MS);
+    assert_int_equal(F.acq_calls, 3);
+    assert_int_equal(of_lock_release(l), OF_OK);
+}
+
+static void engine_hint_never_outlasts_the_deadline(void **state)
+{
+    (void)state;
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_BUSY);
+    F.acq_hint_ms = 60000;
+    of_lock_options o = opts(1000, 150, 0);
+    of_lock *l = NULL;
+    int64_t t0 = now_ns();
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_TIMEOUT);
+    int64_t took = now_ns() - t0;
+    assert_true(took >= 150 * NS_PER_MS);
+    assert_true(took <= 1150 * NS_PER_MS);
+    /* One try, one try at the deadline. */
+    assert_int_equal(F.acq_calls, 2);
+}
+
+static void engine_uses_wait_release_with_the_deadline(void **state)
+{
+    (void)state;
+    of_lock_provider_destroy(P);
+    pthread_mutex_destroy(&F.mu);
+    assert_int_equal(make(OF_LOCK_CAP_TTL | OF_LOCK_CAP_WAIT), OF_OK);
+    script(F.acq_rc, &F.acq_n, 3, OF_ERR_BUSY, OF_ERR_BUSY, OF_OK);
+    F.wait_rc = OF_OK;
+    of_lock_options o = opts(1000, 3000, 0);
+    of_lock *l = NULL;
+    int64_t t0 = now_ns();
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    assert_int_equal(F.wait_calls, 2);
+    assert_true(F.last_wait_until >= t0 + 3000 * NS_PER_MS);
+    assert_true(F.last_wait_until <= now_ns() + 3000 * NS_PER_MS);
+    uint64_t fence = 5;
+    assert_int_equal(of_lock_fence(l, &fence), OF_ERR_NOT_SUPPORTED);
+    assert_int_equal(fence, 5);
+    assert_int_equal(of_lock_extend(l, 1000), OF_ERR_NOT_SUPPORTED);
+    assert_int_equal(of_lock_release(l), OF_OK);
+}
+
+static void engine_step_deadline_follows_config(void **state)
+{
+    (void)state;
+    of_lock_provider_config cfg;
+    assert_int_equal(of_lock_provider_config_init(&cfg, sizeof cfg), OF_OK);
+    assert_int_equal(cfg.step_timeout_ms, 5000);
+    cfg.step_timeout_ms = 1234;
+    assert_int_equal(of_lock_provider_configure(P, &cfg), OF_OK);
+    of_lock *l = NULL;
+    int64_t t0 = now_ns();
+    assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_OK);
+    int64_t t1 = now_ns();
+    /* now + step, where "now" may be the coarse clock (up to a tick behind). */
+    assert_true(F.last_acq_deadline <= t1 + 1234 * NS_PER_MS);
+    assert_true(F.last_acq_deadline >= t0 + 1234 * NS_PER_MS - 50 * NS_PER_MS);
+    assert_int_equal(of_lock_release(l), OF_OK);
+
+    of_lock_provider_config bad = cfg;
+    bad.step_timeout_ms = 0;
+    assert_int_equal(of_lock_provider_configure(P, &bad), OF_ERR_INVALID);
+    bad = cfg;
+    bad.backoff_base_ms = 500;
+    bad.backoff_cap_ms = 100;
+    assert_int_equal(of_lock_provider_configure(P, &bad), OF_ERR_INVALID);
+    bad = cfg;
+    bad.log_level = 9;
+    assert_int_equal(of_lock_provider_configure(P, &bad), OF_ERR_INVALID);
+    bad = cfg;
+    bad.struct_size = 8;
+    assert_int_equal(of_lock_provider_configure(P, &bad), OF_ERR_ABI);
+    assert_int_equal(of_lock_provider_configure(NULL, &cfg), OF_ERR_INVALID);
+    assert_int_equal(of_lock_provider_config_init(&cfg, 3), OF_ERR_ABI);
+    assert_int_equal(of_lock_provider_config_size(), sizeof(of_lock_provider_config));
+}
+
+static void engine_bad_fence_from_provider_is_protocol(void **state)
+{
+    (void)state;
+    F.acq_fence = OF_LOCK_FENCE_MAX + 1;
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_ERR_PROTOCOL);
+    assert_null(l);
+    /* The lease it did take is handed back. */
+    assert_int_equal(F.rel_calls, 1);
+    assert_memory_equal(F.rel_tokens[0].bytes, F.last_acq_token.bytes, 16);
+    F.acq_fence = OF_LOCK_FENCE_MAX;
+    assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_OK);
+    uint64_t fence = 0;
+    assert_int_equal(of_lock_fence(l, &fence), OF_OK);
+    assert_int_equal(fence, OF_LOCK_FENCE_MAX);
+    assert_int_equal(of_lock_release(l), OF_OK);
+}
+
+static void engine_provider_may_only_lower_valid_until(void **state)
+{
+    (void)state;
+    of_lock_options o = opts(10000, 0, 0);
+    of_lock *l = NULL;
+    F.acq_vu_delta_ns = -2000 * NS_PER_MS;
+    int64_t t1;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    t1 = now_ns();
+    assert_true(of_lock_valid_until_ns(l) <= t1 + 8000 * NS_PER_MS);
+    assert_int_equal(of_lock_release(l), OF_OK);
+    F.acq_vu_delta_ns = 60000 * NS_PER_MS;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    t1 = now_ns();
+    assert_true(of_lock_valid_until_ns(l) <= t1 + 10000 * NS_PER_MS);
+    assert_true(of_lock_valid_until_ns(l) >= t1 + 9000 * NS_PER_MS);
+    assert_int_equal(of_lock_release(l), OF_OK);
+}
+
+static void engine_extend_outcomes(void **state)
+{
+    (void)state;
+    of_lock_options o = opts(10000, 0, 0);
+    of_lock *l = NULL;
+    /* UNAVAILABLE: nothing sent, the old lease stands. */
+    script(F.ext_rc, &F.ext_n, 1, OF_ERR_UNAVAILABLE);
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    int64_t vu = of_lock_valid_until_ns(l);
+    assert_int_equal(of_lock_extend(l, 20000), OF_ERR_UNAVAILABLE);
+    assert_false(of_lock_is_lost(l));
+    assert_int_equal(of_lock_valid_until_ns(l), vu);
+    /* UNKNOWN: the lease's end is unknown: lost, and a cleanup is queued. */
+    F.ext_i = 0;
+    script(F.ext_rc, &F.ext_n, 1, OF_ERR_UNKNOWN);
+    script(F.rel_rc, &F.rel_n, 1, OF_ERR_UNAVAILABLE);
+    assert_int_equal(of_lock_extend(l, 20000), OF_ERR_UNKNOWN);
+    assert_true(of_lock_is_lost(l));
+    assert_int_equal(of_lock_extend(l, 20000), OF_ERR_LOST);
+    assert_int_equal(F.ext_calls, 2);
+    of_lock_stats st = stats();
+    assert_int_equal(st.cleanups_queued, 1);
+    assert_int_equal(st.lost, 1);
+    /* Release of a lost handle still frees it (ASan/valgrind check) and answers LOST; its
+     * UNAVAILABLE answer queues another cleanup. */
+    assert_int_equal(of_lock_release(l), OF_ERR_LOST);
+    st = stats();
+    assert_int_equal(st.cleanups_queued, 2);
+}
+
+static void engine_extend_after_valid_until_skips_backend(void **state)
+{
+    (void)state;
+    of_lock_options o = opts(50, 0, 0);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    sleep_ms(80);
+    assert_true(now_ns() >= of_lock_valid_until_ns(l));
+    assert_int_equal(of_lock_extend(l, 1000), OF_ERR_NOT_OWNER);
+    assert_int_equal(F.ext_calls, 0);
+    assert_true(of_lock_is_lost(l));
+    assert_int_equal(of_lock_extend(l, 1000), OF_ERR_LOST);
+    assert_int_equal(F.ext_calls, 0);
+    /* Release still asks the backend (our stale lease may still be there). */
+    assert_int_equal(of_lock_release(l), OF_ERR_LOST);
+    assert_int_equal(F.rel_calls, 1);
+}
+
+static void engine_release_unknown_queues_cleanup(void **state)
+{
+    (void)state;
+    script(F.rel_rc, &F.rel_n, 2, OF_ERR_UNKNOWN, OF_OK);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_ERR_UNKNOWN);
+    int64_t end = now_ns() + 3000 * NS_PER_MS;
+    while (ofi_lock_provider_cleanup_pending(P) > 0 && now_ns() < end)
+        sleep_ms(5);
+    assert_int_equal(locked_int(&F.rel_calls), 2);
+    assert_int_equal(stats().cleanups_done, 1);
+}
+
+typedef struct loss {
+    atomic_int calls;
+    atomic_int status;
+} loss;
+
+static void on_lost(of_lock *lock, int status, void *ctx)
+{
+    loss *r = ctx;
+    atomic_store(&r->status, status);
+    atomic_fetch_add(&r->calls, 1);
+}
+
+static void engine_renewal_unknown_loses_lock_and_cleans_up(void **state)
+{
+    (void)state;
+    script(F.ext_rc, &F.ext_n, 2, OF_OK, OF_ERR_UNKNOWN);
+    script(F.rel_rc, &F.rel_n, 1, OF_OK);
+    loss r = {0};
+    of_lock_options o = opts(150, 0, OF_LOCK_AUTO_RENEW);
+    o.on_lost = on_lost;
+    o.on_lost_ctx = &r;
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    int64_t end = now_ns() + 5000 * NS_PER_MS;
+    while (atomic_load(&r.calls) == 0 && now_ns() < end)
+        sleep_ms(5);
+    assert_int_equal(atomic_load(&r.calls), 1);
+    assert_int_equal(atomic_load(&r.status), OF_ERR_UNKNOWN);
+    assert_true(of_lock_is_lost(l));
+    assert_int_equal(locked_int(&F.ext_calls), 2);
+    while (ofi_lock_provider_cleanup_pending(P) > 0 && now_ns() < end)
+        sleep_ms(5);
+    assert_int_equal(stats().cleanups_done, 1);
+    sleep_ms(200);
+    assert_int_equal(atomic_load(&r.calls), 1);
+    assert_int_equal(locked_int(&F.ext_calls), 2);
+    assert_int_equal(of_lock_release(l), OF_ERR_LOST);
+}
+
+static void engine_transient_renewal_failure_is_retried(void **state)
+{
+    (void)state;
+    script(F.ext_rc, &F.ext_n, 3, OF_ERR_UNAVAILABLE, OF_ERR_UNAVAILABLE, OF_OK);
+    loss r = {0};
+    of_lock_options o = opts(600, 0, OF_LOCK_AUTO_RENEW);
+    o.on_lost = on_lost;
+    o.on_lost_ctx = &r;
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    int64_t vu0 = of_lock_valid_until_ns(l);
+    int64_t end = now_ns() + 5000 * NS_PER_MS;
+    while (locked_int(&F.ext_calls) < 4 && now_ns() < end)
+        sleep_ms(5);
+    assert_true(locked_int(&F.ext_calls) >= 4);
+    assert_false(of_lock_is_lost(l));
+    assert_true(of_lock_valid_until_ns(l) > vu0);
+    assert_int_equal(atomic_load(&r.calls), 0);
+    assert_true(stats().errors >= 2);
+    assert_int_equal(of_lock_release(l), OF_OK);
+}
+
+static void engine_user_extend_on_renewed_lock(void **state)
+{
+    (void)state;
+    loss r = {0};
+    of_lock_options o = opts(300, 0, OF_LOCK_AUTO_RENEW);
+    o.on_lost = on_lost;
+    o.on_lost_ctx = &r;
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(of_lock_extend(l, 300), OF_OK);
+        sleep_ms(10);
+    }
+    /* A NOT_OWNER from the user's extend marks it lost; the callback stays silent (the caller
+     * already knows) and renewals stop. */
+    script(F.ext_rc, &F.ext_n, 1, OF_ERR_NOT_OWNER);
+    F.ext_i = 0;
+    assert_int_equal(of_lock_extend(l, 300), OF_ERR_NOT_OWNER);
+    int calls = locked_int(&F.ext_calls);
+    sleep_ms(300);
+    assert_int_equal(locked_int(&F.ext_calls), calls);
+    assert_int_equal(atomic_load(&r.calls), 0);
+    assert_int_equal(of_lock_release(l), OF_ERR_LOST);
+}
+
+typedef struct log_rec {
+    pthread_mutex_t mu;
+    int lines;
+    int max_level;
+    char last[256];
+} log_rec;
+
+static void log_hook(void *ctx, int level, const char *msg)
+{
+    log_rec *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    r->lines++;
+    if (level > r->max_level)
+        r->max_level = level;
+    snprintf(r->last, sizeof r->last, "%s", msg);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void engine_log_hook_gets_formatted_lines(void **state)
+{
+    (void)state;
+    log_rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    of_lock_provider_config cfg;
+    of_lock_provider_config_init(&cfg, sizeof cfg);
+    cfg.log = log_hook;
+    cfg.log_ctx = &r;
+    cfg.log_level = OF_LOCK_LOG_WARN;
+    assert_int_equal(of_lock_provider_configure(P, &cfg), OF_OK);
+    of_lock_provider_log(P, OF_LOCK_LOG_DEBUG, "dropped");
+    assert_int_equal(r.lines, 0);
+    of_lock_provider_log(P, OF_LOCK_LOG_ERROR, "kept");
+    assert_int_equal(r.lines, 1);
+    assert_string_equal(r.last, "kept");
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_UNKNOWN);
+    script(F.rel_rc, &F.rel_n, 1, OF_OK);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "na\001me", 6, NULL, &l), OF_ERR_UNKNOWN);
+    pthread_mutex_lock(&r.mu);
+    assert_true(r.lines >= 2);
+    assert_true(strstr(r.last, "unknown") != NULL || strstr(r.last, "cleanup") != NULL);
+    assert_true(strstr(r.last, "na\\x01me") != NULL);
+    assert_true(r.max_level <= OF_LOCK_LOG_WARN);
+    pthread_mutex_unlock(&r.mu);
+    /* Removing the hook silences it. */
+    of_lock_provider_config_init(&cfg, sizeof cfg);
+    assert_int_equal(of_lock_provider_configure(P, &cfg), OF_OK);
+    int lines = r.lines;
+    of_lock_provider_log(P, OF_LOCK_LOG_ERROR, "silent");
+    of_lock_provider_log(NULL, OF_LOCK_LOG_ERROR, "no-op");
+    assert_int_equal(r.lines, lines);
+    int64_t end = now_ns() + 3000 * NS_PER_MS;
+    while (ofi_lock_provider_cleanup_pending(P) > 0 && now_ns() < end)
+        sleep_ms(5);
+}
+
+static void engine_tokens_are_fresh_per_acquire(void **state)
+{
+    (void)state;
+    of_lock_token seen[64];
+    for (int i = 0; i < 64; i++) {
+        of_lock *l = NULL;
+        assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_OK);
+        assert_int_equal(of_lock_token_get(l, &seen[i]), OF_OK);
+        assert_int_equal(of_lock_release(l), OF_OK);
+        for (int j = 0; j < i; j++)
+            assert_memory_not_equal(seen[i].bytes, seen[j].bytes, 16);
+    }
+    char hex[OF_LOCK_TOKEN_HEX_LEN + 1];
+    of_lock_token z;
+    memset(&z, 0xab, sizeof z);
+    of_lock_token_to_hex(&z, hex);
+    assert_string_equal(hex, "abababababababababababababababab");
+}
+
+static void engine_handle_survives_release_from_another_thread(void **state);
+
+static void *release_it(void *arg)
+{
+    return (void *)(intptr_t)of_lock_release(arg);
+}
+
+static void engine_handle_survives_release_from_another_thread(void **state)
+{
+    (void)state;
+    of_lock_options o = opts(1000, 0, OF_LOCK_AUTO_RENEW);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    pthread_t th;
+    void *ret = NULL;
+    assert_int_equal(pthread_create(&th, NULL, release_it, l), 0);
+    pthread_join(th, &ret);
+    assert_int_equal((int)(intptr_t)ret, OF_OK);
+}
+
+#define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        CASE(engine_busy_is_retried_with_backoff_until_timeout),
+        CASE(engine_busy_then_free_succeeds),
+        CASE(engine_wait_zero_returns_busy_or_unavailable_at_once),
+        CASE(engine_unavailable_retried_until_timeout),
+        CASE(engine_unknown_returns_at_once_and_queues_cleanup),
+        CASE(engine_cleanup_stops_once_release_succeeds),
+        CASE(engine_destroy_makes_one_last_cleanup_attempt),
+        CASE(engine_retry_after_hint_replaces_backoff),
+        CASE(engine_hint_never_outlasts_the_deadline),
+        CASE(engine_uses_wait_release_with_the_deadline),
+        CASE(engine_step_deadline_follows_config),
+        CASE(engine_bad_fence_from_provider_is_protocol),
+        CASE(engine_provider_may_only_lower_valid_until),
+        CASE(engine_extend_outcomes),
+        CASE(engine_extend_after_valid_until_skips_backend),
+        CASE(engine_release_unknown_queues_cleanup),
+        CASE(engine_renewal_unknown_loses_lock_and_cleans_up),
+        CASE(engine_transient_renewal_failure_is_retried),
+        CASE(engine_user_extend_on_renewed_lock),
+        CASE(engine_log_hook_gets_formatted_lines),
+        CASE(engine_tokens_are_fresh_per_acquire),
+        CASE(engine_handle_survives_release_from_another_thread),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,185 @@
+/* The ketama mode against Debian's libmemcached (memcached_generate_hash with
+ * MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED): the same server index for >= 10,000 random keys per server
+ * set, for equal and unequal weights, default and other ports, IPv6 hosts, n up to 100
+ * (libmemcached aborts above 100), insertion order and SORT_HOSTS. No server needs to run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libmemcached/memcached.h>
+
+#include <openfault/openfault.h>
+
+/* >= 10,000 keys per server set natively; fewer under valgrind (same code paths, 50x slower). */
+static unsigned nkeys(void)
+{
+    return getenv("OF_UNDER_VALGRIND") ? 2000 : 10000;
+}
+
+static uint64_t rng_state = 0x5851f42d4c957f2du;
+
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+typedef struct server {
+    char host[64];
+    unsigned port;
+    uint32_t weight;
+} server;
+
+typedef struct index_map {
+    uint64_t tag_to_index[128];
+    uint32_t next;
+} index_map;
+
+static int map_index(void *ctx, const void *id, size_t id_len, uint32_t weight, uint64_t tag)
+{
+    (void)id;
+    (void)id_len;
+    (void)weight;
+    index_map *m = ctx;
+    m->tag_to_index[tag] = m->next++;
+    return 0;
+}
+
+/* Build both from @p srv (ids written as host, host:port or [v6]:port), compare @p keys keys. */
+static void compare(const server *srv, size_t n, int sort_hosts, unsigned keys)
+{
+    memcached_st *mc = memcached_create(NULL);
+    assert_non_null(mc);
+    assert_int_equal(memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1),
+                     MEMCACHED_SUCCESS);
+    if (sort_hosts)
+        assert_int_equal(memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SORT_HOSTS, 1),
+                         MEMCACHED_SUCCESS);
+    of_ring_options o;
+    assert_int_equal(of_ring_options_init(&o, sizeof o), OF_OK);
+    o.algorithm = OF_RING_KETAMA;
+    o.flags = sort_hosts ? OF_RING_SORT_HOSTS : 0;
+    of_ring *r = NULL;
+    assert_int_equal(of_ring_create(&o, &r), OF_OK);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(memcached_server_add_with_weight(mc, srv[i].host, (in_port_t)srv[i].port,
+                                                          srv[i].weight),
+                         MEMCACHED_SUCCESS);
+        char id[96];
+        int v6 = strchr(srv[i].host, ':') != NULL;
+        if (srv[i].port == 11211 && (i % 2 == 0))
+            snprintf(id, sizeof id, v6 ? "[%s]" : "%s", srv[i].host);
+        else
+            snprintf(id, sizeof id, v6 ? "[%s]:%u" : "%s:%u", srv[i].host, srv[i].port);
+        assert_int_equal(of_ring_add(r, id, strlen(id), srv[i].weight, i), OF_OK);
+    }
+    index_map m = {{0}, 0};
+    assert_int_equal(of_ring_foreach(r, map_index, &m), OF_OK);
+    assert_int_equal(m.next, n);
+    unsigned mismatches = 0;
+    for (unsigned k = 0; k < keys; k++) {
+        char key[64];
+        size_t len = 1 + rnd() % 48;
+        for (size_t j = 0; j < len; j++)
+        {
+            static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789:_-";
+            /* every 4th key is binary (no NUL: libmemcached is given the length anyway) */
+            key[j] = k % 4 == 0 ? (char)(rnd() % 255 + 1) : alnum[rnd() % 39];
+        }
+        uint32_t want = memcached_generate_hash(mc, key, len);
+        uint64_t tag = UINT64_MAX;
+        assert_int_equal(of_ring_lookup(r, key, len, &tag, NULL, 0, NULL), OF_OK);
+        mismatches += m.tag_to_index[tag] != want;
+    }
+    if (mismatches)
+        print_error("%u of %u keys differ (n = %zu, sort = %d)\n", mismatches, keys, n, sort_hosts);
+    assert_int_equal(mismatches, 0);
+    of_ring_destroy(r);
+    memcached_free(mc);
+}
+
+static void equal_set(server *srv, size_t n, unsigned port)
+{
+    for (size_t i = 0; i < n; i++) {
+        snprintf(srv[i].host, sizeof srv[i].host, "10.0.%zu.%zu", i / 200, i % 200 + 1);
+        srv[i].port = port;
+        srv[i].weight = 1;
+    }
+}
+
+static void ketama_equal_weights_default_port(void **state)
+{
+    (void)state;
+    static const size_t ns[] = {1, 2, 3, 10, 25, 47, 50, 64, 100};
+    server srv[100];
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        equal_set(srv, ns[i], 11211);
+        compare(srv, ns[i], 0, nkeys());
+    }
+}
+
+static void ketama_equal_weights_other_port(void **state)
+{
+    (void)state;
+    server srv[100];
+    equal_set(srv, 100, 11300);
+    compare(srv, 100, 0, nkeys());
+    equal_set(srv, 7, 22122);
+    compare(srv, 7, 0, nkeys());
+}
+
+static void ketama_unequal_weights_mixed_ports(void **state)
+{
+    (void)state;
+    server srv[100];
+    for (int round = 0; round < 4; round++) {
+        size_t n = round == 3 ? 100 : 5 + (size_t)(rnd() % 60);
+        for (size_t i = 0; i < n; i++) {
+            snprintf(srv[i].host, sizeof srv[i].host, "cache-%llx.example",
+                     (unsigned long long)(rnd() & 0xffffff));
+            srv[i].port = rnd() % 3 == 0 ? 11211 : 1024 + (unsigned)(rnd() % 60000);
+            srv[i].weight = (uint32_t)(rnd() % 10); /* includes 0, which counts as 1 */
+        }
+        compare(srv, n, 0, nkeys());
+    }
+}
+
+static void ketama_ipv6_hosts(void **state)
+{
+    (void)state;
+    server srv[6] = {{"::1", 11211, 1},        {"fe80::1", 11211, 2}, {"2001:db8::5", 11300, 1},
+                     {"192.168.1.1", 11211, 3}, {"2001:db8::6", 11211, 1}, {"cache", 11212, 1}};
+    compare(srv, 6, 0, nkeys());
+}
+
+static void ketama_sort_hosts(void **state)
+{
+    (void)state;
+    server srv[40];
+    for (size_t i = 0; i < 40; i++) {
+        snprintf(srv[i].host, sizeof srv[i].host, "h%llu", (unsigned long long)(rnd() % 20));
+        srv[i].port = 11211 + (unsigned)i;
+        srv[i].weight = 1 + (uint32_t)(rnd() % 4);
+    }
+    compare(srv, 40, 1, nkeys());
+    compare(srv, 40, 0, nkeys());
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ketama_equal_weights_default_port),
+        cmocka_unit_test(ketama_equal_weights_other_port),
+        cmocka_unit_test(ketama_unequal_weights_mixed_ports),
+        cmocka_unit_test(ketama_ipv6_hosts),
+        cmocka_unit_test(ketama_sort_hosts),
+    };
+    return cmocka_run_group_tests_name("ring-ketama", tests, NULL, NULL);
+}
