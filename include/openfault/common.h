@@ -13,6 +13,7 @@
 
 #include <openfault/version.h>
 
+/** Marks a function exported from the shared library (every other symbol is hidden). */
 #if defined(__GNUC__) && __GNUC__ >= 4
 #define OF_API __attribute__((visibility("default")))
 #else
@@ -76,8 +77,8 @@ OF_API const char *of_status_name(int status);
 OF_API const char *of_last_error_detail(void);
 
 /**
- * The library's version as MAJOR*10000 + MINOR*100 + PATCH (compare with ::OF_VERSION_NUMBER
- * to detect a header/library mismatch).
+ * The library's version as MAJOR*10000 + MINOR*100 + PATCH (compare with OF_VERSION_NUMBER from
+ * version.h to detect a header/library mismatch).
  * @note Thread-safety: safe: any thread, any time.
  */
 OF_API unsigned of_version_number(void);

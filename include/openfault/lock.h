@@ -409,9 +409,9 @@ typedef struct of_lock_provider_ops {
      *                            + ttl); the provider may only lower it (e.g. subtract clock drift
      *                            or time already elapsed on another server); never raise it
      * @param out_retry_after_ms  with ::OF_ERR_BUSY or ::OF_ERR_UNAVAILABLE: optionally set
-     *                            (engine pre-sets 0 = no hint) to when a new attempt makes sense;
-     *                            the engine then sleeps that long (bounded by the wait deadline)
-     *                            instead of its own backoff
+     *                            (engine pre-sets 0 = no hint) to the longest a new attempt
+     *                            should wait (e.g. the holder's remaining lease): it caps the
+     *                            engine's jittered backoff, never lengthens it
      * @return ::OF_OK taken; ::OF_ERR_BUSY held by another token (also our own earlier token:
      *         locks are not reentrant); ::OF_ERR_UNAVAILABLE backend not reached, nothing sent
      *         (the engine retries until the wait deadline); ::OF_ERR_UNKNOWN request sent, no

@@ -144,13 +144,39 @@ int ofi_token_gen_init(ofi_token_gen *gen)
     return OF_OK;
 }
 
+/* SipHash-2-4-128 of the 8-byte message le64(n), specialised: one message block plus the length
+ * block, no byte loops. Equal to ofi_siphash(le64(n), 8, k0, k1, out, 16) (a test pins it); it is
+ * on the lock acquire path, where the generic version cost about twice as much. */
 ofi_token ofi_token_next(ofi_token_gen *gen)
 {
     uint64_t n = atomic_fetch_add_explicit(&gen->counter, 1, memory_order_relaxed);
-    uint8_t msg[8], out[16];
-    store_le64(msg, n);
-    ofi_siphash(msg, sizeof msg, gen->k0, gen->k1, out, sizeof out);
-    ofi_token t = {load_le64(out), load_le64(out + 8)};
+    uint64_t v0 = gen->k0 ^ UINT64_C(0x736f6d6570736575);
+    uint64_t v1 = gen->k1 ^ UINT64_C(0x646f72616e646f6d) ^ 0xee;
+    uint64_t v2 = gen->k0 ^ UINT64_C(0x6c7967656e657261);
+    uint64_t v3 = gen->k1 ^ UINT64_C(0x7465646279746573);
+    v3 ^= n;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= n;
+    const uint64_t b = (uint64_t)8 << 56;
+    v3 ^= b;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xee;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    uint64_t first = v0 ^ v1 ^ v2 ^ v3;
+    v1 ^= 0xdd;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    uint64_t second = v0 ^ v1 ^ v2 ^ v3;
+    /* Same byte order as load_le64(out) / load_le64(out + 8) of the generic function. */
+    ofi_token t = {first, second};
     return t;
 }
 

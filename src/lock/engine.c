@@ -870,19 +870,19 @@ static void backoff_sleep(of_lock_provider *p, uint64_t *rng, unsigned attempt, 
                           int64_t deadline)
 {
     int64_t now = ofi_now_ns();
-    int64_t delay;
-    if (hint_ms) {
-        delay = (int64_t)hint_ms * OFI_NS_PER_MS;
-    } else {
-        uint32_t base = atomic_load_explicit(&p->backoff_base_ms, memory_order_relaxed);
-        uint32_t cap = atomic_load_explicit(&p->backoff_cap_ms, memory_order_relaxed);
-        unsigned shift = attempt < 31 ? attempt : 31;
-        uint64_t ceil_ms = (uint64_t)base << shift;
-        if (ceil_ms > cap)
-            ceil_ms = cap;
-        uint64_t ceil_ns = ceil_ms * (uint64_t)OFI_NS_PER_MS;
-        delay = (int64_t)(splitmix64(rng) % (ceil_ns + 1));
-    }
+    uint32_t base = atomic_load_explicit(&p->backoff_base_ms, memory_order_relaxed);
+    uint32_t cap = atomic_load_explicit(&p->backoff_cap_ms, memory_order_relaxed);
+    unsigned shift = attempt < 31 ? attempt : 31;
+    uint64_t ceil_ms = (uint64_t)base << shift;
+    if (ceil_ms > cap)
+        ceil_ms = cap;
+    /* The provider's hint (e.g. the holder's remaining lease) caps the backoff: waking later
+     * than the lease's end would only waste time, but the holder may release much earlier, so
+     * the hint never lengthens the jittered wait. */
+    if (hint_ms && hint_ms < ceil_ms)
+        ceil_ms = hint_ms;
+    uint64_t ceil_ns = ceil_ms * (uint64_t)OFI_NS_PER_MS;
+    int64_t delay = (int64_t)(splitmix64(rng) % (ceil_ns + 1));
     int64_t until = min64(add_sat(now, delay), deadline);
     if (until > now)
         ofi_sleep_until_ns(until);

@@ -29,9 +29,6 @@ OF_API int of_lock_redis_available(void)
     return 1;
 }
 
-/* Largest PTTL passed to the engine as a retry-after hint (the engine's default backoff cap). */
-#define OFI_REDIS_HINT_MAX_MS 100
-
 /* Decimal text of @p v into @p buf (at least 21 bytes); returns the length. */
 static size_t u64_text(uint64_t v, char *buf)
 {
@@ -117,11 +114,10 @@ int ofi_redis_try_acquire(void *self, const void *name, size_t name_len,
                 *out_valid_until_ns -= drift_ns(ttl_ms);
             } else if (ok == 0) {
                 rc = ofi_fail_plain(OF_ERR_BUSY);
-                /* The engine sleeps a hint instead of its jittered backoff, and the holder may
-                 * release long before its lease ends: so the PTTL is a hint only when the lease
-                 * ends sooner than the backoff would retry anyway. */
-                if (v > 0 && v <= OFI_REDIS_HINT_MAX_MS)
-                    *out_retry_after_ms = (uint32_t)v;
+                /* The holder's remaining lease caps the engine's jittered backoff: no point
+                 * sleeping past the moment the lease ends by itself. */
+                if (v > 0)
+                    *out_retry_after_ms = v > (long long)UINT32_MAX ? UINT32_MAX : (uint32_t)v;
             } else {
                 rc = ofi_fail(OF_ERR_PROTOCOL, "acquire: unexpected reply {%lld, %lld}", ok, v);
             }
