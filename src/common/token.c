@@ -179,13 +179,3 @@ ofi_token ofi_token_next(ofi_token_gen *gen)
     ofi_token t = {first, second};
     return t;
 }
-
-void ofi_token_to_hex(ofi_token t, char out[OFI_TOKEN_HEX_LEN + 1])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[i] = digits[(t.hi >> (60 - 4 * i)) & 0xf];
-        out[16 + i] = digits[(t.lo >> (60 - 4 * i)) & 0xf];
-    }
-    out[OFI_TOKEN_HEX_LEN] = '\0';
-}

@@ -21,9 +21,6 @@ typedef struct ofi_token_gen {
     _Atomic uint64_t counter;
 } ofi_token_gen;
 
-/* 32 lowercase hex digits + NUL. */
-#define OFI_TOKEN_HEX_LEN 32
-
 /* OF_OK, or OF_ERR_UNAVAILABLE (with detail) when the OS gives no randomness. */
 int ofi_token_gen_init(ofi_token_gen *gen);
 
@@ -33,8 +30,6 @@ static inline int ofi_token_equal(ofi_token a, ofi_token b)
 {
     return a.hi == b.hi && a.lo == b.lo;
 }
-
-void ofi_token_to_hex(ofi_token t, char out[OFI_TOKEN_HEX_LEN + 1]);
 
 /* Fill @p buf with OS randomness: getrandom() when @p use_getrandom, else (or when it fails) the
  * file @p fallback_path. OF_OK or OF_ERR_UNAVAILABLE. Split out so tests can force each path. */

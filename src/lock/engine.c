@@ -141,7 +141,7 @@ static inline int64_t add_sat(int64_t a, int64_t b)
     return a + b;
 }
 
-/* Big-endian hi then lo, so the hex rendering equals ofi_token_to_hex(). */
+/* Big-endian hi then lo: the token's bytes, and so its hex, read as the 128-bit number hi:lo. */
 static inline void token_from_internal(ofi_token t, of_lock_token *out)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__

@@ -44,16 +44,6 @@ static size_t u64_text(uint64_t v, char *buf)
     return n;
 }
 
-static void token_hex(const of_lock_token *token, char out[OF_LOCK_TOKEN_HEX_LEN + 1])
-{
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hex[token->bytes[i] >> 4];
-        out[2 * i + 1] = hex[token->bytes[i] & 15];
-    }
-    out[OF_LOCK_TOKEN_HEX_LEN] = '\0';
-}
-
 /* The server's expiry timer and our monotonic clock may run at slightly different rates: shave
  * 1% of the TTL plus 2 ms off the engine's conservative valid_until (as Redlock does). */
 static int64_t drift_ns(uint32_t ttl_ms)
@@ -94,7 +84,7 @@ int ofi_redis_try_acquire(void *self, const void *name, size_t name_len,
     if (rc != OF_OK)
         return rc;
     char tok[OF_LOCK_TOKEN_HEX_LEN + 1], ttl[24];
-    token_hex(token, tok);
+    of_lock_token_to_hex(token, tok);
     size_t ttl_len = u64_text(ttl_ms, ttl);
     size_t lock_len, fence_len;
     char *fence_key;
@@ -140,7 +130,7 @@ static int compare_and(ofi_redis_provider *p, const ofi_redis_script *script, co
     if (rc != OF_OK)
         return rc;
     char tok[OF_LOCK_TOKEN_HEX_LEN + 1];
-    token_hex(token, tok);
+    of_lock_token_to_hex(token, tok);
     size_t lock_len;
     make_keys(p, c, name, name_len, &lock_len, NULL, NULL);
     const char *args[3] = {c->keys, tok, ttl};
