@@ -27,6 +27,17 @@ static inline int64_t ofi_now_coarse_ns(void)
     return ofi_now_ns();
 }
 
+/* Saturating a + b for times in ns (b may be negative): deadlines far away clamp to INT64_MAX,
+ * which every wait treats as "forever", instead of wrapping into the past. */
+static inline int64_t ofi_add_sat_ns(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
 /* Saturating now + ms, for deadlines computed from user-supplied int64 milliseconds. */
 int64_t ofi_deadline_after_ms(int64_t now_ns, int64_t ms);
 

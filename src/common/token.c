@@ -8,6 +8,7 @@
 
 #include <openfault/common.h>
 
+#include "common/bytes.h"
 #include "common/error.h"
 
 static inline uint64_t rotl64(uint64_t x, int b)
@@ -15,19 +16,6 @@ static inline uint64_t rotl64(uint64_t x, int b)
     return (x << b) | (x >> (64 - b));
 }
 
-static inline uint64_t load_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static inline void store_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 #define SIPROUND                                                                                   \
     do {                                                                                           \
@@ -61,7 +49,7 @@ void ofi_siphash(const void *in, size_t in_len, uint64_t k0, uint64_t k1, uint8_
 
     size_t full = in_len - in_len % 8;
     for (size_t i = 0; i < full; i += 8) {
-        uint64_t m = load_le64(p + i);
+        uint64_t m = ofi_load_le64(p + i);
         v3 ^= m;
         SIPROUND;
         SIPROUND;
@@ -80,7 +68,7 @@ void ofi_siphash(const void *in, size_t in_len, uint64_t k0, uint64_t k1, uint8_
     SIPROUND;
     SIPROUND;
     SIPROUND;
-    store_le64(out, v0 ^ v1 ^ v2 ^ v3);
+    ofi_store_le64(out, v0 ^ v1 ^ v2 ^ v3);
     if (out_len != 16)
         return;
     v1 ^= 0xdd;
@@ -88,7 +76,7 @@ void ofi_siphash(const void *in, size_t in_len, uint64_t k0, uint64_t k1, uint8_
     SIPROUND;
     SIPROUND;
     SIPROUND;
-    store_le64(out + 8, v0 ^ v1 ^ v2 ^ v3);
+    ofi_store_le64(out + 8, v0 ^ v1 ^ v2 ^ v3);
 }
 
 static int read_file_fully(const char *path, uint8_t *buf, size_t len)
@@ -138,8 +126,8 @@ int ofi_token_gen_init(ofi_token_gen *gen)
     int rc = ofi_os_random(key, sizeof key, 1, "/dev/urandom");
     if (rc != OF_OK)
         return rc;
-    gen->k0 = load_le64(key);
-    gen->k1 = load_le64(key + 8);
+    gen->k0 = ofi_load_le64(key);
+    gen->k1 = ofi_load_le64(key + 8);
     atomic_init(&gen->counter, 0);
     return OF_OK;
 }
@@ -175,7 +163,7 @@ ofi_token ofi_token_next(ofi_token_gen *gen)
     SIPROUND;
     SIPROUND;
     uint64_t second = v0 ^ v1 ^ v2 ^ v3;
-    /* Same byte order as load_le64(out) / load_le64(out + 8) of the generic function. */
+    /* Same byte order as ofi_load_le64(out) / ofi_load_le64(out + 8) of the generic function. */
     ofi_token t = {first, second};
     return t;
 }

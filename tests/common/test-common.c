@@ -1,4 +1,4 @@
-/* Unit tests of src/common: status table, error detail, version, hash, clock, tokens. */
+/* Unit tests of src/common: status table, error detail, version, hash, clock, bytes, backoff, tokens. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,8 @@
 
 #include <openfault/openfault.h>
 
+#include "common/backoff.h"
+#include "common/bytes.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/token.h"
@@ -129,6 +131,45 @@ static void clock_is_monotonic_and_deadlines_saturate(void **state)
     assert_true(ofi_now_ns() >= until);
 }
 
+static void bytes_are_little_endian_on_every_host(void **state)
+{
+    (void)state;
+    uint8_t b[9] = {0};
+    ofi_store_le64(b + 1, UINT64_C(0x0807060504030201)); /* unaligned on purpose */
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(b[1 + i], i + 1);
+    assert_true(ofi_load_le64(b + 1) == UINT64_C(0x0807060504030201));
+    ofi_store_le32(b, 0xa1b2c3d4u);
+    assert_int_equal(b[0], 0xd4);
+    assert_int_equal(b[3], 0xa1);
+    assert_true(ofi_load_le32(b) == 0xa1b2c3d4u);
+}
+
+static void backoff_stays_within_its_bounds(void **state)
+{
+    (void)state;
+    assert_true(ofi_backoff_ceiling_ms(5, 250, 0) == 5);
+    assert_true(ofi_backoff_ceiling_ms(5, 250, 3) == 40);
+    assert_true(ofi_backoff_ceiling_ms(5, 250, 6) == 250);
+    assert_true(ofi_backoff_ceiling_ms(UINT32_MAX, UINT32_MAX, UINT32_MAX) == UINT32_MAX);
+    assert_true(ofi_backoff_ceiling_ms(0, 250, 4) == 0);
+    uint64_t rng = 42;
+    int saw_low = 0, saw_high = 0;
+    for (int i = 0; i < 10000; i++) {
+        int64_t full = ofi_backoff_full_ns(10, &rng);
+        assert_true(full >= 0 && full <= 10 * OFI_NS_PER_MS);
+        int64_t equal = ofi_backoff_equal_ns(10, &rng);
+        assert_true(equal >= 5 * OFI_NS_PER_MS && equal <= 10 * OFI_NS_PER_MS);
+        saw_low |= full < 1 * OFI_NS_PER_MS;
+        saw_high |= full > 9 * OFI_NS_PER_MS;
+    }
+    assert_true(saw_low && saw_high); /* spread over the whole range, not stuck at one end */
+    assert_true(ofi_backoff_full_ns(0, &rng) == 0);
+    assert_true(ofi_add_sat_ns(INT64_MAX - 1, 5) == INT64_MAX);
+    assert_true(ofi_add_sat_ns(INT64_MIN + 1, -5) == INT64_MIN);
+    assert_true(ofi_add_sat_ns(7, -5) == 2);
+}
+
 static void siphash_matches_reference_vectors(void **state)
 {
     (void)state;
@@ -201,6 +242,8 @@ int main(void)
         cmocka_unit_test(error_detail_truncates_long_text),
         cmocka_unit_test(hash64_is_xxh3_with_seed),
         cmocka_unit_test(clock_is_monotonic_and_deadlines_saturate),
+        cmocka_unit_test(bytes_are_little_endian_on_every_host),
+        cmocka_unit_test(backoff_stays_within_its_bounds),
         cmocka_unit_test(siphash_matches_reference_vectors),
         cmocka_unit_test(token_generator_gives_distinct_tokens),
         cmocka_unit_test(token_randomness_failure_is_an_error),
