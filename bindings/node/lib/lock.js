@@ -124,13 +124,18 @@ class Lock {
   }
 
   _handle() {
-    if (!this._h) throw invalid(`lock '${String(this.name)}' is not held (already released)`);
+    // provider.close() releases every handle it still holds: this one may be gone too.
+    if (!this._h || !this.provider._state.held.has(this._h)) {
+      this._h = null;
+      throw invalid(`lock '${String(this.name)}' is not held (released, or its provider closed)`);
+    }
     return this._h;
   }
 
-  /** True from acquire until release() (also when the lease is lost meanwhile). */
+  /** True from acquire until release() or provider.close() (also when the lease is lost
+   *  meanwhile). */
   get held() {
-    return this._h !== null;
+    return this._h !== null && this.provider._state.held.has(this._h);
   }
 
   /** The fencing token of this acquisition: a Number, strictly increasing per name. */
