@@ -9,13 +9,23 @@ import contextlib
 import ctypes
 import sys
 import threading
+import time
 import weakref
 
 from ._native import (LOCK_AUTO_RENEW, LOST_FN, Error, LockOptions, LockStats, LockToken,
-                      as_bytes, check, lib)
+                      as_bytes, check, error, last_detail, lib)
 
 _TTL_MAX_MS = lib.of_lock_ttl_max()
 _NOT_SUPPORTED = -15
+_BUSY, _TIMEOUT, _UNAVAILABLE = -7, -8, -11
+# A wait on the main thread is made of C waits this long at most: Python runs signal handlers
+# (Ctrl-C) only between bytecodes, never inside a C call, so this bounds how late they run. The
+# engine's backoff ceiling is 100 ms by default, so slicing adds about one attempt per slice.
+_SLICE_MS = 100
+# Bound as module globals: the release path below calls C with nothing in between.
+_c_acquire = lib.of_lock_acquire
+_c_release = lib.of_lock_release
+_c_now_ns = lib.of_clock_monotonic_ns
 _tls = threading.local()  # .lock: the Lock whose loss callback runs on this thread
 # Providers still open at interpreter exit are closed while Python can still run callbacks (the
 # engine's thread must not call into a finalizing interpreter).
@@ -65,15 +75,92 @@ def _wait_ms(wait):
     return min(max(1, round(wait * 1000)), (1 << 63) - 1)
 
 
+class _Slot:
+    """The C handle of one acquisition, and what must live exactly as long as it.
+
+    The handle's out-parameter is ``out`` itself, created before of_lock_acquire() is called, so
+    the instant C writes a handle, a ``_Slot`` that releases it owns it; no Python bytecode (where
+    a signal handler may raise KeyboardInterrupt) runs in between. A slot with a handle is in its
+    provider's ``_live`` set (released by close()), and its Lock releases it when finalised. The
+    slot refers to neither, so an orphaned Lock is collected (and released) promptly."""
+
+    __slots__ = ("out", "cb", "mu", "owner", "__weakref__")
+
+    def __init__(self, owner):
+        self.out = ctypes.c_void_p()  # the of_lock *, written by C; None when there is none
+        self.cb = None                # the CFUNCTYPE of the loss callback while C may call it
+        self.mu = threading.Lock()    # serialises calls on the handle
+        self.owner = weakref.ref(owner)  # the Lock; dead once it was collected
+
+
+def _slot_release(slot, live):
+    """Release the handle @p slot owns, if any: returns the C status, or None without a handle.
+
+    CPython checks for pending signals (and switches threads) only at a function's start, on a
+    backward jump and after a call returns, so an exception can come before the first line below
+    (the handle stays owned) or after of_lock_release() returned (released, slot cleared), never
+    between clearing the slot and releasing. Keep it that way: nothing may be added between."""
+    h = slot.out.value
+    if not h:
+        return None
+    slot.out.value = None
+    rc = _c_release(h)
+    slot.cb = None  # C no longer calls it
+    live.discard(slot)
+    return rc
+
+
+def _release_uninterrupted(slot, live):
+    """_slot_release() under the slot's mutex even while signal handlers raise: the release is
+    never skipped. Returns (status or None, the first exception caught, to re-raise after)."""
+    pending = None
+    while True:
+        try:
+            with slot.mu:  # only a wait for the mutex can be interrupted; then we try again
+                return _slot_release(slot, live), pending
+        except BaseException as e:
+            if pending is None:
+                pending = e
+            # An exception raised after the release returned: the slot is empty, the next round
+            # returns at once.
+
+
+def _sweep(live):
+    """Release the handles whose Lock was collected without releasing them: only a signal
+    handler raising as Lock.__del__ starts (before its first line) gets there; the provider
+    then releases them on its next acquire, stats() or close()."""
+    for slot in [s for s in live if s.owner() is None]:
+        _release_uninterrupted(slot, live)
+
+
+def _on_main_thread():
+    return threading.current_thread() is threading.main_thread()
+
+
+def _make_trampoline(wlock):
+    """The loss callback for C: it holds the Lock weakly, so the callback (which lives in the
+    slot, owned by the provider) does not keep an orphaned Lock from being finalised."""
+    def trampoline(handle, status, _ctx):
+        lk = wlock()
+        if lk is not None:  # else its finaliser is releasing the handle
+            lk._lost_callback(handle, status)
+    return LOST_FN(trampoline)
+
+
 class Lock:
     """One named lock on a provider. Make it with ``provider.lock(...)`` (acquired on ``with``
     or ``acquire()``) or ``provider.acquire(...)`` (already held).
+
+    A Lock that holds a handle releases it when it is closed by its provider, when ``release()``
+    or ``with`` ends it, or when the object is garbage: no exception (KeyboardInterrupt included)
+    leaves a lock that no object will release.
 
     Thread-safety: any thread may use it, one call at a time is serialised internally; the
     ``on_lost`` callback runs on the library's renewal thread and may call ``release()``.
     """
 
     def __init__(self, provider, name, ttl=10.0, wait=None, *, auto_renew=False, on_lost=None):
+        self._slot = _Slot(self)
         self._provider = provider
         self.name = name
         self._name_bytes = as_bytes(name)
@@ -81,20 +168,48 @@ class Lock:
         self._wait_ms = _wait_ms(wait)
         self._auto_renew = bool(auto_renew)
         self._on_lost = on_lost
-        self._mu = threading.Lock()
-        self._h = None
-        self._cb = None
+        self._mu = self._slot.mu
         self._release_requested = False
         self.lost_status = None  #: the status the loss callback reported, if it ran
 
     # -- state -----------------------------------------------------------------------------
     @property
+    def acquired(self):
+        """True from a successful acquire until the handle is released (also after the lease
+        ended: a lost lock still has to be released, which ``with`` and release() do)."""
+        return self._slot.out.value is not None
+
+    @property
     def held(self):
-        """True between a successful acquire and release (also when the lease was lost)."""
-        return self._h is not None
+        """True while the lease can be counted on: acquired, not marked lost by the engine, and
+        its ``valid_until`` not yet passed (on the library's monotonic clock)."""
+        if self._current() is None:  # no wait for the mutex while another thread acquires
+            return False
+        with self._guard():
+            h = self._current()
+            return h is not None and not self._lost_handle(h)
+
+    @property
+    def lost(self):
+        """Whether the lease is over: the engine marked it lost (failed renewal or extend,
+        NOT_OWNER answer) or its ``valid_until`` has passed. Raises ValueError when not acquired."""
+        with self._guard():
+            return self._lost_handle(self._handle())
+
+    @staticmethod
+    def _lost_handle(h):
+        # valid_until first: once it passed, a later renewal cannot make the lease good again.
+        return _c_now_ns() >= lib.of_lock_valid_until_ns(h) or bool(lib.of_lock_is_lost(h))
+
+    def _current(self):
+        """The handle: the slot's, or inside this lock's loss callback the one C passed (a very
+        short lease may be reported before of_lock_acquire() has returned it)."""
+        if getattr(_tls, "lock", None) is self:
+            return _tls.handle
+        return self._slot.out.value
 
     def _handle(self):
-        h = self._h
+        h = self._current()
         if h is None:
             raise ValueError("lock %r is not held" % (self.name,))
         return h
@@ -122,12 +237,6 @@ class Lock:
             return lib.of_lock_valid_until_ns(self._handle()) / 1e9
 
     @property
-    def lost(self):
-        """Whether the lease is known lost (failed renewal or extend, NOT_OWNER answer)."""
-        with self._guard():
-            return bool(lib.of_lock_is_lost(self._handle()))
-
-    @property
     def token(self):
         """The 128-bit owner token as 32 hex digits."""
         t = LockToken()
@@ -138,36 +247,86 @@ class Lock:
     # -- actions ---------------------------------------------------------------------------
     def acquire(self):
         """Take the lock with this object's ttl and wait. Returns self.
-        Raises BusyError (wait=0 and held), TimeoutError (wait > 0 passed), UnavailableError,
-        UnknownOutcomeError, ... (openfault.Error subclasses)."""
+        Raises BusyError (wait=0 and held), TimeoutError (wait > 0 passed while another owner
+        held it), UnavailableError (the backend was not reached), UnknownOutcomeError, ...
+        (openfault.Error subclasses). On the main thread the wait is interruptible: Ctrl-C
+        raises KeyboardInterrupt within about 0.1 s, and the lock is then not held."""
+        slot = self._slot
         with self._mu:
-            if self._h is not None:
+            if slot.out.value is not None:
                 raise ValueError("lock %r is already held by this object" % (self.name,))
             opts = LockOptions()
             check(lib.of_lock_options_init(ctypes.byref(opts), ctypes.sizeof(opts)))
             opts.ttl_ms = self._ttl_ms
-            opts.wait_ms = self._wait_ms
             cb = None
             if self._auto_renew:
                 opts.flags = LOCK_AUTO_RENEW
-                cb = LOST_FN(self._lost_trampoline)
+                cb = _make_trampoline(weakref.ref(self))
                 opts.on_lost = ctypes.cast(cb, ctypes.c_void_p)
-            out = ctypes.c_void_p()
-            name = self._name_bytes
             self._release_requested = False
             self.lost_status = None
-            self._cb = cb  # C may call it until the handle is released: keep it alive
-            # The GIL is released for the call (lib is a CDLL): other threads run while we wait.
-            rc = lib.of_lock_acquire(self._provider._handle(), name, len(name),
-                                     ctypes.byref(opts), ctypes.byref(out))
+            live = self._provider._live
+            _sweep(live)
+            slot.cb = cb  # C may call it until the handle is released: keep it alive
+            live.add(slot)  # before C can write a handle into it
+            try:
+                rc, detail = self._acquire_into(slot, opts)
+            except BaseException:
+                # Interrupted (KeyboardInterrupt, a signal handler's exception), possibly right
+                # after C took the lock: the caller never got it, so give it back now.
+                if _slot_release(slot, live) is None:
+                    live.discard(slot)
+                raise
             if rc != 0:
-                self._cb = None
-                check(rc)
-            self._h = out.value
-            self._provider._held.add(self)
+                slot.cb = None
+                live.discard(slot)
+                raise error(rc, detail)
             # A loss reported before we got here (a very short lease) asked for a release.
             self._deferred_release_locked()
         return self
+
+    def _acquire_into(self, slot, opts):
+        """Call of_lock_acquire() writing into @p slot. Returns (status, detail).
+
+        The GIL is released during each C call (lib is a CDLL): other threads run meanwhile. On
+        the main thread, where Python runs signal handlers, a wait is a series of C waits of at
+        most _SLICE_MS each, so a handler runs between them; the caller's deadline stays
+        "wait ms from now"."""
+        prov = self._provider._handle()
+        name = self._name_bytes
+        args = (prov, name, len(name), ctypes.byref(opts), ctypes.byref(slot.out))
+        wait_ms = self._wait_ms
+        if wait_ms == 0 or not _on_main_thread():
+            opts.wait_ms = wait_ms
+            rc = _c_acquire(*args)
+            return rc, (last_detail() if rc else "")
+        deadline = None if wait_ms < 0 else _c_now_ns() + wait_ms * 1000000
+        reached = False  # some attempt got an answer from the backend (the lock was held)
+        while True:
+            now = _c_now_ns()
+            piece = _SLICE_MS
+            if deadline is not None:
+                piece = max(1, min(piece, -((now - deadline) // 1000000)))  # ceil: never early
+            opts.wait_ms = piece
+            rc = _c_acquire(*args)
+            if rc == 0:
+                return 0, ""
+            if rc not in (_BUSY, _TIMEOUT, _UNAVAILABLE):
+                return rc, last_detail()  # UNKNOWN, AUTH, INVALID, ...: final
+            detail = last_detail()
+            if rc != _UNAVAILABLE:
+                reached = True
+            after = _c_now_ns()
+            if deadline is not None and after >= deadline:
+                # TIMEOUT if the lock was seen held during the wait, else the backend was never
+                # reached: UNAVAILABLE; the detail keeps the last cause.
+                return ((_TIMEOUT if reached else _UNAVAILABLE),
+                        "no lock after %d ms; last: %s" % (wait_ms, detail))
+            end = now + piece * 1000000
+            if rc == _UNAVAILABLE and after < end:
+                # An engine that reports UNAVAILABLE before the slice ended must not make us
+                # spin on a backend that is down.
+                time.sleep((min(end, deadline or end) - after) / 1e9)
 
     def extend(self, ttl=None):
         """Set the lease to @p ttl seconds from now (default: the acquire ttl).
@@ -189,46 +348,41 @@ class Lock:
         if getattr(_tls, "lock", None) is self:
             self._release_requested = True
             return
-        with self._mu:
-            self._release_locked(raise_error=True)
+        rc, pending = _release_uninterrupted(self._slot, self._provider._live)
+        if pending is not None:
+            raise pending
+        if rc is None:
+            raise ValueError("lock %r is not held" % (self.name,))
+        check(rc)
 
     def _release_locked(self, raise_error):
-        h = self._h
-        if h is None:
+        """Release with self._mu held (or inside the loss callback). Returns the status."""
+        rc = _slot_release(self._slot, self._provider._live)
+        if rc is None:
             if raise_error:
                 raise ValueError("lock %r is not held" % (self.name,))
             return None
-        # Waits (GIL released) for a running renewal or loss callback of this handle; the
-        # handle stays in self._h meanwhile so that callback can still read it.
-        try:
-            rc = lib.of_lock_release(h)
-        finally:
-            self._h = None
-        self._cb = None
-        self._provider._held.discard(self)
         if raise_error:
             check(rc)
         return rc
 
     def _deferred_release_locked(self):
-        if self._release_requested and self._h is not None:
+        if self._release_requested and self._slot.out.value is not None:
             self._release_requested = False
             self._release_locked(raise_error=False)
 
-    def _lost_trampoline(self, _handle, status, _ctx):
+    def _lost_callback(self, handle, status):
         # On the engine's thread, with the GIL (ctypes takes it). Never block on self._mu here:
         # a thread holding it may be inside a C call that waits for this callback to return.
         self.lost_status = status
-        if self._h is None:  # reported before acquire() stored the handle (a tiny lease)
-            self._h = _handle
         if self._on_lost is not None:
-            _tls.lock = self
+            _tls.lock, _tls.handle = self, handle
             try:
                 self._on_lost(self, _error(status))
             except BaseException:  # an exception cannot cross into C: report it like a thread
                 sys.excepthook(*sys.exc_info())
             finally:
-                _tls.lock = None
+                _tls.lock = _tls.handle = None
         if self._release_requested and self._mu.acquire(blocking=False):
             try:
                 # The library allows the loss callback to release its own handle.
@@ -238,27 +392,39 @@ class Lock:
         # Otherwise the thread holding _mu releases after its own call returns.
 
     def __enter__(self):
-        if self._h is None:
-            self.acquire()
+        had = self._slot.out.value  # read in C: no signal check before the acquire
+        try:
+            if had is None:
+                self.acquire()
+        except BaseException:
+            # An exception after acquire() succeeded but before we return (a signal handler)
+            # would skip __exit__: release what this call took.
+            if had is None:
+                _release_uninterrupted(self._slot, self._provider._live)
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        with self._mu:
-            rc = self._release_locked(raise_error=False)
+        # The release first, and never skipped by an exception raised meanwhile.
+        rc, pending = _release_uninterrupted(self._slot, self._provider._live)
+        if pending is not None:
+            raise pending
         if exc_type is None and rc is not None:
             check(rc)  # a lease lost during the block is worth an exception
         return False
 
     def __del__(self):
         try:
-            if self._h is not None:
-                with self._mu:
-                    self._release_locked(raise_error=False)
+            _slot_release(self._slot, self._provider._live)
         except Exception:
             pass
 
     def __repr__(self):
-        return "<openfault.Lock %r %s>" % (self.name, "held" if self._h else "not held")
+        if self._slot.out.value is None:
+            state = "not held"
+        else:
+            state = "held" if self.held else "lost"
+        return "<openfault.Lock %r %s>" % (self.name, state)
 
 
 class LockProvider:
@@ -267,7 +433,9 @@ class LockProvider:
 
     def __init__(self, handle):
         self._h = handle
-        self._held = set()  # locks held through this provider, released by close()
+        # The _Slot of every handle taken through this provider and not yet released (with
+        # the handle, not the Lock: an orphaned Lock is still collected and releases its slot).
+        self._live = set()
         _open_providers.add(self)
 
     def _handle(self):
@@ -287,6 +455,7 @@ class LockProvider:
 
     def stats(self):
         """The provider's counters as a dict (attempts, acquired, busy, timeouts, lost, ...)."""
+        _sweep(self._live)
         s = LockStats()
         s.struct_size = ctypes.sizeof(s)
         check(lib.of_lock_provider_stats(self._handle(), ctypes.byref(s)))
@@ -304,9 +473,8 @@ class LockProvider:
 
     def close(self):
         """Release every lock still held through this provider, then destroy it."""
-        for lk in list(self._held):
-            with lk._mu:
-                lk._release_locked(raise_error=False)
+        for slot in list(self._live):
+            _release_uninterrupted(slot, self._live)
         h, self._h = self._h, None
         if h:
             _open_providers.discard(self)

@@ -76,12 +76,21 @@ def _make_subclasses():
 ERRORS = _make_subclasses()
 
 
+def error(status, detail=""):
+    """The Error subclass instance for the negative @p status with @p detail (not raised)."""
+    cls = _by_status.get(status, Error)
+    return cls(status, lib.of_status_name(status).decode(), detail)
+
+
+def last_detail():
+    """The library's detail text for the last failed call on this OS thread."""
+    return lib.of_last_error_detail().decode("utf-8", "replace")
+
+
 def check(status):
     """Raise the Error subclass for a negative status; return it unchanged otherwise."""
     if status < 0:
-        detail = lib.of_last_error_detail().decode("utf-8", "replace")
-        cls = _by_status.get(status, Error)
-        raise cls(status, lib.of_status_name(status).decode(), detail)
+        raise error(status, last_detail())
     return status
 
 

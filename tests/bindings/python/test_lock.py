@@ -30,8 +30,11 @@ class ScriptedProvider(openfault.LockProvider):
 
     def __init__(self):
         self.owners, self.fence, self.fail_extend = {}, 0, False
+        self.answer = None  # a function: the status try_acquire returns instead of working
 
         def try_acquire(_self, name, n, token, _ttl, _dl, out_fence, _vu, _retry):
+            if self.answer is not None:
+                return self.answer()
             key = C.string_at(name, n)
             if key in self.owners:
                 return -7
@@ -234,9 +237,9 @@ class LocalLockTest(unittest.TestCase):
             sp.fail_extend = True
             self.assertTrue(called.wait(10))
             deadline = time.monotonic() + 10
-            while lk.held and time.monotonic() < deadline:
+            while lk.acquired and time.monotonic() < deadline:
                 time.sleep(0.01)
-            self.assertFalse(lk.held)
+            self.assertFalse(lk.acquired)
             self.assertEqual(len(seen), 2)
             self.assertEqual(seen[1], (True, 1))
             on_main, err = seen[0]
@@ -270,7 +273,89 @@ class LocalLockTest(unittest.TestCase):
                 lk.release()
             self.assertTrue(proceed.is_set())
             self.assertEqual(flags, [True])
-            self.assertFalse(lk.held)
+            self.assertFalse(lk.acquired)
+        finally:
+            sp.close()
+
+    def test_lock_lost_and_held_follow_valid_until(self):
+        lk = self.p.acquire("vu", ttl=0.2)  # no auto-renew: nothing moves valid_until
+        self.assertTrue(lk.held)
+        self.assertFalse(lk.lost)
+        self.assertIn("held", repr(lk))
+        while time.monotonic() < lk.valid_until:
+            time.sleep(0.01)
+        # nobody asked the engine (no renewal, no extend), but the lease is over
+        self.assertTrue(lk.lost)
+        self.assertFalse(lk.held)
+        self.assertTrue(lk.acquired)  # the handle must still be released
+        self.assertIn("lost", repr(lk))
+        with self.assertRaises((openfault.NotOwnerError, openfault.LostError)):
+            lk.extend(10)  # the engine agrees: the lease passed
+        self.assertTrue(lk.lost)
+        with self.assertRaises(openfault.Error):
+            lk.release()
+        self.assertFalse(lk.acquired)
+        self.assertFalse(lk.held)
+        with self.assertRaises(ValueError):
+            lk.lost  # not acquired: no lease to ask about
+
+    def test_lock_sliced_wait_keeps_timeout_on_any_thread(self):
+        held = self.p.acquire("slice", ttl=30)
+        try:
+            for wait in (0.05, 0.35):  # below and above one slice
+                start = time.monotonic()
+                with self.assertRaises(openfault.TimeoutError) as cm:
+                    self.p.acquire("slice", wait=wait)
+                within_deadline(self, time.monotonic() - start, wait)
+                self.assertNotEqual(cm.exception.detail, "")
+            out = []
+
+            def in_thread():
+                t0 = time.monotonic()
+                try:
+                    self.p.acquire("slice", wait=0.3)
+                except openfault.TimeoutError:
+                    out.append(time.monotonic() - t0)
+
+            t = threading.Thread(target=in_thread)
+            t.start()
+            t.join(10)
+            self.assertEqual(len(out), 1)
+            within_deadline(self, out[0], 0.3)
+            with self.assertRaises(openfault.BusyError):  # wait=0 is still one try
+                self.p.acquire("slice", wait=0)
+        finally:
+            held.release()
+        lk = self.p.acquire("slice", wait=0.35)  # free: no wait at all
+        lk.release()
+
+    def test_lock_sliced_wait_tells_timeout_from_unavailable(self):
+        sp = ScriptedProvider()
+        try:
+            start = time.monotonic()
+            # held (BUSY) during the first slice, then the backend goes away: the lock was seen
+            # held during the wait, so this is a timeout.
+            sp.answer = lambda: -7 if time.monotonic() - start < 0.15 else -11
+            with self.assertRaises(openfault.TimeoutError):
+                sp.acquire("job", wait=0.4)
+            within_deadline(self, time.monotonic() - start, 0.4)
+            sp.answer = lambda: -11
+            with self.assertRaises(openfault.UnavailableError):
+                sp.acquire("job", wait=0)
+            start = time.monotonic()
+            # Never reached: UNAVAILABLE from an engine that says so when no attempt reached the
+            # backend, TIMEOUT from one that does not; never anything else, never early.
+            with self.assertRaises((openfault.UnavailableError, openfault.TimeoutError)) as cm:
+                sp.acquire("job", wait=0.3)
+            within_deadline(self, time.monotonic() - start, 0.3)
+            self.assertIn("300 ms", cm.exception.detail)
+            sp.answer = lambda: -13  # any other error ends the wait at once
+            start = time.monotonic()
+            with self.assertRaises(openfault.AuthError):
+                sp.acquire("job", wait=5)
+            self.assertLess(time.monotonic() - start, 1.0)
+            sp.answer = None
+            sp.acquire("job", wait=0.3).release()
         finally:
             sp.close()
 
