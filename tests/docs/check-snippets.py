@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run every code snippet in README.md and docs/*.md against the build tree.
+"""Run every code snippet in README.md, docs/*.md and bindings/*/README.md against the build tree.
 
 A fenced block is handled by its info string and by an optional HTML comment on the line before
 its opening fence (invisible when the Markdown is rendered):
@@ -9,7 +9,10 @@ its opening fence (invisible when the Markdown is rendered):
   ```c        without `main(`: must follow `<!-- excerpt: PATH -->`, and its lines must appear in
               PATH (a file of this repository that is itself built and tested) as one contiguous
               run; a line `/* ... */` or `...` in the snippet stands for lines left out.
-  ```python   run with python3 and the binding on PYTHONPATH; it must exit 0 (or be an excerpt).
+  ```python   run, with every `expr  # -> value` answer checked, by the ffi suite's
+              tests/bindings/python/test_doc_snippets.py: here the document must be on that
+              test's DOCS list (or the block an excerpt).
+  ```js       the same, by bindings/node/test/doc-snippets.test.js (`// -> value` answers).
   ```sh       after `<!-- snippet: run -->`: run with bash in the document's work directory (see
               below) with the build's tools on PATH and pkg-config finding the uninstalled
               library; the script must exit 0. Whole lines `# text` after the commands list
@@ -149,11 +152,14 @@ class Checker:
             self.fail(where, f"exited {r.returncode}:\n{r.stdout}{r.stderr}")
         self.count("c program")
 
-    def python(self, where, body):
-        r = self.run([sys.executable, "-c", "\n".join(body)], where, cwd=tempfile.mkdtemp(dir=self.tmp))
-        if r is not None and r.returncode:
-            self.fail(where, f"exited {r.returncode}:\n{r.stdout}{r.stderr}")
-        self.count("python")
+    def in_binding_test(self, where, rel, lang, test):
+        # One checker per language: the binding's own doc test, which runs the blocks in the ffi
+        # suite with the interpreter set up as the other binding tests are.
+        listed = re.search(r"^(?:const )?DOCS = [\[(](.*?)[\])]", open(os.path.join(self.src, test), encoding="utf-8").read(),
+                           re.M | re.S)
+        if not listed or not re.search(r"""["']%s["']""" % re.escape(rel), listed.group(1)):
+            return self.fail(where, f"a ```{lang} block in {rel}, which {test} does not run")
+        self.count(f"{lang} (in the ffi suite)")
 
     def shell(self, where, body):
         script, expected = [], []
@@ -230,7 +236,9 @@ class Checker:
                 else:
                     self.fail(where, "a C fragment must be a complete program or an <!-- excerpt: FILE -->")
             elif info == "python":
-                self.python(where, body)
+                self.in_binding_test(where, rel, "python", "tests/bindings/python/test_doc_snippets.py")
+            elif info == "js":
+                self.in_binding_test(where, rel, "js", "bindings/node/test/doc-snippets.test.js")
             elif info in ("sh", "bash", "shell"):
                 if mark == ("snippet", "run"):
                     self.shell(where, body)
@@ -250,8 +258,11 @@ def main():
     if len(sys.argv) < 3:
         raise SystemExit(__doc__)
     src, build = sys.argv[1], sys.argv[2]
+    bindings = os.path.join(src, "bindings")
     files = sys.argv[3:] or [os.path.join(src, "README.md")] + sorted(
-        os.path.join(src, "docs", f) for f in os.listdir(os.path.join(src, "docs")) if f.endswith(".md"))
+        os.path.join(src, "docs", f) for f in os.listdir(os.path.join(src, "docs")) if f.endswith(".md")) + sorted(
+        os.path.join(bindings, d, "README.md") for d in os.listdir(bindings)
+        if os.path.isfile(os.path.join(bindings, d, "README.md")))
     c = Checker(src, build)
     try:
         for f in files:
