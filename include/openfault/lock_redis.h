@@ -117,9 +117,15 @@ OF_API int of_lock_redis_create(const of_lock_redis_options *opts,
  * `redis://[[user]:password@]host[:port][/db][?params]` (host may be `[IPv6]`; port 6379 and db
  * 0 by default) or `unix://[[user]:password@]/absolute/path[?db=N&params]`. Params:
  * `connect_timeout_ms`, `command_timeout_ms`, `prefix`, `keepalive` (0 or 1), and `db` for
- * unix:// only. User, password, path and values are percent-decoded (`%00` is refused). Parsing
- * is strict: unknown or repeated params, empty parts, junk → ::OF_ERR_INVALID with the byte
- * offset in of_last_error_detail() (the password is never echoed).
+ * unix:// only. User, password, path and values are percent-decoded (`%00` is refused).
+ * The authority ends at the first `/` or `?`, and the credentials are what precedes an `@` inside
+ * it: inside credentials write `/`, `?`, `#` and `@` as `%2F`, `%3F`, `%23`, `%40`. A raw `@`
+ * anywhere after the authority (in the path or a value too: write `%40`) and a raw `#` anywhere
+ * are refused, so a password that was not encoded is never split into a host, path or query.
+ * Parsing is strict: unknown or repeated params, empty parts, junk → ::OF_ERR_INVALID with a
+ * byte offset in of_last_error_detail(). No detail or log line ever holds a byte of the URL:
+ * neither the credentials nor a fragment of them (errors inside the credentials name the offset
+ * where they start).
  * @param url           NUL-terminated URL, at most 4096 bytes; copied
  * @param out_provider  receives the provider; untouched on error
  * @return as of_lock_redis_create(), and ::OF_ERR_NOT_SUPPORTED for `rediss://` (no TLS)
