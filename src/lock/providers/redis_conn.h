@@ -27,8 +27,8 @@ typedef struct ofi_redis_conn {
     redisContext *ctx;           /* NULL until connected */
     ofi_redis_pool *pool;
     struct ofi_redis_conn *next; /* idle list */
-    int64_t op_deadline_ns;      /* the current step's round trips end by then */
-    uint32_t sock_timeout_ms;    /* SO_RCVTIMEO/SO_SNDTIMEO now set on ctx */
+    int64_t op_deadline_ns;      /* the current step's round trips (AUTH/SELECT after a connect,
+                                    the command, EVAL after NOSCRIPT) all end by then */
     int io_error;                /* an I/O error in this checkout: close at checkin */
     char *keys;                  /* scratch for two keys, 2 * OFI_REDIS_KEY_CAP(prefix_len) */
 } ofi_redis_conn;
