@@ -1,6 +1,7 @@
 /* Connections to one Redis server (hiredis 0.14): a pool with checkout, a bounded connect and
- * one deadline for the round trips of a step (driven by poll(), not per-read timeouts), AUTH/SELECT after every (re)connect, reconnect backoff, writes that cannot raise
- * SIGPIPE (send with MSG_NOSIGNAL), and the outcome classification every step relies on:
+ * one deadline for the round trips of a step (driven by poll(), not per-read timeouts),
+ * AUTH/SELECT after every (re)connect, reconnect backoff, writes that cannot raise SIGPIPE
+ * (send with MSG_NOSIGNAL), and the outcome classification every step relies on:
  *
  *   nothing sent                  -> OF_ERR_UNAVAILABLE
  *   sent, no (complete) reply     -> OF_ERR_UNKNOWN   (the context is dropped, never reused)
