@@ -396,7 +396,8 @@ static void fuzz_url(uint64_t *s, fuzz_buf *u, int *provider_ok)
                                           "Unix://"};
     static const char *const hosts[] = {"127.0.0.1:1", "h", "[::1]:7000", "[fe80::1%25eth0]",
                                         "", "cache-1.example:6380", "h:", "h:x"};
-    static const char *const tails[] = {"", "/", "/2", "/x", "?prefix=p:", "/0?command_timeout_ms=50",
+    static const char *const tails[] = {"", "/", "/2", "/x", "?prefix=p:",
+                                        "/0?command_timeout_ms=50",
                                         "?connect_timeout_ms=50&keepalive=0", "?bogus=1",
                                         "?db=1", "?prefix=a%40b", "?", "?&"};
     size_t scheme = fuzz_pick(s, 10) < 7 ? 0 : fuzz_pick(s, 5);

@@ -710,7 +710,8 @@ int main(int argc, char **argv)
             }
         }
         for (int i = 0; i < MAX_CTL; i++)
-            if (ctl_at[i] >= 0 && ctl_fds[i] >= 0 && (pfd[ctl_at[i]].revents & (POLLIN | POLLHUP | POLLERR)))
+            if (ctl_at[i] >= 0 && ctl_fds[i] >= 0 &&
+                (pfd[ctl_at[i]].revents & (POLLIN | POLLHUP | POLLERR)))
                 ctl_read(i);
         for (int i = 0; i < MAX_PAIRS; i++) {
             pair *p = pairs[i];
