@@ -59,7 +59,10 @@ typedef struct of_lock_redis_options {
                                        (default) for none */
     uint32_t db;                  /**< database for SELECT, default 0 (at most 2^31 - 1) */
     uint32_t connect_timeout_ms;  /**< bound on one TCP/unix connect, 1..2^31 - 1; default 1000 */
-    uint32_t command_timeout_ms;  /**< bound on the round trips of one step, 1..2^31 - 1; default 1000 */
+    uint32_t command_timeout_ms;  /**< one deadline for all round trips of one step (AUTH/SELECT
+                                       after a connect, the command, EVAL after NOSCRIPT), counted
+                                       from when the first request is sent, however slowly a
+                                       reply trickles in; 1..2^31 - 1; default 1000 */
     uint32_t keepalive;           /**< 1 (default): TCP keepalive on; 0: off */
 } of_lock_redis_options;
 
@@ -90,11 +93,20 @@ OF_API size_t of_lock_redis_options_size(void);
  * Create a Redis lock provider. Only validates and copies @p opts: nothing connects until the
  * first lock call, and a server that is down then gives ::OF_ERR_UNAVAILABLE within the connect
  * timeout. Connections are pooled (one per concurrently calling thread), reconnected with capped
- * backoff, and set up again (timeouts, AUTH, SELECT) after every reconnect; SIGPIPE is blocked
- * in the calling thread around I/O and no process-wide signal setting is changed.
+ * backoff, and set up again (keepalive, AUTH, SELECT) after every reconnect.
  *
- * Step outcomes seen through `lock.h`: nothing sent → ::OF_ERR_UNAVAILABLE; sent without a reply
- * within the command timeout → ::OF_ERR_UNKNOWN (the engine queues a cleanup); credentials
+ * Time: a step (connect if needed, AUTH/SELECT, the command) ends by min(the engine's step
+ * deadline, connect timeout + command timeout): the connect within the connect timeout, and all
+ * round trips by one deadline, the moment the first request is sent plus the command timeout,
+ * however the reply bytes arrive (the provider polls a non-blocking socket against it; a reply
+ * still incomplete then is ::OF_ERR_UNKNOWN and the connection is closed).
+ *
+ * SIGPIPE: none is ever raised, and no signal mask or disposition is touched. Every request
+ * leaves with `send(MSG_NOSIGNAL)`; hiredis only connects (which writes nothing) and parses
+ * replies, and never writes (its write()-based calls are not used); reads cannot raise it.
+ *
+ * Step outcomes seen through `lock.h`: nothing sent → ::OF_ERR_UNAVAILABLE; sent without a
+ * complete reply by the deadline → ::OF_ERR_UNKNOWN (the engine queues a cleanup); credentials
  * refused → ::OF_ERR_AUTH; an unexpected reply (WRONGTYPE, ...) → ::OF_ERR_PROTOCOL with the
  * reply text in of_last_error_detail().
  * Caps: ::OF_LOCK_CAP_TTL | ::OF_LOCK_CAP_EXTEND | ::OF_LOCK_CAP_FENCE | ::OF_LOCK_CAP_SHARED.
@@ -117,9 +129,15 @@ OF_API int of_lock_redis_create(const of_lock_redis_options *opts,
  * `redis://[[user]:password@]host[:port][/db][?params]` (host may be `[IPv6]`; port 6379 and db
  * 0 by default) or `unix://[[user]:password@]/absolute/path[?db=N&params]`. Params:
  * `connect_timeout_ms`, `command_timeout_ms`, `prefix`, `keepalive` (0 or 1), and `db` for
- * unix:// only. User, password, path and values are percent-decoded (`%00` is refused). Parsing
- * is strict: unknown or repeated params, empty parts, junk → ::OF_ERR_INVALID with the byte
- * offset in of_last_error_detail() (the password is never echoed).
+ * unix:// only. User, password, path and values are percent-decoded (`%00` is refused).
+ * The authority ends at the first `/` or `?`, and the credentials are what precedes an `@` inside
+ * it: inside credentials write `/`, `?`, `#` and `@` as `%2F`, `%3F`, `%23`, `%40`. A raw `@`
+ * anywhere after the authority (in the path or a value too: write `%40`) and a raw `#` anywhere
+ * are refused, so a password that was not encoded is never split into a host, path or query.
+ * Parsing is strict: unknown or repeated params, empty parts, junk → ::OF_ERR_INVALID with a
+ * byte offset in of_last_error_detail(). No detail or log line ever holds a byte of the URL:
+ * neither the credentials nor a fragment of them (errors inside the credentials name the offset
+ * where they start).
  * @param url           NUL-terminated URL, at most 4096 bytes; copied
  * @param out_provider  receives the provider; untouched on error
  * @return as of_lock_redis_create(), and ::OF_ERR_NOT_SUPPORTED for `rediss://` (no TLS)

@@ -338,3 +338,145 @@ int test_count_fds(void)
     closedir(d);
     return n - 1; /* the directory's own fd */
 }
+
+/* ---- fault proxy ------------------------------------------------------------------------- */
+
+static int connect_local(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int test_proxy_start(test_proxy *p, const char *prog, int target_port)
+{
+    memset(p, 0, sizeof *p);
+    p->ctl_fd = -1;
+    snprintf(p->dir, sizeof p->dir, "/tmp/of-proxy-XXXXXX");
+    if (mkdtemp(p->dir) == NULL) {
+        fprintf(stderr, "redis-harness: mkdtemp: %s\n", strerror(errno));
+        return -1;
+    }
+    char port_file[192], target[32], log[192];
+    snprintf(port_file, sizeof port_file, "%s/port", p->dir);
+    snprintf(log, sizeof log, "%s/proxy.log", p->dir);
+    snprintf(target, sizeof target, "127.0.0.1:%d", target_port);
+    const char *argv[] = {prog, "--target", target, "--port-file", port_file, NULL};
+    int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (logfd < 0 || nullfd < 0 || access(prog, X_OK) != 0) {
+        fprintf(stderr, "redis-harness: cannot start %s: %s\n", prog, strerror(errno));
+        if (logfd >= 0)
+            close(logfd);
+        if (nullfd >= 0)
+            close(nullfd);
+        return -1;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        setpgid(0, 0);
+        dup2(nullfd, 0);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(logfd);
+    close(nullfd);
+    if (pid < 0)
+        return -1;
+    p->pid = pid;
+    for (int i = 0; i < 500; i++) { /* the port file appears (renamed) once it listens */
+        FILE *f = fopen(port_file, "r");
+        if (f != NULL) {
+            int ok = fscanf(f, "%d %d", &p->port, &p->ctl_port) == 2;
+            fclose(f);
+            if (ok && (p->ctl_fd = connect_local(p->ctl_port)) >= 0)
+                return 0;
+        }
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            p->pid = 0;
+            break;
+        }
+        sleep_ms(10);
+    }
+    fprintf(stderr, "redis-harness: fault-proxy did not come up (log: %s)\n", log);
+    test_proxy_stop(p);
+    return -1;
+}
+
+int test_proxy_mode(test_proxy *p, const char *cmd)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s\n", cmd);
+    if (p->ctl_fd < 0 || send(p->ctl_fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+        fprintf(stderr, "redis-harness: proxy control: %s\n", strerror(errno));
+        return -1;
+    }
+    size_t got = 0;
+    while (got + 1 < sizeof line) {
+        ssize_t r = recv(p->ctl_fd, line + got, 1, 0);
+        if (r <= 0) {
+            fprintf(stderr, "redis-harness: proxy control: no answer to '%s'\n", cmd);
+            return -1;
+        }
+        if (line[got] == '\n')
+            break;
+        got++;
+    }
+    line[got] = '\0';
+    if (strncmp(line, "ok", 2) != 0) {
+        fprintf(stderr, "redis-harness: proxy answered '%s' to '%s'\n", line, cmd);
+        return -1;
+    }
+    return 0;
+}
+
+void test_proxy_stop(test_proxy *p)
+{
+    if (p->ctl_fd >= 0) {
+        close(p->ctl_fd);
+        p->ctl_fd = -1;
+    }
+    if (p->pid > 0) {
+        kill(p->pid, SIGTERM);
+        int status;
+        for (int i = 0; i < 500 && waitpid(p->pid, &status, WNOHANG) == 0; i++)
+            sleep_ms(10);
+        if (waitpid(p->pid, &status, WNOHANG) == 0) {
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+        }
+        p->pid = 0;
+    }
+    if (p->dir[0] != '\0') {
+        char path[256];
+        snprintf(path, sizeof path, "%s/port", p->dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/proxy.log", p->dir);
+        unlink(path);
+        rmdir(p->dir);
+        p->dir[0] = '\0';
+    }
+}

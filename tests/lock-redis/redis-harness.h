@@ -54,4 +54,26 @@ void test_redis_url(const test_redis *r, int unix_socket, const char *tail, char
 /* Number of open file descriptors of this process. */
 int test_count_fds(void);
 
+/* A tests/support/fault-proxy between the provider and a server (see `fault-proxy --help`):
+ * started with a port file in its own temp dir, controlled over its control socket, stopped by
+ * PID; it dies with the process that started it. */
+typedef struct test_proxy {
+    pid_t pid;     /* 0 when not running */
+    int port;      /* clients connect here (127.0.0.1) */
+    int ctl_port;  /* control socket */
+    int ctl_fd;    /* open control connection, -1 when none */
+    char dir[128]; /* temp dir of the port file */
+} test_proxy;
+
+/* Start @p prog (path of fault-proxy) forwarding to 127.0.0.1:@p target_port in pass mode.
+ * 0, or -1 with a message on stderr. */
+int test_proxy_start(test_proxy *p, const char *prog, int target_port);
+
+/* Send one control command (e.g. "trickle 150", "pass", "blackhole") and wait for its answer;
+ * 0 when it was "ok ...", else -1 with the answer on stderr. */
+int test_proxy_mode(test_proxy *p, const char *cmd);
+
+/* Stop (SIGTERM, then SIGKILL after 5 s), reap, remove the temp dir. Idempotent. */
+void test_proxy_stop(test_proxy *p);
+
 #endif

@@ -4,7 +4,10 @@
  *               SIGPIPE, outcome classes
  *   faults      SIGKILL + restart, SIGSTOP and CLIENT PAUSE past the command timeout, server
  *               down at start (timing-sensitive: run alone)
- *   reconnects  10,000 forced reconnects without fd or memory growth */
+ *   reconnects  10,000 forced reconnects without fd or memory growth
+ *   proxy       network faults through tests/support/fault-proxy (argv[2]): a reply trickling
+ *               in, an error reply trickling in, a trickled AUTH/SELECT, blackhole, close,
+ *               delay; every step ends by its one deadline (timing-sensitive: run alone) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -785,6 +788,209 @@ static void forced_reconnects_do_not_grow_fds_or_memory(void **state)
     of_lock_provider_destroy(p);
 }
 
+/* ----------------------------------------------------------------------------------------- */
+/* proxy                                                                                      */
+/* ----------------------------------------------------------------------------------------- */
+
+static const char *proxy_prog;
+static test_proxy proxy;
+
+static int proxy_group_setup(void **state)
+{
+    if (group_setup(state) != 0)
+        return -1;
+    if (proxy_prog == NULL || test_proxy_start(&proxy, proxy_prog, srv.port) != 0) {
+        test_redis_stop(&srv);
+        return -1;
+    }
+    return 0;
+}
+
+static int proxy_group_teardown(void **state)
+{
+    test_proxy_stop(&proxy);
+    return group_teardown(state);
+}
+
+static void proxy_set(const char *cmd)
+{
+    if (test_proxy_mode(&proxy, cmd) != 0)
+        fail_msg("fault-proxy refused '%s'", cmd);
+}
+
+/* A provider that reaches the server through the proxy. */
+static of_lock_provider *proxied(const char *path_and_query)
+{
+    char url[256];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d%s", proxy.port, path_and_query);
+    of_lock_provider *p = NULL;
+    int rc = of_lock_redis_create_url(url, &p);
+    if (rc != OF_OK)
+        fail_msg("create %s: %s (%s)", url, of_status_name(rc), of_last_error_detail());
+    return p;
+}
+
+/* Leave the proxy in pass mode and let the queued cleanups of UNKNOWN outcomes finish. */
+static void proxied_destroy(of_lock_provider *p)
+{
+    proxy_set("pass");
+    of_lock_provider_destroy(p);
+}
+
+#define TRICKLE_CMD_MS 200
+/* not before the deadline, and no hang: deadline + max(1 s, 100%) */
+#define TRICKLE_BOUND_MS (TRICKLE_CMD_MS + 1000)
+
+static void proxy_pass_and_delay_work_and_valid_until_counts_from_send(void **state)
+{
+    (void)state;
+    proxy_set("pass");
+    of_lock_provider *p = proxied("?prefix=px1:&command_timeout_ms=2000");
+    of_lock *l = NULL;
+    assert_int_equal(acq(p, "a", 1, 30000, 0, &l), OF_OK);
+    uint64_t f1 = fence_of(l);
+    assert_int_equal(of_lock_extend(l, 30000), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_OK);
+    /* 300 ms each way in the reply direction: still within the 2 s command timeout */
+    proxy_set("delay 300");
+    const uint32_t ttl = 5000;
+    int64_t t0 = of_clock_monotonic_ns();
+    assert_int_equal(acq(p, "a", 1, ttl, 0, &l), OF_OK);
+    int64_t t1 = of_clock_monotonic_ns();
+    assert_true(t1 - t0 >= 300 * NS_PER_MS);
+    assert_true(fence_of(l) > f1);
+    /* the lease counts from before the request left, minus the drift allowance */
+    int64_t vu = of_lock_valid_until_ns(l);
+    assert_true(vu <= t0 + (int64_t)ttl * NS_PER_MS - ((int64_t)ttl / 100 + 2) * NS_PER_MS);
+    assert_true(vu > t0); /* and it is a real lease */
+    assert_int_equal(of_lock_release(l), OF_OK);
+    proxied_destroy(p);
+}
+
+/* The reply of the acquire comes 1 byte per 150 ms with a 200 ms command timeout: the step ends
+ * UNKNOWN at its deadline (hiredis' per-read timeout would keep reading for seconds and hand back
+ * a grant whose lease had ended long before). */
+static void trickled_reply_is_unknown_by_the_deadline(void **state)
+{
+    (void)state;
+    proxy_set("pass");
+    of_lock_provider *p = proxied("?prefix=px2:&command_timeout_ms=200");
+    of_lock *l = NULL;
+    assert_int_equal(acq(p, "warm", 4, 30000, 0, &l), OF_OK); /* connected, nothing pending */
+    assert_int_equal(of_lock_release(l), OF_OK);
+    ofi_redis_pool_stats s0, s1;
+    ofi_redis_pool_get_stats(&self_of(p)->pool, &s0);
+    proxy_set("trickle 150");
+    for (int round = 0; round < 2; round++) { /* the second on a fresh connection */
+        int64_t t0 = of_clock_monotonic_ns();
+        int rc = acq(p, "t", 1, 1000, 0, &l);
+        int64_t took = of_clock_monotonic_ns() - t0;
+        print_message("# trickled acquire, round %d: %s after %lld ms\n", round,
+                      of_status_name(rc), (long long)(took / NS_PER_MS));
+        if (rc != OF_ERR_UNKNOWN && rc != OF_ERR_UNAVAILABLE)
+            fail_msg("round %d: %s (%s) after %lld ms", round, of_status_name(rc),
+                     of_last_error_detail(), (long long)(took / NS_PER_MS));
+        if (round == 0) { /* the request went out on the warm connection */
+            assert_int_equal(rc, OF_ERR_UNKNOWN);
+            ofi_redis_pool_get_stats(&self_of(p)->pool, &s1);
+            assert_true(s1.unknown > s0.unknown); /* sent, no complete reply by the deadline */
+            assert_true(took >= TRICKLE_CMD_MS * NS_PER_MS);
+        }
+        assert_true(took <= TRICKLE_BOUND_MS * NS_PER_MS);
+    }
+    proxied_destroy(p);
+}
+
+/* An error reply (WRONGTYPE from INCR on the fence key, ~70 bytes) trickled the same way also
+ * ends by the deadline. */
+static void trickled_error_reply_is_unknown_by_the_deadline(void **state)
+{
+    (void)state;
+    proxy_set("pass");
+    admin_ok(&srv, "HSET px3:{e}:fence f v");
+    of_lock_provider *p = proxied("?prefix=px3:&command_timeout_ms=200");
+    of_lock *l = NULL;
+    int rc0 = acq(p, "e", 1, 30000, 0, &l);
+    if (rc0 != OF_ERR_PROTOCOL) /* it is an error reply */
+        fail_msg("%s: %s", of_status_name(rc0), of_last_error_detail());
+    assert_non_null(strstr(of_last_error_detail(), "WRONGTYPE"));
+    proxy_set("trickle 150");
+    int64_t t0 = of_clock_monotonic_ns();
+    int rc = acq(p, "e", 1, 30000, 0, &l);
+    int64_t took = of_clock_monotonic_ns() - t0;
+    print_message("# trickled error reply: %s after %lld ms\n", of_status_name(rc),
+                  (long long)(took / NS_PER_MS));
+    assert_int_equal(rc, OF_ERR_UNKNOWN);
+    assert_true(took >= TRICKLE_CMD_MS * NS_PER_MS);
+    assert_true(took <= TRICKLE_BOUND_MS * NS_PER_MS);
+    proxied_destroy(p);
+    admin_ok(&srv, "DEL px3:{e}:fence");
+}
+
+/* A new connection whose SELECT answer trickles in: the set-up shares the step's deadline, and
+ * since nothing of the lock step was sent the answer is UNAVAILABLE. */
+static void trickled_setup_reply_is_unavailable_by_the_deadline(void **state)
+{
+    (void)state;
+    proxy_set("trickle 150");
+    of_lock_provider *p = proxied("/1?prefix=px4:&command_timeout_ms=200");
+    of_lock *l = NULL;
+    int64_t t0 = of_clock_monotonic_ns();
+    int rc = acq(p, "s", 1, 30000, 0, &l);
+    int64_t took = of_clock_monotonic_ns() - t0;
+    print_message("# trickled SELECT: %s after %lld ms\n", of_status_name(rc),
+                  (long long)(took / NS_PER_MS));
+    assert_int_equal(rc, OF_ERR_UNAVAILABLE);
+    assert_true(took >= TRICKLE_CMD_MS * NS_PER_MS);
+    assert_true(took <= TRICKLE_BOUND_MS * NS_PER_MS);
+    proxy_set("pass");
+    /* and through a clean path it works again (after the reconnect backoff) */
+    rc = OF_ERR_UNAVAILABLE;
+    for (int i = 0; i < 50 && rc == OF_ERR_UNAVAILABLE; i++) {
+        rc = acq(p, "s", 1, 30000, 0, &l);
+        if (rc == OF_ERR_UNAVAILABLE)
+            sleep_ms(20);
+    }
+    assert_int_equal(rc, OF_OK);
+    assert_int_equal(of_lock_release(l), OF_OK);
+    proxied_destroy(p);
+}
+
+/* Blackhole: no byte comes back, UNKNOWN at the deadline. Close: the connection breaks, never a
+ * hang and never OK. Pass again: it works. */
+static void blackhole_and_close_end_by_the_deadline(void **state)
+{
+    (void)state;
+    proxy_set("pass");
+    of_lock_provider *p = proxied("?prefix=px5:&command_timeout_ms=200&connect_timeout_ms=200");
+    of_lock *l = NULL;
+    assert_int_equal(acq(p, "warm", 4, 30000, 0, &l), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_OK);
+    proxy_set("blackhole");
+    int64_t t0 = of_clock_monotonic_ns();
+    assert_int_equal(acq(p, "b", 1, 30000, 0, &l), OF_ERR_UNKNOWN);
+    int64_t took = of_clock_monotonic_ns() - t0;
+    assert_true(took >= TRICKLE_CMD_MS * NS_PER_MS);
+    assert_true(took <= TRICKLE_BOUND_MS * NS_PER_MS);
+    proxy_set("close");
+    t0 = of_clock_monotonic_ns();
+    int rc = acq(p, "c", 1, 30000, 0, &l);
+    took = of_clock_monotonic_ns() - t0;
+    if (rc != OF_ERR_UNKNOWN && rc != OF_ERR_UNAVAILABLE)
+        fail_msg("close: %s (%s)", of_status_name(rc), of_last_error_detail());
+    assert_true(took <= TRICKLE_BOUND_MS * NS_PER_MS);
+    proxy_set("pass");
+    rc = OF_ERR_UNAVAILABLE;
+    for (int i = 0; i < 50 && rc == OF_ERR_UNAVAILABLE; i++) {
+        rc = acq(p, "d", 1, 30000, 0, &l);
+        if (rc == OF_ERR_UNAVAILABLE)
+            sleep_ms(20);
+    }
+    assert_int_equal(rc, OF_OK);
+    assert_int_equal(of_lock_release(l), OF_OK);
+    proxied_destroy(p);
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "basic";
@@ -814,6 +1020,13 @@ int main(int argc, char **argv)
     const struct CMUnitTest reconnects[] = {
         cmocka_unit_test(forced_reconnects_do_not_grow_fds_or_memory),
     };
+    const struct CMUnitTest proxied_faults[] = {
+        cmocka_unit_test(proxy_pass_and_delay_work_and_valid_until_counts_from_send),
+        cmocka_unit_test(trickled_reply_is_unknown_by_the_deadline),
+        cmocka_unit_test(trickled_error_reply_is_unknown_by_the_deadline),
+        cmocka_unit_test(trickled_setup_reply_is_unavailable_by_the_deadline),
+        cmocka_unit_test(blackhole_and_close_end_by_the_deadline),
+    };
     if (strcmp(mode, "basic") == 0)
         return cmocka_run_group_tests_name("lock-redis/basic", basic, group_setup, group_teardown);
     if (strcmp(mode, "faults") == 0)
@@ -822,6 +1035,11 @@ int main(int argc, char **argv)
     if (strcmp(mode, "reconnects") == 0)
         return cmocka_run_group_tests_name("lock-redis/reconnects", reconnects, group_setup,
                                            group_teardown);
-    fprintf(stderr, "usage: %s basic|faults|reconnects\n", argv[0]);
+    if (strcmp(mode, "proxy") == 0) {
+        proxy_prog = argc > 2 ? argv[2] : NULL;
+        return cmocka_run_group_tests_name("lock-redis/proxy", proxied_faults, proxy_group_setup,
+                                           proxy_group_teardown);
+    }
+    fprintf(stderr, "usage: %s basic|faults|reconnects|proxy FAULT_PROXY\n", argv[0]);
     return 2;
 }

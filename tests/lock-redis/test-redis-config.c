@@ -146,7 +146,7 @@ static void url_errors_name_the_offset(void **state)
         {"redis://h/x", 10, "digits"},
         {"redis://h/1/2", 11, "digits"},
         {"redis://h/2147483648", 10, "above"},
-        {"redis://h?foo=1", 10, "unknown parameter 'foo'"},
+        {"redis://h?foo=1", 10, "unknown parameter (known:"},
         {"redis://h?prefix=a&prefix=b", 19, "twice"},
         {"redis://h?db=1", 10, "unix"},
         {"redis://h?", 9, "empty query"},
@@ -158,19 +158,19 @@ static void url_errors_name_the_offset(void **state)
         {"redis://h?connect_timeout_ms=", 29, "empty"},
         {"redis://h?command_timeout_ms=0", 29, "below"},
         {"redis://h?command_timeout_ms=2147483648", 29, "above"},
-        {"redis://h?prefix=a{b", 18, "'{'"},
+        {"redis://h?prefix=a{b", 18, "percent-encoded"},
         {"redis://h?prefix=a%7Bb", 17, "hash tag"},
-        {"redis://h?prefix=a=b", 18, "'='"},
-        {"redis://h#frag", 9, "fragment"},
-        {"redis://us er:pw@h", 10, "user name"},
+        {"redis://h?prefix=a=b", 18, "percent-encoded"},
+        {"redis://h#frag", 8, "fragment"},
+        {"redis://us er:pw@h", 8, "user name"},
         {"redis://pw@h", 8, "':'"},
-        {"redis://u:@h", 10, "password is empty"},
-        {"redis://a:b@c@h", 13, "second '@'"},
+        {"redis://u:@h", 8, "password is empty"},
+        {"redis://a:b@c@h", 8, "second '@'"},
         {"redis://h%41", 9, "host"},
         {"redis://h_1.x!", 13, "host"},
-        {"redis://:p%4@h", 10, "percent-escape"},
+        {"redis://:p%4@h", 8, "percent-escape"},
         {"redis://h:p", 10, "digits"},
-        {"redis://:p%00@h", 10, "NUL"},
+        {"redis://:p%00@h", 8, "NUL"},
         {"redis://[::1", 8, "']'"},
         {"redis://[::g]", 9, "IPv6"},
         {"redis://[]", 9, "IPv6"},
@@ -240,6 +240,393 @@ static void url_errors_never_echo_the_password(void **state)
         if (strstr(of_last_error_detail(), "supersecret") != NULL)
             fail_msg("%s: detail echoes the password: %s", urls[i], of_last_error_detail());
     }
+}
+
+/* Credentials that were not percent-encoded: a raw '?', '/', '#' or a second '@' in them would
+ * move the rest into the path, query or fragment. Refused as a whole, at the offset where the
+ * authority starts, with no byte of the URL in the detail; the encoded forms parse. */
+static void url_unencoded_credentials_are_refused_without_echo(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        long offset;
+        const char *words;
+    } bad[] = {
+        {"redis://admin:123?s3cr3tPW=x@host", 8, "raw '@'"},
+        {"redis://admin:123?s3cr3tPW=x@host:6379/0?prefix=p", 8, "raw '@'"},
+        {"redis://admin:s3cr3t/PW@host", 8, "raw '@'"},
+        {"redis://:s3cr3t?PW@host", 8, "raw '@'"},
+        {"redis://admin:s3cr3t#PW@host", 8, "'#'"},
+        {"redis://admin:s3c@r3tPW@host", 8, "second '@'"},
+        {"unix://admin:s3cr3t/PW@/tmp/s", 7, "raw '@'"},
+        {"unix://admin:s3cr3t?PW@/tmp/s", 7, "raw '@'"},
+        {"redis://h?prefix=a@b", 8, "raw '@'"},
+        {"unix:///tmp/a@b.sock", 7, "raw '@'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ofi_redis_config c;
+        memset(&c, 0x5a, sizeof c);
+        ofi_redis_config before = c;
+        int rc = ofi_redis_config_from_url(bad[i].url, &c);
+        const char *d = of_last_error_detail();
+        if (rc != OF_ERR_INVALID)
+            fail_msg("%s: got %s, want OF_ERR_INVALID", bad[i].url, of_status_name(rc));
+        assert_memory_equal(&c, &before, sizeof c);
+        char want[48];
+        snprintf(want, sizeof want, "offset %ld:", bad[i].offset);
+        if (strstr(d, want) == NULL || strstr(d, bad[i].words) == NULL)
+            fail_msg("%s: detail \"%s\" lacks \"%s\" or \"%s\"", bad[i].url, d, want,
+                     bad[i].words);
+        static const char *const secret_parts[] = {"s3cr", "3tPW", "cr3t", "r3tP", "admin"};
+        for (size_t k = 0; k < sizeof secret_parts / sizeof secret_parts[0]; k++)
+            if (strstr(d, secret_parts[k]) != NULL)
+                fail_msg("%s: detail echoes the credentials: %s", bad[i].url, d);
+    }
+    ofi_redis_config c =
+        parse_ok("redis://adm%3Fin:123%3Fs3cr3tPW=x%23y%2Fz%40w:v@host:6380/3?prefix=a%40b");
+    assert_string_equal(c.user, "adm?in");
+    assert_string_equal(c.password, "123?s3cr3tPW=x#y/z@w:v");
+    assert_string_equal(c.host, "host");
+    assert_int_equal(c.port, 6380);
+    assert_int_equal(c.db, 3);
+    assert_string_equal(c.prefix, "a@b");
+    ofi_redis_config_free(&c);
+    c = parse_ok("unix://u:p%2F%3F@/tmp/a%40b.sock?db=1");
+    assert_string_equal(c.password, "p/?");
+    assert_string_equal(c.unix_path, "/tmp/a@b.sock");
+    ofi_redis_config_free(&c);
+}
+
+/* ---- credential fuzzing --------------------------------------------------------------------- */
+
+#define FUZZ_MARK "Zq9PwMark"
+#define FUZZ_CASES 30000
+#define FUZZ_PROVIDER_CASES 150
+
+static uint64_t fuzz_rng(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static size_t fuzz_pick(uint64_t *s, size_t n)
+{
+    return (size_t)(fuzz_rng(s) % n);
+}
+
+typedef struct fuzz_buf {
+    char b[1024];
+    size_t n;
+} fuzz_buf;
+
+static void fb_putc(fuzz_buf *f, char c)
+{
+    if (f->n + 1 < sizeof f->b)
+        f->b[f->n++] = c;
+    f->b[f->n] = '\0';
+}
+
+static void fb_puts(fuzz_buf *f, const char *s)
+{
+    while (*s != '\0')
+        fb_putc(f, *s++);
+}
+
+/* Bytes a hand-written password tends to hold, the URL delimiters first. */
+static const char fuzz_specials[] = "?#@/:%&=[] {};!~+,$'()*\"\\|^`<>";
+
+/* One credential (user or password) carrying the marker: specials inserted at random places,
+ * each byte raw or percent-encoded (upper or lower hex) by one of several policies, sometimes a
+ * broken escape. */
+static void fuzz_secret(uint64_t *s, fuzz_buf *out)
+{
+    char plain[64];
+    size_t n = 0;
+    const char *m = FUZZ_MARK;
+    size_t mlen = strlen(m);
+    size_t inserts = fuzz_pick(s, 4);
+    size_t at[4];
+    for (size_t k = 0; k < inserts; k++)
+        at[k] = fuzz_pick(s, mlen + 1);
+    for (size_t i = 0; i <= mlen; i++) {
+        for (size_t k = 0; k < inserts; k++)
+            if (at[k] == i) {
+                size_t which = fuzz_pick(s, 3) == 0 ? fuzz_pick(s, 5)
+                                                    : fuzz_pick(s, sizeof fuzz_specials - 1);
+                plain[n++] = fuzz_specials[which];
+            }
+        if (i < mlen)
+            plain[n++] = m[i];
+    }
+    if (fuzz_pick(s, 6) == 0)
+        plain[n++] = (char)(0x80 + fuzz_pick(s, 0x80)); /* a non-ASCII byte */
+    plain[n] = '\0';
+    /* 0 raw, 1 all encoded, 2-4 specials encoded (as a careful user writes it), 5 mixed */
+    size_t policy = fuzz_pick(s, 6);
+    if (policy == 4)
+        policy = 2;
+    static const char hexu[] = "0123456789ABCDEF", hexl[] = "0123456789abcdef";
+    const char *hex = fuzz_pick(s, 2) ? hexu : hexl;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)plain[i];
+        int special = strchr(fuzz_specials, c) != NULL || c >= 0x80;
+        int enc = policy == 1 || ((policy == 2 || policy == 3) && special) ||
+                  (policy == 5 && fuzz_pick(s, 2));
+        if (enc) {
+            fb_putc(out, '%');
+            fb_putc(out, hex[c >> 4]);
+            fb_putc(out, hex[c & 15]);
+        } else {
+            fb_putc(out, (char)c);
+        }
+        if (fuzz_pick(s, 40) == 0) { /* a broken escape inside the secret */
+            static const char *const broken[] = {"%", "%4", "%zz", "%00", "%G1"};
+            fb_puts(out, broken[fuzz_pick(s, 5)]);
+        }
+    }
+}
+
+/* A URL with the marker in the credentials (in every layout, good and broken), then mutated. */
+static void fuzz_url(uint64_t *s, fuzz_buf *u, int *provider_ok)
+{
+    static const char *const schemes[] = {"redis://", "unix://", "REDIS://", "rediss://",
+                                          "Unix://"};
+    static const char *const hosts[] = {"127.0.0.1:1", "h", "[::1]:7000", "[fe80::1%25eth0]",
+                                        "", "cache-1.example:6380", "h:", "h:x"};
+    static const char *const tails[] = {"", "/", "/2", "/x", "?prefix=p:",
+                                        "/0?command_timeout_ms=50",
+                                        "?connect_timeout_ms=50&keepalive=0", "?bogus=1",
+                                        "?db=1", "?prefix=a%40b", "?", "?&"};
+    size_t scheme = fuzz_pick(s, 10) < 7 ? 0 : fuzz_pick(s, 5);
+    int is_unix = scheme == 1 || scheme == 4;
+    u->n = 0;
+    u->b[0] = '\0';
+    fb_puts(u, schemes[scheme]);
+    fuzz_buf user = {.n = 0}, pass = {.n = 0};
+    size_t layout = fuzz_pick(s, 9);
+    switch (layout) {
+    case 0: /* user:SECRET@ */
+        fb_puts(&user, "admin");
+        fuzz_secret(s, &pass);
+        break;
+    case 1: /* :SECRET@ */
+        fuzz_secret(s, &pass);
+        break;
+    case 2: /* SECRET:pw@ */
+        fuzz_secret(s, &user);
+        fb_puts(&pass, "pw");
+        break;
+    case 3: /* SECRET:SECRET@ */
+        fuzz_secret(s, &user);
+        fuzz_secret(s, &pass);
+        break;
+    default: /* the common one, plus the layouts below that build on it */
+        fb_puts(&user, fuzz_pick(s, 2) ? "admin" : "");
+        fuzz_secret(s, &pass);
+        break;
+    }
+    size_t cred_at = u->n;
+    if (layout == 5) { /* SECRET@ without the ':' */
+        fb_puts(u, pass.b);
+    } else {
+        fb_puts(u, user.b);
+        fb_putc(u, ':');
+        fb_puts(u, pass.b);
+    }
+    if (layout != 6) /* 6: the '@' forgotten */
+        fb_putc(u, '@');
+    if (layout == 7) /* a doubled '@' */
+        fb_putc(u, '@');
+    (void)cred_at;
+    *provider_ok = 0;
+    if (is_unix) {
+        static const char *const paths[] = {"/nonexistent-of-fuzz/r.sock", "/tmp/x", "",
+                                            "/", "/tmp/a%40b"};
+        size_t k = fuzz_pick(s, 5);
+        fb_puts(u, paths[k]);
+        *provider_ok = k == 0;
+    } else {
+        size_t h = fuzz_pick(s, sizeof hosts / sizeof hosts[0]);
+        fb_puts(u, hosts[h]);
+        *provider_ok = h == 0;
+    }
+    fb_puts(u, tails[fuzz_pick(s, sizeof tails / sizeof tails[0])]);
+    if (layout == 8) { /* credentials again after the host, as a misplaced paste would */
+        fb_putc(u, fuzz_pick(s, 2) ? '?' : '/');
+        fb_puts(u, pass.b);
+        fb_putc(u, '@');
+    }
+    /* mutations: delete, insert a delimiter, duplicate a slice, swap, truncate */
+    size_t muts = fuzz_pick(s, 2) == 0 ? 0 : 1 + fuzz_pick(s, 3);
+    for (size_t k = 0; k < muts && u->n > 0; k++) {
+        size_t i = fuzz_pick(s, u->n);
+        switch (fuzz_pick(s, 5)) {
+        case 0:
+            memmove(u->b + i, u->b + i + 1, u->n - i);
+            u->n--;
+            break;
+        case 1:
+            if (u->n + 2 < sizeof u->b) {
+                memmove(u->b + i + 1, u->b + i, u->n - i + 1);
+                u->b[i] = fuzz_specials[fuzz_pick(s, 5)];
+                u->n++;
+            }
+            break;
+        case 2: {
+            size_t len = 1 + fuzz_pick(s, 8);
+            if (i + len <= u->n && u->n + len + 1 < sizeof u->b) {
+                memmove(u->b + i + len, u->b + i, u->n - i + 1);
+                u->n += len;
+            }
+            break;
+        }
+        case 3:
+            if (i + 1 < u->n) {
+                char t = u->b[i];
+                u->b[i] = u->b[i + 1];
+                u->b[i + 1] = t;
+            }
+            break;
+        default:
+            u->n = i;
+            u->b[i] = '\0';
+            break;
+        }
+    }
+    if (muts > 0)
+        *provider_ok = 0; /* the host may have changed: only connect where nobody listens */
+}
+
+/* Every 4-byte piece of the marker, raw and fully percent-encoded (upper and lower hex). */
+typedef struct fuzz_needles {
+    char s[64][8];
+    size_t n;
+} fuzz_needles;
+
+static void fuzz_needles_init(fuzz_needles *nd)
+{
+    nd->n = 0;
+    const char *m = FUZZ_MARK;
+    size_t mlen = strlen(m);
+    for (size_t i = 0; i + 4 <= mlen; i++) {
+        memcpy(nd->s[nd->n], m + i, 4);
+        nd->s[nd->n++][4] = '\0';
+    }
+    for (int lower = 0; lower < 2; lower++) {
+        char enc[64];
+        size_t e = 0;
+        for (size_t i = 0; i < mlen; i++)
+            e += (size_t)snprintf(enc + e, sizeof enc - e, lower ? "%%%02x" : "%%%02X",
+                                  (unsigned char)m[i]);
+        for (size_t i = 0; i + 4 <= e; i++) {
+            memcpy(nd->s[nd->n], enc + i, 4);
+            nd->s[nd->n++][4] = '\0';
+        }
+    }
+}
+
+static const char *fuzz_leak(const fuzz_needles *nd, const char *text)
+{
+    for (size_t i = 0; i < nd->n; i++)
+        if (strstr(text, nd->s[i]) != NULL)
+            return nd->s[i];
+    return NULL;
+}
+
+typedef struct fuzz_log {
+    const fuzz_needles *nd;
+    const char *url;
+    int lines;
+} fuzz_log;
+
+static void fuzz_log_fn(void *ctx, int level, const char *msg)
+{
+    (void)level;
+    fuzz_log *fl = ctx;
+    fl->lines++;
+    const char *hit = fuzz_leak(fl->nd, msg);
+    if (hit != NULL)
+        fail_msg("%s: log line holds \"%s\" of the credentials: %s", fl->url, hit, msg);
+}
+
+/* Thousands of URLs (fixed seed) with a marked secret in the credentials in every position and
+ * form, some of them mutated: no detail (and no log line of a provider made from one) holds any
+ * 4-byte piece of the marker, raw or encoded. */
+static void url_fuzz_never_leaks_credentials(void **state)
+{
+    (void)state;
+    fuzz_needles nd;
+    fuzz_needles_init(&nd);
+    uint64_t seed = UINT64_C(0x0F5EC12E7);
+    unsigned ok = 0, invalid = 0, other = 0, provider_runs = 0;
+    for (unsigned i = 0; i < FUZZ_CASES; i++) {
+        fuzz_buf u;
+        int provider_ok;
+        fuzz_url(&seed, &u, &provider_ok);
+        ofi_redis_config c;
+        int rc = ofi_redis_config_from_url(u.b, &c);
+        const char *d = of_last_error_detail();
+        const char *hit = rc != OF_OK ? fuzz_leak(&nd, d) : NULL;
+        if (hit != NULL)
+            fail_msg("case %u: %s: detail holds \"%s\" of the credentials: %s", i, u.b, hit, d);
+        if (rc == OF_OK) {
+            ok++;
+            /* Connect only where surely nobody listens (and no name needs resolving): a raw '@'
+             * inside the secret with the closing '@' missing reads as a valid host, which is
+             * then no longer a credential. */
+            if (c.unix_path != NULL)
+                provider_ok &= strcmp(c.unix_path, "/nonexistent-of-fuzz/r.sock") == 0;
+            else
+                provider_ok &= strcmp(c.host, "127.0.0.1") == 0 && c.port == 1;
+            ofi_redis_config_free(&c);
+        } else if (rc == OF_ERR_INVALID) {
+            invalid++;
+        } else {
+            other++;
+        }
+        if (rc != OF_OK || !provider_ok || provider_runs >= FUZZ_PROVIDER_CASES)
+            continue;
+        /* Nobody listens there: creating, a failing acquire and destroy, with every log line
+         * delivered, hold no piece of the credentials either. */
+        provider_runs++;
+        of_lock_provider *p = NULL;
+        rc = of_lock_redis_create_url(u.b, &p);
+        hit = fuzz_leak(&nd, of_last_error_detail());
+        if (hit != NULL)
+            fail_msg("%s: create detail holds \"%s\": %s", u.b, hit, of_last_error_detail());
+        if (rc != OF_OK) {
+            assert_int_equal(rc, of_lock_redis_available() ? OF_OK : OF_ERR_NOT_SUPPORTED);
+            continue;
+        }
+        fuzz_log fl = {&nd, u.b, 0};
+        of_lock_provider_config pc;
+        assert_int_equal(of_lock_provider_config_init(&pc, sizeof pc), OF_OK);
+        pc.log = fuzz_log_fn;
+        pc.log_ctx = &fl;
+        pc.log_level = OF_LOCK_LOG_DEBUG;
+        pc.step_timeout_ms = 200;
+        assert_int_equal(of_lock_provider_configure(p, &pc), OF_OK);
+        of_lock_options lo;
+        assert_int_equal(of_lock_options_init(&lo, sizeof lo), OF_OK);
+        lo.ttl_ms = 1000;
+        lo.wait_ms = 0;
+        of_lock *l = NULL;
+        rc = of_lock_acquire(p, "k", 1, &lo, &l);
+        assert_int_not_equal(rc, OF_OK);
+        hit = fuzz_leak(&nd, of_last_error_detail());
+        if (hit != NULL)
+            fail_msg("%s: acquire detail holds \"%s\": %s", u.b, hit, of_last_error_detail());
+        of_lock_provider_destroy(p);
+    }
+    print_message("# %u URLs: %u parsed, %u invalid, %u other; %u providers tried\n",
+                  FUZZ_CASES, ok, invalid, other, provider_runs);
+    /* the generator reaches both sides of the parser, and the provider path */
+    assert_true(ok > FUZZ_CASES / 40);
+    assert_true(invalid > FUZZ_CASES / 4);
+    assert_true(provider_runs > 20);
 }
 
 static void options_defaults_and_abi(void **state)
@@ -486,6 +873,8 @@ int main(void)
         cmocka_unit_test(url_errors_name_the_offset),
         cmocka_unit_test(url_limits_and_null),
         cmocka_unit_test(url_errors_never_echo_the_password),
+        cmocka_unit_test(url_unencoded_credentials_are_refused_without_echo),
+        cmocka_unit_test(url_fuzz_never_leaks_credentials),
         cmocka_unit_test(options_defaults_and_abi),
         cmocka_unit_test(options_validation),
         cmocka_unit_test(keys_escape_and_share_a_hash_tag),

@@ -226,6 +226,15 @@ static int hex_val(unsigned char c)
     return -1;
 }
 
+/* Free a decode buffer holding @p n bytes, wiping them first (it may hold part of a secret). */
+static void free_secret(char *buf, size_t n)
+{
+    volatile char *v = buf;
+    for (size_t i = 0; i < n; i++)
+        v[i] = 0;
+    free(buf);
+}
+
 /* Which raw characters a URL part may hold (besides unreserved and %XX). */
 enum part_kind { PART_USERINFO, PART_PATH, PART_QUERY_VALUE };
 
@@ -246,9 +255,12 @@ static bool part_char_ok(enum part_kind kind, unsigned char c)
     return false;
 }
 
-/* Percent-decode url[off, off+n) of @p kind into a new NUL-terminated string. */
+/* Percent-decode url[off, off+n) of @p kind into a new NUL-terminated string. No detail echoes a
+ * byte of the URL; errors in the credentials report @p err_off (the start of the credentials)
+ * instead of the offending byte's offset, so a detail does not even tell where in the password
+ * the bad byte sits. Pass SIZE_MAX for the exact offset. */
 static int url_decode(const url_parser *p, size_t off, size_t n, enum part_kind kind,
-                      const char *what, char **out)
+                      const char *what, size_t err_off, char **out)
 {
     char *buf = malloc(n + 1);
     if (buf == NULL)
@@ -260,24 +272,23 @@ static int url_decode(const url_parser *p, size_t off, size_t n, enum part_kind 
             int hi = i + 1 < off + n ? hex_val((unsigned char)p->s[i + 1]) : -1;
             int lo = i + 2 < off + n ? hex_val((unsigned char)p->s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
-                free(buf);
-                return URL_FAIL(i, "bad percent-escape in %s (want %%XX)", what);
+                free_secret(buf, j);
+                return URL_FAIL(err_off != SIZE_MAX ? err_off : i,
+                                "bad percent-escape in %s (want %%XX)", what);
             }
             if (hi == 0 && lo == 0) {
-                free(buf);
-                return URL_FAIL(i, "%%00 (NUL) is not allowed in %s", what);
+                free_secret(buf, j);
+                return URL_FAIL(err_off != SIZE_MAX ? err_off : i,
+                                "%%00 (NUL) is not allowed in %s", what);
             }
             buf[j++] = (char)(hi * 16 + lo);
             i += 2;
         } else if (part_char_ok(kind, c)) {
             buf[j++] = (char)c;
         } else {
-            free(buf);
-            if (c < 0x21 || c >= 0x7f)
-                return URL_FAIL(i, "byte 0x%02x is not allowed in %s (percent-encode it)", c,
-                                what);
-            return URL_FAIL(i, "character '%c' is not allowed in %s (percent-encode it)", c,
-                            what);
+            free_secret(buf, j);
+            return URL_FAIL(err_off != SIZE_MAX ? err_off : i,
+                            "%s holds a character that must be percent-encoded", what);
         }
     }
     buf[j] = '\0';
@@ -335,21 +346,22 @@ static void url_parts_free(url_parts *u)
     free(u->prefix);
 }
 
-/* userinfo = [user] ":" password, at url[off, off+n). */
+/* userinfo = [user] ":" password, at url[off, off+n). Every error names offset @p off (where
+ * the credentials start), never a position inside them. */
 static int parse_userinfo(const url_parser *p, size_t off, size_t n, url_parts *u)
 {
     size_t colon = find_char(p, off, off + n, ":");
     if (colon == off + n)
         return URL_FAIL(off, "credentials need a ':' (write [user]:password@)");
     if (colon + 1 == off + n)
-        return URL_FAIL(colon + 1, "password is empty");
+        return URL_FAIL(off, "password is empty");
     int rc;
     if (colon > off) {
-        rc = url_decode(p, off, colon - off, PART_USERINFO, "the user name", &u->user);
+        rc = url_decode(p, off, colon - off, PART_USERINFO, "the user name", off, &u->user);
         if (rc != OF_OK)
             return rc;
     }
-    return url_decode(p, colon + 1, off + n - colon - 1, PART_USERINFO, "the password",
+    return url_decode(p, colon + 1, off + n - colon - 1, PART_USERINFO, "the password", off,
                       &u->password);
 }
 
@@ -458,16 +470,11 @@ static int parse_param(const url_parser *p, size_t off, size_t n, bool is_unix, 
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strlen(known[i].name) == klen && memcmp(known[i].name, key, klen) == 0)
             bit = known[i].bit;
-    if (bit == 0 || (bit == PARAM_DB && !is_unix)) {
-        char shown[40];
-        size_t m = klen < sizeof shown - 1 ? klen : sizeof shown - 1;
-        for (size_t i = 0; i < m; i++)
-            shown[i] = (key[i] > 0x20 && key[i] < 0x7f) ? key[i] : '?';
-        shown[m] = '\0';
-        if (bit == PARAM_DB)
-            return URL_FAIL(off, "parameter 'db' is for unix:// only (redis:// takes /db)");
-        return URL_FAIL(off, "unknown parameter '%s'", shown);
-    }
+    if (bit == PARAM_DB && !is_unix)
+        return URL_FAIL(off, "parameter 'db' is for unix:// only (redis:// takes /db)");
+    if (bit == 0) /* not echoed: the detail never repeats bytes of the URL */
+        return URL_FAIL(off, "unknown parameter (known: connect_timeout_ms, command_timeout_ms, "
+                             "prefix, keepalive, and db for unix://)");
     if (u->seen & bit)
         return URL_FAIL(off, "parameter given twice");
     u->seen |= bit;
@@ -492,7 +499,7 @@ static int parse_param(const url_parser *p, size_t off, size_t n, bool is_unix, 
         u->opts.db = (uint32_t)v;
         break;
     case PARAM_PREFIX:
-        rc = url_decode(p, voff, vlen, PART_QUERY_VALUE, "the prefix", &u->prefix);
+        rc = url_decode(p, voff, vlen, PART_QUERY_VALUE, "the prefix", SIZE_MAX, &u->prefix);
         if (rc == OF_OK) {
             size_t plen = strlen(u->prefix);
             if (plen > OFI_REDIS_PREFIX_MAX)
@@ -525,13 +532,26 @@ static int parse_url(const url_parser *p, url_parts *u)
     else
         return URL_FAIL(0, "unknown scheme (expected redis:// or unix://)");
 
+    /* Grammar (RFC 3986 with one restriction): the authority ends at the first '/' or '?', and
+     * the credentials are what comes before an '@' inside it. Credentials holding a raw '/', '?',
+     * '#' or '@' would be split at the wrong place (a password "a?b" in "redis://u:a?b@h" would
+     * become host "u", port "a" and a query "b@h"), so a raw '@' anywhere after the authority
+     * and a raw '#' anywhere are refused before any other part is looked at: a password that
+     * was not percent-encoded is never taken apart, never used as a host or a value, and no
+     * detail repeats any byte of the URL. These errors name the offset where the authority
+     * starts, not a position inside it. */
     size_t end = p->len;
+    size_t auth_off = sep + 3;
     size_t hash = find_char(p, 0, end, "#");
     if (hash < end)
-        return URL_FAIL(hash, "fragments ('#') are not allowed");
-    size_t auth_off = sep + 3;
+        return URL_FAIL(auth_off, "a raw '#' is not allowed (no fragments; in credentials or "
+                                  "values write %%23)");
     size_t q = find_char(p, auth_off, end, "?");
     size_t auth_end = find_char(p, auth_off, q, "/");
+    if (find_char(p, auth_end, end, "@") < end)
+        return URL_FAIL(auth_off, "a raw '@' after the first '/' or '?': percent-encode '/', "
+                                  "'?', '#' and '@' in credentials (%%2F %%3F %%23 %%40), and "
+                                  "'@' in a path or value (%%40)");
 
     /* userinfo: the authority holds at most one '@' (encode others as %40) */
     size_t at = find_char(p, auth_off, auth_end, "@");
@@ -540,7 +560,8 @@ static int parse_url(const url_parser *p, url_parts *u)
     if (at < auth_end) {
         size_t at2 = find_char(p, at + 1, auth_end, "@");
         if (at2 < auth_end)
-            return URL_FAIL(at2, "second '@' (percent-encode '@' in credentials as %%40)");
+            return URL_FAIL(auth_off,
+                            "second '@' (percent-encode '@' in credentials as %%40)");
         rc = parse_userinfo(p, auth_off, at - auth_off, u);
         if (rc != OF_OK)
             return rc;
@@ -555,7 +576,8 @@ static int parse_url(const url_parser *p, url_parts *u)
         size_t plen = q - auth_end;
         if (plen == 1)
             return URL_FAIL(auth_end, "socket path is just '/'");
-        rc = url_decode(p, auth_end, plen, PART_PATH, "the socket path", &u->unix_path);
+        rc = url_decode(p, auth_end, plen, PART_PATH, "the socket path", SIZE_MAX,
+                        &u->unix_path);
         if (rc != OF_OK)
             return rc;
         if (strlen(u->unix_path) > OFI_REDIS_UNIX_PATH_MAX)

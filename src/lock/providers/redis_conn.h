@@ -1,6 +1,7 @@
-/* Connections to one Redis server (hiredis 0.14): a pool with checkout, bounded connect and
- * round trips, AUTH/SELECT after every (re)connect, reconnect backoff, writes that cannot raise
- * SIGPIPE (send with MSG_NOSIGNAL), and the outcome classification every step relies on:
+/* Connections to one Redis server (hiredis 0.14): a pool with checkout, a bounded connect and
+ * one deadline for the round trips of a step (driven by poll(), not per-read timeouts),
+ * AUTH/SELECT after every (re)connect, reconnect backoff, writes that cannot raise SIGPIPE
+ * (send with MSG_NOSIGNAL), and the outcome classification every step relies on:
  *
  *   nothing sent                  -> OF_ERR_UNAVAILABLE
  *   sent, no (complete) reply     -> OF_ERR_UNKNOWN   (the context is dropped, never reused)
@@ -27,8 +28,8 @@ typedef struct ofi_redis_conn {
     redisContext *ctx;           /* NULL until connected */
     ofi_redis_pool *pool;
     struct ofi_redis_conn *next; /* idle list */
-    int64_t op_deadline_ns;      /* the current step's round trips end by then */
-    uint32_t sock_timeout_ms;    /* SO_RCVTIMEO/SO_SNDTIMEO now set on ctx */
+    int64_t op_deadline_ns;      /* the current step's round trips (AUTH/SELECT after a connect,
+                                    the command, EVAL after NOSCRIPT) all end by then */
     int io_error;                /* an I/O error in this checkout: close at checkin */
     char *keys;                  /* scratch for two keys, 2 * OFI_REDIS_KEY_CAP(prefix_len) */
 } ofi_redis_conn;
@@ -67,7 +68,8 @@ void ofi_redis_pool_fini(ofi_redis_pool *pool);
 
 /* Take an idle connection (dropping it if the server closed it
  * meanwhile) or open one within min(connect timeout, @p deadline_ns), and start a step whose
- * round trips end by min(@p deadline_ns, now + command timeout). @p deadline_ns 0 = none.
+ * round trips (AUTH/SELECT of a new connection included) all end by one deadline:
+ * min(@p deadline_ns, the first send + command timeout). @p deadline_ns 0 = none.
  * OF_OK; OF_ERR_UNAVAILABLE (connect failed, backoff, AUTH/SELECT unanswered); OF_ERR_AUTH;
  * OF_ERR_PROTOCOL (e.g. SELECT refused); OF_ERR_NOMEM. On error nothing is checked out. */
 int ofi_redis_checkout(ofi_redis_pool *pool, int64_t deadline_ns, ofi_redis_conn **out);
