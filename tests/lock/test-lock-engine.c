@@ -182,8 +182,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    of_lock_provider_destroy(P);
-    P = NULL;
+    if (P) {
+        of_lock_provider_destroy(P);
+        P = NULL;
+    }
     assert_int_equal(F.destroyed, 1);
     pthread_mutex_destroy(&F.mu);
     return 0;
@@ -435,6 +437,7 @@ static void engine_destroy_makes_one_last_cleanup_attempt(void **state)
     assert_int_equal(locked_int(&F.main_rel_calls), 0);
     assert_int_equal(ofi_lock_provider_cleanup_pending(P), 1);
     of_lock_provider_destroy(P);
+    P = NULL; /* a failing assert below must not make the teardown destroy it again */
     /* Exactly one more, made by destroy on this thread, then the provider's destroy. */
     assert_int_equal(F.main_rel_calls, 1);
     assert_int_equal(F.destroyed, 1);
@@ -1053,6 +1056,7 @@ static void engine_destroy_has_one_budget_for_all_cleanups(void **state)
     assert_true(ofi_lock_provider_cleanup_pending(P) >= 19);
     int64_t t0 = now_ns();
     of_lock_provider_destroy(P);
+    P = NULL;
     int64_t took = now_ns() - t0;
     /* Joining the engine thread may wait out its release in flight (one step), then one step
      * for everything: far below 20 steps (4 s). */
@@ -1081,6 +1085,7 @@ static void engine_destroy_with_held_handles_warns_and_frees_them(void **state)
     assert_int_equal(of_lock_release(c), OF_OK);
     int before = F.rel_calls;
     of_lock_provider_destroy(P);
+    P = NULL;
     /* The caller is told, with the count and the fate of the handles... */
     assert_true(logged(&r, "2 lock(s) still held (1 auto-renewed)"));
     assert_true(logged(&r, "freed"));
