@@ -10,7 +10,8 @@
  * - **Providers** fill ::of_lock_provider_ops with single non-blocking steps (try-acquire,
  *   release, extend, optionally a bounded wait-for-release) and wrap it with
  *   of_lock_provider_create(). The built-in in-process provider is of_lock_local_create(); the
- *   Redis ones are in `lock_redis.h`. A third-party provider uses only this header.
+ *   single-server Redis provider is in `lock_redis.h` (a multi-server Redlock provider is not
+ *   built). A third-party provider uses only this header.
  *
  * Times: every deadline and `valid_until` is nanoseconds on CLOCK_MONOTONIC
  * (of_clock_monotonic_ns()); TTLs are `uint32_t` milliseconds in 1..::OF_LOCK_TTL_MAX; waits are
@@ -69,7 +70,8 @@ typedef struct of_lock_token {
 #define OF_LOCK_AUTO_RENEW (1u << 0)
 
 /**
- * Loss callback: the engine found that an auto-renewed lock was lost (a renewal failed, or its
+ * Loss callback (only with ::OF_LOCK_AUTO_RENEW: of_lock_acquire() refuses it otherwise, since
+ * only a renewed lock is watched): the engine found that an auto-renewed lock was lost (a renewal failed, or its
  * `valid_until` passed without a successful renewal). Called once per handle, on the engine's
  * renewal thread. It may call of_lock_release() on @p lock (and nothing else may release it
  * concurrently); it must not destroy the provider; it should return promptly.
@@ -90,7 +92,7 @@ typedef struct of_lock_options {
     int64_t wait_ms;          /**< 0 = try once (default), < 0 = forever, > 0 = at most this long */
     uint32_t flags;           /**< ::OF_LOCK_AUTO_RENEW or 0 (default) */
     uint32_t reserved0;       /**< must be 0 */
-    of_lock_lost_fn on_lost;  /**< optional loss callback (auto-renewed locks only) */
+    of_lock_lost_fn on_lost;  /**< optional loss callback; needs ::OF_LOCK_AUTO_RENEW (else ::OF_ERR_INVALID) */
     void *on_lost_ctx;        /**< passed to @c on_lost as given */
 } of_lock_options;
 
@@ -118,6 +120,20 @@ OF_API int of_lock_options_init(of_lock_options *opts, size_t struct_size);
  * capped exponential backoff with full jitter or the provider's retry-after hint — and tries
  * again. Locks are not reentrant: a second acquire of a name this process holds is BUSY too.
  *
+ * Waiters of one provider are served in arrival order: an acquire with a wait that finds
+ * others of the same provider already waiting for the name queues behind them instead of
+ * taking the name as it is released, so each waiter gets it within as many releases as there
+ * are waiters ahead of it. (A try-once acquire still takes a free name. Across providers, e.g.
+ * two processes on one Redis, the backend decides and polling waiters have no such promise.)
+ *
+ * A grant whose reply arrives after the lease it granted has already ended (by `valid_until`)
+ * holds nothing: the engine releases it (or queues a cleanup) and answers ::OF_ERR_UNKNOWN.
+ *
+ * of_last_error_detail() says why on every failure; for ::OF_ERR_BUSY and ::OF_ERR_TIMEOUT it
+ * gives the holder's remaining lease when the provider reports it (its retry-after hint), and
+ * for ::OF_ERR_TIMEOUT and ::OF_ERR_UNAVAILABLE after a wait it keeps the last attempt's cause
+ * (e.g. "connect to 127.0.0.1:1: Connection refused").
+ *
  * @param provider    the provider
  * @param name        lock name bytes (NUL bytes allowed), @p name_len long; copied
  * @param name_len    1..::OF_NAME_MAX
@@ -126,13 +142,16 @@ OF_API int of_lock_options_init(of_lock_options *opts, size_t struct_size);
  *                    of_lock_release() (even when lost).
  * @return ::OF_OK (the handle has a token, a `valid_until` and, if the provider fences, a fence);
  *         ::OF_ERR_BUSY held by another owner and `wait_ms` was 0;
- *         ::OF_ERR_TIMEOUT `wait_ms` > 0 and the deadline passed while the lock stayed held (or
- *         the backend stayed unavailable);
- *         ::OF_ERR_UNAVAILABLE `wait_ms` was 0 and the backend was not reached;
- *         ::OF_ERR_UNKNOWN a request was sent and got no reply: the engine has queued a cleanup
- *         release for that token, and returns at once (never TIMEOUT);
+ *         ::OF_ERR_TIMEOUT `wait_ms` is not 0 and the deadline passed while the lock stayed held: at
+ *         least one attempt during the wait reached the backend (answered BUSY);
+ *         ::OF_ERR_UNAVAILABLE the backend was not reached: `wait_ms` was 0, or not one attempt
+ *         of the whole wait reached it (the backend was down, not "someone holds it");
+ *         ::OF_ERR_UNKNOWN a request was sent and got no reply, or the grant arrived after its
+ *         lease had ended: the engine has released it or queued a cleanup release for that
+ *         token, and returns at once (never TIMEOUT);
  *         ::OF_ERR_INVALID NULL provider/name/out_lock, empty or oversized name, ttl 0 or above
- *         ::OF_LOCK_TTL_MAX, unknown flags, a non-zero reserved field;
+ *         ::OF_LOCK_TTL_MAX, unknown flags, `on_lost` without ::OF_LOCK_AUTO_RENEW, a non-zero
+ *         reserved field;
  *         ::OF_ERR_ABI `opts->struct_size` larger than this library's or too small;
  *         ::OF_ERR_NOMEM; or a provider error (::OF_ERR_AUTH, ::OF_ERR_PROTOCOL, ...).
  * @note Thread-safety: safe: any thread, any time.
@@ -144,12 +163,15 @@ OF_API int of_lock_acquire(of_lock_provider *provider, const void *name, size_t 
  * Release a lock and free its handle, whatever the outcome (like `free()`, the handle is invalid
  * afterwards). The provider deletes the lease only if our token still holds it: the next
  * owner's lock is never deleted.
+ * On an auto-renewed lock it waits for at most the one renewal in flight (no new renewal starts
+ * while a release or extend waits).
  * @param lock  the handle; NULL returns ::OF_ERR_INVALID
  * @return ::OF_OK released; ::OF_ERR_LOST the handle was already marked lost (the engine still
  *         asks the provider to release our token, best effort); ::OF_ERR_NOT_OWNER our token no
- *         longer held the name (expired, taken over, wiped); ::OF_ERR_UNKNOWN or
- *         ::OF_ERR_UNAVAILABLE the backend did not confirm: a cleanup release is queued;
- *         ::OF_ERR_INVALID for NULL; or another provider error.
+ *         longer held the name (expired, taken over, wiped); ::OF_ERR_INVALID for NULL; any
+ *         other status (::OF_ERR_UNKNOWN sent but no reply, ::OF_ERR_UNAVAILABLE or
+ *         ::OF_ERR_AUTH refused before it ran, ::OF_ERR_PROTOCOL, ...) means the lease may still
+ *         be held: a cleanup release is queued (only OK and NOT_OWNER are final).
  * @note Thread-safety: one thread at a time per handle (any thread, also the loss callback).
  */
 OF_API int of_lock_release(of_lock *lock);
@@ -161,7 +183,8 @@ OF_API int of_lock_release(of_lock *lock);
  * @return ::OF_OK (`valid_until` moved); ::OF_ERR_LOST the handle is already marked lost;
  *         ::OF_ERR_NOT_OWNER our token no longer holds the name, or `valid_until` had already
  *         passed (then the backend is not asked): the handle is now marked lost;
- *         ::OF_ERR_UNKNOWN no reply: the lease's end is unknown, so the handle is marked lost and
+ *         ::OF_ERR_UNKNOWN no reply, or the answer arrived after the extended lease had already
+ *         ended: the lease's end is unknown, so the handle is marked lost and
  *         a cleanup release is queued; ::OF_ERR_UNAVAILABLE nothing was sent, the old lease
  *         stands; ::OF_ERR_NOT_SUPPORTED the provider cannot extend; ::OF_ERR_INVALID NULL or ttl
  *         out of range; or another provider error.
@@ -174,6 +197,8 @@ OF_API int of_lock_extend(of_lock *lock, uint32_t ttl_ms);
  * 1..::OF_LOCK_FENCE_MAX. Pass it to the resource you guard so it can refuse stale writers.
  * @param lock       the handle
  * @param out_fence  receives the fence; untouched on error
+ * The fence stays readable on a handle marked lost (it answers ::OF_OK, not ::OF_ERR_LOST): it
+ * is the number a stale writer's resource refuses, so it is still worth sending.
  * @return ::OF_OK; ::OF_ERR_NOT_SUPPORTED the provider has no ::OF_LOCK_CAP_FENCE;
  *         ::OF_ERR_INVALID for NULL arguments
  * @note Thread-safety: one thread at a time per handle.
@@ -335,9 +360,16 @@ OF_API const char *of_lock_provider_name(const of_lock_provider *provider);
 OF_API uint32_t of_lock_provider_caps(const of_lock_provider *provider);
 
 /**
- * Destroy a provider: stop and join the engine's thread, make one bounded last attempt at every
- * queued cleanup, then call the ops' destroy(self). Every handle must have been released first
- * (the loss callback must not call this). NULL is a no-op.
+ * Destroy a provider: stop and join the engine's thread, make one bounded last attempt for
+ * everything still queued, then call the ops' destroy(self). The last attempt has one budget
+ * for all of it together, min(step timeout, 1 s): each release gets what is left of it as its
+ * deadline, and what it does not reach is dropped (those leases expire by their TTL).
+ *
+ * Every handle should have been released first (the loss callback must not call this). A handle
+ * still held is not leaked silently: a ::OF_LOCK_LOG_WARN line names how many (and how many were
+ * auto-renewed), their renewals stop with the thread, their leases get a release in the same
+ * last attempt, and the handles are freed: using one afterwards is undefined (like `free()`).
+ * NULL is a no-op.
  * @note Thread-safety: one thread at a time, with no other call on the provider in flight.
  */
 OF_API void of_lock_provider_destroy(of_lock_provider *provider);
@@ -411,7 +443,8 @@ typedef struct of_lock_provider_ops {
      * @param out_retry_after_ms  with ::OF_ERR_BUSY or ::OF_ERR_UNAVAILABLE: optionally set
      *                            (engine pre-sets 0 = no hint) to the longest a new attempt
      *                            should wait (e.g. the holder's remaining lease): it caps the
-     *                            engine's jittered backoff, never lengthens it
+     *                            engine's jittered backoff, never lengthens it, and the BUSY /
+     *                            TIMEOUT detail reports it as the holder's remaining lease
      * @return ::OF_OK taken; ::OF_ERR_BUSY held by another token (also our own earlier token:
      *         locks are not reentrant); ::OF_ERR_UNAVAILABLE backend not reached, nothing sent
      *         (the engine retries until the wait deadline); ::OF_ERR_UNKNOWN request sent, no
@@ -427,7 +460,8 @@ typedef struct of_lock_provider_ops {
      * waiters if the provider can.
      * @return ::OF_OK deleted; ::OF_ERR_NOT_OWNER @p token does not hold it (expired, taken over,
      *         never landed): nothing was changed; ::OF_ERR_UNKNOWN / ::OF_ERR_UNAVAILABLE as
-     *         above (the engine queues a retry); other errors.
+     *         above; other errors. Only OK and NOT_OWNER are final: after any other answer the
+     *         engine treats the lease as possibly still held and queues a retry.
      */
     int (*release)(void *self, const void *name, size_t name_len, const of_lock_token *token,
                    int64_t deadline_ns);
@@ -436,7 +470,9 @@ typedef struct of_lock_provider_ops {
      * Set the lease of @p name to @p ttl_ms from now only if @p token holds it (NULL when the
      * provider lacks ::OF_LOCK_CAP_EXTEND).
      * @param out_valid_until_ns  on ::OF_OK: pre-set by the engine to (time just before the call
-     *                            + ttl); the provider may only lower it
+     *                            + ttl); the provider may only lower it. An OK that returns at or
+     *                            after this time is not an extension (the engine answers
+     *                            ::OF_ERR_UNKNOWN); likewise for try_acquire.
      * @return ::OF_OK extended; ::OF_ERR_NOT_OWNER @p token does not hold it (nothing changed);
      *         ::OF_ERR_UNKNOWN / ::OF_ERR_UNAVAILABLE; other errors.
      */

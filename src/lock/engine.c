@@ -28,8 +28,12 @@
 /* Cleanup retries back off from this to CLEANUP_CAP_MS. */
 #define CLEANUP_BASE_MS 10
 #define CLEANUP_CAP_MS 1000
-/* Destroy's last cleanup attempt is bounded by min(step timeout, this). */
+/* Destroy's one last attempt (every queued cleanup and every handle still held, together) is
+ * bounded by min(step timeout, this) in total. */
 #define DESTROY_ATTEMPT_MS 1000
+/* A grant whose lease ends within this of the coarse clock's "now" is checked against the fine
+ * clock (the coarse one may lag by a tick): only then is the fine clock read on the hot path. */
+#define LATE_CHECK_NS (50 * OFI_NS_PER_MS)
 
 #define OPS_V1_SIZE sizeof(of_lock_provider_ops)
 #define OPTIONS_V1_SIZE sizeof(of_lock_options)
@@ -50,6 +54,7 @@ struct of_lock {
     of_lock *rn_prev, *rn_next;
     int registered;
     int busy; /* an extend (renewal or user) is in flight on this handle */
+    int want; /* callers (release, extend) waiting for busy to clear: no new renewal starts */
     int notified;
     int64_t next_renew_ns;
     /* Name: points at name_inline or heap. */
@@ -58,8 +63,26 @@ struct of_lock {
     char *heap;
     size_t heap_cap;
     of_lock *free_next;
+    /* Handles in use (taken from the free list, not yet put back), under p->fl_lock: destroy
+     * finds the ones the caller never released. */
+    of_lock *live_prev, *live_next;
     char name_inline[NAME_INLINE + 1];
 };
+
+/* A waiter of of_lock_acquire() queued on its name (on its stack): within one provider, waiters
+ * of one name try in arrival order and a new acquire with a wait queues behind them instead of
+ * taking the name from under them. */
+typedef struct waiter {
+    struct waiter *next;
+    struct wait_queue *q;
+} waiter;
+
+typedef struct wait_queue {
+    struct wait_queue *next;
+    waiter *head, *tail;
+    size_t name_len;
+    char name[];
+} wait_queue;
 
 typedef struct cleanup_item {
     struct cleanup_item *next;
@@ -96,6 +119,7 @@ struct of_lock_provider {
     _Alignas(64) atomic_flag fl_lock;
     of_lock *fl_head;
     unsigned fl_count;
+    of_lock *live_head;
 
     _Alignas(64) pthread_mutex_t log_mu;
     of_lock_log_fn log;
@@ -114,6 +138,13 @@ struct of_lock_provider {
     size_t cq_inflight; /* detached while the engine thread's release call runs */
     of_lock *cb_handle; /* handle whose loss callback is running */
     _Atomic int paused;
+
+    /* Wait queues per name (see waiter), under wq_mu; `waiting` counts queued waiters so an
+     * acquire with nobody waiting in this provider pays one relaxed load. */
+    _Alignas(64) _Atomic size_t waiting;
+    pthread_mutex_t wq_mu;
+    pthread_cond_t wq_cv; /* CLOCK_MONOTONIC; broadcast when a queue's head changes */
+    wait_queue *wq_first;
 };
 
 #define STAT_ADD(p, field, n) atomic_fetch_add_explicit(&(p)->st.field, (uint64_t)(n), memory_order_relaxed)
@@ -223,6 +254,28 @@ static void name_for_log(const void *name, size_t len, char out[72])
 /* ------------------------------------------------------------------------------------------ */
 /* handles                                                                                    */
 
+/* Under p->fl_lock. */
+static void live_link(of_lock_provider *p, of_lock *h)
+{
+    h->live_prev = NULL;
+    h->live_next = p->live_head;
+    if (p->live_head)
+        p->live_head->live_prev = h;
+    p->live_head = h;
+}
+
+/* Under p->fl_lock. */
+static void live_unlink(of_lock_provider *p, of_lock *h)
+{
+    if (h->live_prev)
+        h->live_prev->live_next = h->live_next;
+    else
+        p->live_head = h->live_next;
+    if (h->live_next)
+        h->live_next->live_prev = h->live_prev;
+    h->live_prev = h->live_next = NULL;
+}
+
 static of_lock *handle_get(of_lock_provider *p, const void *name, size_t name_len)
 {
     spin_lock(&p->fl_lock);
@@ -230,6 +283,7 @@ static of_lock *handle_get(of_lock_provider *p, const void *name, size_t name_le
     if (h) {
         p->fl_head = h->free_next;
         p->fl_count--;
+        live_link(p, h);
     }
     spin_unlock(&p->fl_lock);
     if (!h) {
@@ -238,6 +292,9 @@ static of_lock *handle_get(of_lock_provider *p, const void *name, size_t name_le
             return NULL;
         h->heap = NULL;
         h->heap_cap = 0;
+        spin_lock(&p->fl_lock);
+        live_link(p, h);
+        spin_unlock(&p->fl_lock);
     }
     if (name_len <= NAME_INLINE) {
         h->name = h->name_inline;
@@ -245,6 +302,9 @@ static of_lock *handle_get(of_lock_provider *p, const void *name, size_t name_le
         if (h->heap_cap < name_len + 1) {
             char *nb = malloc(OF_NAME_MAX + 1);
             if (!nb) {
+                spin_lock(&p->fl_lock);
+                live_unlink(p, h);
+                spin_unlock(&p->fl_lock);
                 free(h->heap);
                 free(h);
                 return NULL;
@@ -267,6 +327,7 @@ static of_lock *handle_get(of_lock_provider *p, const void *name, size_t name_le
     h->rn_prev = h->rn_next = NULL;
     h->registered = 0;
     h->busy = 0;
+    h->want = 0;
     h->notified = 0;
     h->next_renew_ns = 0;
     return h;
@@ -275,6 +336,7 @@ static of_lock *handle_get(of_lock_provider *p, const void *name, size_t name_le
 static void handle_put(of_lock_provider *p, of_lock *h)
 {
     spin_lock(&p->fl_lock);
+    live_unlink(p, h);
     if (p->fl_count < HANDLE_FREE_MAX) {
         h->free_next = p->fl_head;
         p->fl_head = h;
@@ -304,9 +366,10 @@ static int ensure_thread(of_lock_provider *p)
     return OF_OK;
 }
 
-/* Queue a cleanup release of (name, token) until @p until_ns. Called without p->mu. */
+/* Queue a cleanup release of (name, token) until @p until_ns; @p why says in the log line what
+ * happened to the lease. Called without p->mu. */
 static void queue_cleanup(of_lock_provider *p, const void *name, size_t name_len,
-                          const of_lock_token *token, int64_t until_ns)
+                          const of_lock_token *token, int64_t until_ns, const char *why)
 {
     char nm[72];
     name_for_log(name, name_len, nm);
@@ -331,7 +394,7 @@ static void queue_cleanup(of_lock_provider *p, const void *name, size_t name_len
     int rc = ensure_thread(p);
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    logf_(p, OF_LOCK_LOG_WARN, "lock '%s': outcome unknown, cleanup queued%s", nm,
+    logf_(p, OF_LOCK_LOG_WARN, "lock '%s': %s; cleanup queued%s", nm, why,
           rc == OF_OK ? "" : " (no engine thread: provider destroy will make the attempt)");
 }
 
@@ -409,17 +472,25 @@ static void renew_one_locked(of_lock_provider *p, of_lock *h, int64_t now)
     int64_t deadline = min64(now + step, old_vu);
     int rc = p->ops.extend(p->self, h->name, h->name_len, &h->token, ttl, deadline, &vu);
     int64_t after = ofi_now_ns();
-    if (rc == OF_ERR_UNKNOWN) {
+    int64_t cap = t_send + (int64_t)ttl * OFI_NS_PER_MS;
+    if (rc == OF_OK && after >= min64(vu, cap)) {
+        /* The answer came after the lease it granted had ended by our clock: not a renewal. The
+         * backend may still count it from when the request arrived, so clean it up. */
+        rc = OF_ERR_UNKNOWN;
+        STAT_ADD(p, errors, 1);
+        queue_cleanup(p, h->name, h->name_len, &h->token, add_sat(after, (int64_t)ttl * OFI_NS_PER_MS),
+                      "renewal answered after the renewed lease had ended");
+    } else if (rc == OF_ERR_UNKNOWN) {
         /* Still marked busy, so no release can free the handle meanwhile. */
         STAT_ADD(p, errors, 1);
-        queue_cleanup(p, h->name, h->name_len, &h->token, add_sat(after, (int64_t)ttl * OFI_NS_PER_MS));
+        queue_cleanup(p, h->name, h->name_len, &h->token, add_sat(after, (int64_t)ttl * OFI_NS_PER_MS),
+                      "renewal sent, no reply: outcome unknown");
     }
 
     pthread_mutex_lock(&p->mu);
     h->busy = 0;
     pthread_cond_broadcast(&p->idle_cv);
     if (rc == OF_OK) {
-        int64_t cap = t_send + (int64_t)ttl * OFI_NS_PER_MS;
         atomic_store_explicit(&h->valid_until, min64(vu, cap), memory_order_release);
         h->next_renew_ns = t_send + (int64_t)ttl * OFI_NS_PER_MS / 3;
         STAT_ADD(p, extended, 1);
@@ -499,7 +570,9 @@ static void *engine_main(void *arg)
         of_lock *due = NULL;
         int expired = 0;
         for (of_lock *h = p->rn_first; h; h = h->rn_next) {
-            if (h->busy)
+            /* A release or extend waiting for this handle goes first: never start another
+             * renewal (however overdue) while one waits, or it could wait forever. */
+            if (h->busy || h->want)
                 continue;
             int64_t vu = atomic_load_explicit(&h->valid_until, memory_order_relaxed);
             if (atomic_load_explicit(&h->lost, memory_order_relaxed) || now >= vu) {
@@ -598,32 +671,33 @@ OF_API int of_lock_provider_create(const of_lock_provider_ops *ops, void *self,
     atomic_flag_clear(&p->fl_lock);
     atomic_init(&p->paused, 0);
 
+    atomic_init(&p->waiting, 0);
+
+    /* Every mutex and condition variable, or none: undo what was made on the first failure. */
     pthread_condattr_t ca;
-    int ok = pthread_mutex_init(&p->log_mu, NULL) == 0;
-    if (ok && pthread_mutex_init(&p->mu, NULL) != 0) {
-        pthread_mutex_destroy(&p->log_mu);
-        ok = 0;
-    }
-    if (ok && pthread_condattr_init(&ca) == 0) {
+    int made = 0;
+    int ok = pthread_condattr_init(&ca) == 0;
+    if (ok) {
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        int c1 = pthread_cond_init(&p->cv, &ca) == 0;
-        int c2 = pthread_cond_init(&p->idle_cv, NULL) == 0;
+        ok = pthread_mutex_init(&p->log_mu, NULL) == 0 && ++made &&
+             pthread_mutex_init(&p->mu, NULL) == 0 && ++made &&
+             pthread_cond_init(&p->cv, &ca) == 0 && ++made &&
+             pthread_cond_init(&p->idle_cv, NULL) == 0 && ++made &&
+             pthread_mutex_init(&p->wq_mu, NULL) == 0 && ++made &&
+             pthread_cond_init(&p->wq_cv, &ca) == 0 && ++made;
         pthread_condattr_destroy(&ca);
-        if (!c1 || !c2) {
-            if (c1)
-                pthread_cond_destroy(&p->cv);
-            if (c2)
-                pthread_cond_destroy(&p->idle_cv);
-            pthread_mutex_destroy(&p->mu);
-            pthread_mutex_destroy(&p->log_mu);
-            ok = 0;
-        }
-    } else if (ok) {
-        pthread_mutex_destroy(&p->mu);
-        pthread_mutex_destroy(&p->log_mu);
-        ok = 0;
     }
     if (!ok) {
+        if (made >= 5)
+            pthread_mutex_destroy(&p->wq_mu);
+        if (made >= 4)
+            pthread_cond_destroy(&p->idle_cv);
+        if (made >= 3)
+            pthread_cond_destroy(&p->cv);
+        if (made >= 2)
+            pthread_mutex_destroy(&p->mu);
+        if (made >= 1)
+            pthread_mutex_destroy(&p->log_mu);
         free(p);
         return ofi_fail(OF_ERR_NOMEM, "cannot initialise provider synchronisation");
     }
@@ -643,26 +717,67 @@ OF_API void of_lock_provider_destroy(of_lock_provider *p)
     if (started)
         pthread_join(p->thread, NULL);
 
-    /* One bounded last attempt per queued cleanup. */
-    int64_t step = (int64_t)atomic_load_explicit(&p->step_timeout_ms, memory_order_relaxed);
-    if (step > DESTROY_ATTEMPT_MS)
-        step = DESTROY_ATTEMPT_MS;
+    /* One bounded last attempt for everything together: the handles the caller never released
+     * (their renewals have stopped with the thread) and the queued cleanups share one budget,
+     * min(step timeout, DESTROY_ATTEMPT_MS) in total, however many there are. Each release gets
+     * the remaining budget as its deadline; once it is spent the rest get no call. */
+    int64_t budget_ms = (int64_t)atomic_load_explicit(&p->step_timeout_ms, memory_order_relaxed);
+    if (budget_ms > DESTROY_ATTEMPT_MS)
+        budget_ms = DESTROY_ATTEMPT_MS;
+    const int64_t deadline = ofi_now_ns() + budget_ms * OFI_NS_PER_MS;
+
+    size_t held = 0, renewed = 0, held_released = 0;
+    of_lock *h = p->live_head;
+    p->live_head = NULL;
+    while (h) {
+        of_lock *next = h->live_next;
+        held++;
+        if (h->registered)
+            renewed++;
+        if (ofi_now_ns() < deadline &&
+            p->ops.release(p->self, h->name, h->name_len, &h->token, deadline) == OF_OK)
+            held_released++;
+        free(h->heap);
+        free(h);
+        h = next;
+    }
+    if (held)
+        logf_(p, OF_LOCK_LOG_WARN,
+              "provider '%s' destroyed with %zu lock(s) still held (%zu auto-renewed): renewals "
+              "stopped; %zu released by the last attempt, the rest expire by their TTL; the "
+              "handles are freed and must not be used", p->ops.name, held, renewed, held_released);
+
+    size_t queued = 0, done = 0, skipped = 0;
     cleanup_item *it = p->cq_head;
     p->cq_head = NULL;
     while (it) {
         cleanup_item *next = it->next;
-        int rc = p->ops.release(p->self, it->name, it->name_len, &it->token,
-                                ofi_now_ns() + step * OFI_NS_PER_MS);
-        if (rc == OF_OK)
-            STAT_ADD(p, cleanups_done, 1);
+        queued++;
+        int rc = OF_ERR_TIMEOUT;
+        if (ofi_now_ns() < deadline)
+            rc = p->ops.release(p->self, it->name, it->name_len, &it->token, deadline);
         else
+            skipped++;
+        if (rc == OF_OK) {
+            done++;
+            STAT_ADD(p, cleanups_done, 1);
+        } else {
             STAT_ADD(p, cleanups_dropped, 1);
+        }
         free(it);
         it = next;
     }
+    if (skipped)
+        logf_(p, OF_LOCK_LOG_WARN,
+              "provider '%s' destroyed: %zu of %zu queued cleanup(s) got no last attempt (the "
+              "%lld ms budget ran out); those leases expire by their TTL", p->ops.name, skipped,
+              queued, (long long)budget_ms);
+    else if (queued)
+        logf_(p, OF_LOCK_LOG_INFO, "provider '%s' destroyed: last cleanup attempt deleted %zu of "
+              "%zu lease(s) left by unknown outcomes", p->ops.name, done, queued);
     if (p->ops.destroy)
         p->ops.destroy(p->self);
-    of_lock *h = p->fl_head;
+    h = p->fl_head;
     while (h) {
         of_lock *next = h->free_next;
         free(h->heap);
@@ -671,6 +786,8 @@ OF_API void of_lock_provider_destroy(of_lock_provider *p)
     }
     pthread_cond_destroy(&p->cv);
     pthread_cond_destroy(&p->idle_cv);
+    pthread_cond_destroy(&p->wq_cv);
+    pthread_mutex_destroy(&p->wq_mu);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->log_mu);
     free(p);
@@ -862,6 +979,9 @@ static int check_options(const of_lock_options *o)
         return ofi_fail(OF_ERR_INVALID, "unknown lock flags 0x%x", (unsigned)o->flags);
     if (o->reserved0 != 0)
         return ofi_fail(OF_ERR_INVALID, "of_lock_options.reserved0 must be 0");
+    if (o->on_lost && !(o->flags & OF_LOCK_AUTO_RENEW))
+        return ofi_fail(OF_ERR_INVALID, "on_lost is set without OF_LOCK_AUTO_RENEW: only a "
+                        "renewed lock is watched, so the callback could never run");
     return OF_OK;
 }
 
@@ -886,6 +1006,113 @@ static void backoff_sleep(of_lock_provider *p, uint64_t *rng, unsigned attempt, 
     int64_t until = min64(add_sat(now, delay), deadline);
     if (until > now)
         ofi_sleep_until_ns(until);
+}
+
+/* ---- wait queues (fairness between the waiters of one provider) ---- */
+
+/* Queue @p me on @p name. With @p only_existing, join only a queue that already has waiters
+ * (a new acquire defers to them); otherwise make one. Returns 1 if queued, 0 if not (nobody
+ * waiting, or no memory: then the acquire simply competes as before). */
+static int wq_join(of_lock_provider *p, const void *name, size_t name_len, waiter *me,
+                   int only_existing)
+{
+    pthread_mutex_lock(&p->wq_mu);
+    wait_queue *q = p->wq_first;
+    while (q && !(q->name_len == name_len && memcmp(q->name, name, name_len) == 0))
+        q = q->next;
+    if (!q) {
+        if (only_existing) {
+            pthread_mutex_unlock(&p->wq_mu);
+            return 0;
+        }
+        q = malloc(sizeof *q + name_len);
+        if (!q) {
+            pthread_mutex_unlock(&p->wq_mu);
+            return 0;
+        }
+        q->head = q->tail = NULL;
+        q->name_len = name_len;
+        memcpy(q->name, name, name_len);
+        q->next = p->wq_first;
+        p->wq_first = q;
+    }
+    me->next = NULL;
+    me->q = q;
+    if (q->tail)
+        q->tail->next = me;
+    else
+        q->head = me;
+    q->tail = me;
+    atomic_fetch_add_explicit(&p->waiting, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&p->wq_mu);
+    return 1;
+}
+
+static void wq_leave(of_lock_provider *p, waiter *me)
+{
+    pthread_mutex_lock(&p->wq_mu);
+    wait_queue *q = me->q;
+    int was_head = q->head == me;
+    waiter **pp = &q->head;
+    waiter *prev = NULL;
+    while (*pp != me) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    *pp = me->next;
+    if (q->tail == me)
+        q->tail = prev;
+    if (!q->head) {
+        wait_queue **qq = &p->wq_first;
+        while (*qq != q)
+            qq = &(*qq)->next;
+        *qq = q->next;
+        free(q);
+    }
+    atomic_fetch_sub_explicit(&p->waiting, 1, memory_order_relaxed);
+    if (was_head)
+        pthread_cond_broadcast(&p->wq_cv);
+    pthread_mutex_unlock(&p->wq_mu);
+}
+
+/* Sleep until @p me heads its queue (1) or @p deadline passes (0). */
+static int wq_wait_head(of_lock_provider *p, waiter *me, int64_t deadline)
+{
+    pthread_mutex_lock(&p->wq_mu);
+    int head;
+    while (!(head = me->q->head == me)) {
+        if (deadline == INT64_MAX) {
+            pthread_cond_wait(&p->wq_cv, &p->wq_mu);
+            continue;
+        }
+        if (ofi_now_ns() >= deadline)
+            break;
+        struct timespec ts = ofi_timespec_from_ns(deadline);
+        pthread_cond_timedwait(&p->wq_cv, &p->wq_mu, &ts);
+    }
+    pthread_mutex_unlock(&p->wq_mu);
+    return head;
+}
+
+/* Hand back a lease we will not keep (bad fence, a grant that came too late, no engine thread
+ * for auto-renew): release it now, and queue a cleanup if the answer leaves it possibly held.
+ * Returns the release status. */
+static int give_back(of_lock_provider *p, of_lock *h, int64_t step, const char *why)
+{
+    int rr = p->ops.release(p->self, h->name, h->name_len, &h->token, ofi_now_ns() + step);
+    if (rr != OF_OK && rr != OF_ERR_NOT_OWNER)
+        queue_cleanup(p, h->name, h->name_len, &h->token,
+                      add_sat(ofi_now_ns(), (int64_t)h->ttl_ms * OFI_NS_PER_MS), why);
+    return rr;
+}
+
+/* The detail of a BUSY answer: the holder's remaining lease when the provider's hint gives it. */
+static int fail_busy(uint32_t hint_ms)
+{
+    if (hint_ms)
+        return ofi_fail(OF_ERR_BUSY, "held by another owner; its lease ends within %u ms "
+                        "(provider's retry-after hint)", (unsigned)hint_ms);
+    return ofi_fail(OF_ERR_BUSY, "held by another owner");
 }
 
 OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_len,
@@ -916,8 +1143,9 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
 
     const int64_t ttl_ns = (int64_t)opts->ttl_ms * OFI_NS_PER_MS;
     const int caps = (int)p->ops.caps;
+    const int waits = opts->wait_ms != 0;
     int64_t start = 0, deadline = 0;
-    if (opts->wait_ms != 0) {
+    if (waits) {
         /* The fine clock here: the caller's "never before the deadline" is measured on it. */
         start = ofi_now_ns();
         deadline = ofi_deadline_after_ms(start, opts->wait_ms);
@@ -925,31 +1153,64 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
     uint64_t rng = token_seed(&h->token);
     unsigned attempt = 0; /* backoff exponent */
     unsigned wakes = 0;
-    int retry = 0;
+    unsigned tries = 0;
+    int reached = 0;   /* some attempt got an answer from the backend (not UNAVAILABLE) */
+    uint32_t hint = 0; /* the last attempt's retry-after hint */
+    char cause[256];   /* the last failed attempt's detail */
+    cause[0] = '\0';
+    waiter me;
+    /* Others of this provider already wait for the name: queue behind them, don't overtake. */
+    int queued = waits && atomic_load_explicit(&p->waiting, memory_order_relaxed) > 0 &&
+                 wq_join(p, name, name_len, &me, 1);
+    int out;
     for (;;) {
+        if (queued)
+            wq_wait_head(p, &me, deadline); /* at the deadline: one last attempt anyway */
         /* The coarse clock is never later than the real send time, so valid_until stays
          * conservative. */
         int64_t t_send = ofi_now_coarse_ns();
         int64_t step = (int64_t)atomic_load_explicit(&p->step_timeout_ms, memory_order_relaxed) * OFI_NS_PER_MS;
         uint64_t fence = 0;
         int64_t vu = t_send + ttl_ns;
-        uint32_t hint = 0;
-        if (retry)
+        hint = 0;
+        if (tries++) {
             STAT_ADD(p, retries, 1);
-        retry = 1;
+            ofi_fail_plain(OF_OK); /* a provider that sets no detail must not inherit ours */
+        }
         rc = p->ops.try_acquire(p->self, h->name, h->name_len, &h->token, opts->ttl_ms,
                                 t_send + step, &fence, &vu, &hint);
         if (rc == OF_OK) {
             if ((caps & OF_LOCK_CAP_FENCE) && (fence == 0 || fence > OF_LOCK_FENCE_MAX)) {
-                p->ops.release(p->self, h->name, h->name_len, &h->token, ofi_now_ns() + step);
+                give_back(p, h, step, "a grant with a bad fence could not be handed back");
                 handle_put(p, h);
                 STAT_ADD(p, errors, 1);
                 STAT_ADD(p, acq_failed, 1);
-                return ofi_fail(OF_ERR_PROTOCOL, "provider '%s' reported fence %llu outside 1..2^53-1",
-                                p->ops.name, (unsigned long long)fence);
+                out = ofi_fail(OF_ERR_PROTOCOL, "provider '%s' reported fence %llu outside 1..2^53-1",
+                               p->ops.name, (unsigned long long)fence);
+                goto done;
+            }
+            vu = min64(vu, t_send + ttl_ns);
+            /* A grant that arrives after its own lease ended (a slow reply) holds nothing: the
+             * fine clock is read only when the coarse one says the end is near. */
+            int64_t now = ofi_now_coarse_ns();
+            if (vu - now <= LATE_CHECK_NS && (now = ofi_now_ns()) >= vu) {
+                long long late_ms = (long long)((now - vu) / OFI_NS_PER_MS);
+                int rr = give_back(p, h, step, "a grant that came after its lease ended was not released");
+                handle_put(p, h);
+                STAT_ADD(p, errors, 1);
+                STAT_ADD(p, acq_failed, 1);
+                if (start)
+                    STAT_ADD(p, wait_ns, ofi_now_ns() - start);
+                out = ofi_fail(OF_ERR_UNKNOWN,
+                               "provider '%s': the grant arrived %lld ms after its lease ended "
+                               "(ttl %u ms): not held; %s", p->ops.name, late_ms,
+                               (unsigned)opts->ttl_ms,
+                               rr == OF_OK ? "released" : rr == OF_ERR_NOT_OWNER
+                                   ? "it had already expired" : "cleanup queued");
+                goto done;
             }
             h->fence = fence;
-            atomic_store_explicit(&h->valid_until, min64(vu, t_send + ttl_ns), memory_order_relaxed);
+            atomic_store_explicit(&h->valid_until, vu, memory_order_relaxed);
             if (h->flags & OF_LOCK_AUTO_RENEW) {
                 pthread_mutex_lock(&p->mu);
                 rc = ensure_thread(p);
@@ -965,29 +1226,33 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
                 }
                 pthread_mutex_unlock(&p->mu);
                 if (rc != OF_OK) {
-                    p->ops.release(p->self, h->name, h->name_len, &h->token, ofi_now_ns() + step);
+                    give_back(p, h, step, "a grant that could not be auto-renewed was not released");
                     handle_put(p, h);
                     STAT_ADD(p, errors, 1);
                     STAT_ADD(p, acq_failed, 1);
-                    return rc;
+                    out = ofi_fail(rc, "cannot start the lock engine thread for auto-renew");
+                    goto done;
                 }
             }
             if (start)
                 STAT_ADD(p, wait_ns, ofi_now_ns() - start);
             STAT_ADD(p, acquired, 1);
             *out_lock = h;
-            return OF_OK;
+            out = OF_OK;
+            goto done;
         }
         if (rc == OF_ERR_UNKNOWN) {
             int64_t after = ofi_now_ns();
-            queue_cleanup(p, h->name, h->name_len, &h->token, add_sat(after, ttl_ns));
+            queue_cleanup(p, h->name, h->name_len, &h->token, add_sat(after, ttl_ns),
+                          "acquire sent, no reply: outcome unknown");
             if (start)
                 STAT_ADD(p, wait_ns, after - start);
             handle_put(p, h);
             STAT_ADD(p, errors, 1);
             STAT_ADD(p, acq_failed, 1);
-            return ofi_fail(OF_ERR_UNKNOWN, "provider '%s': acquire sent, no reply; cleanup queued",
-                            p->ops.name);
+            out = ofi_fail(OF_ERR_UNKNOWN, "provider '%s': acquire sent, no reply; cleanup queued",
+                           p->ops.name);
+            goto done;
         }
         if (rc != OF_ERR_BUSY && rc != OF_ERR_UNAVAILABLE) {
             handle_put(p, h);
@@ -995,26 +1260,51 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
             STAT_ADD(p, acq_failed, 1);
             if (start)
                 STAT_ADD(p, wait_ns, ofi_now_ns() - start);
-            return rc; /* the provider set the detail */
+            out = rc; /* the provider set the detail */
+            goto done;
         }
-        if (opts->wait_ms == 0) {
+        if (!waits) {
             handle_put(p, h);
             if (rc == OF_ERR_BUSY) {
                 STAT_ADD(p, busy, 1);
-                return ofi_fail_plain(OF_ERR_BUSY);
+                return fail_busy(hint);
             }
             STAT_ADD(p, errors, 1);
             STAT_ADD(p, acq_failed, 1);
-            return rc;
+            return rc; /* the provider set the detail */
         }
+        if (rc == OF_ERR_BUSY)
+            reached = 1;
+        snprintf(cause, sizeof cause, "%s", ofi_error_detail());
         int64_t now = ofi_now_ns();
         if (now >= deadline) {
             handle_put(p, h);
-            STAT_ADD(p, timeouts, 1);
             STAT_ADD(p, wait_ns, now - start);
-            return ofi_fail(OF_ERR_TIMEOUT, "lock still %s after %lld ms",
-                            rc == OF_ERR_BUSY ? "held" : "unavailable", (long long)opts->wait_ms);
+            if (!reached) {
+                /* Not one attempt reached the backend: "the backend is down", not "held". */
+                STAT_ADD(p, errors, 1);
+                STAT_ADD(p, acq_failed, 1);
+                out = ofi_fail(OF_ERR_UNAVAILABLE,
+                               "backend unavailable for the whole %lld ms wait (%u attempts); last: %s",
+                               (long long)opts->wait_ms, tries, cause[0] ? cause : "no detail");
+                goto done;
+            }
+            STAT_ADD(p, timeouts, 1);
+            if (rc == OF_ERR_BUSY && hint)
+                out = ofi_fail(OF_ERR_TIMEOUT, "lock still held after %lld ms (%u attempts); its "
+                               "lease ends within %u ms", (long long)opts->wait_ms, tries,
+                               (unsigned)hint);
+            else if (rc == OF_ERR_BUSY)
+                out = ofi_fail(OF_ERR_TIMEOUT, "lock still held after %lld ms (%u attempts)%s%s",
+                               (long long)opts->wait_ms, tries, cause[0] ? "; last: " : "", cause);
+            else
+                out = ofi_fail(OF_ERR_TIMEOUT, "lock held, then the backend unavailable, after "
+                               "%lld ms (%u attempts); last: %s", (long long)opts->wait_ms, tries,
+                               cause[0] ? cause : "no detail");
+            goto done;
         }
+        if (!queued && rc == OF_ERR_BUSY)
+            queued = wq_join(p, name, name_len, &me, 0);
         if (rc == OF_ERR_BUSY && p->ops.wait_release && !hint) {
             int wr = p->ops.wait_release(p->self, h->name, h->name_len, deadline);
             /* A wake-up means "try now"; but a run of them that keeps meeting BUSY (contention,
@@ -1026,6 +1316,10 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
         if (attempt < 64)
             attempt++;
     }
+done:
+    if (queued)
+        wq_leave(p, &me);
+    return out;
 }
 
 /* Wait until no renewal or loss callback is using @p h (unless we are that callback), then take
@@ -1034,8 +1328,10 @@ static void quiesce_locked(of_lock_provider *p, of_lock *h)
 {
     pthread_mutex_lock(&p->mu);
     int self_cb = is_engine_thread(p);
+    h->want++;
     while (h->busy || (p->cb_handle == h && !self_cb))
         pthread_cond_wait(&p->idle_cv, &p->mu);
+    h->want--;
 }
 
 OF_API int of_lock_release(of_lock *h)
@@ -1052,11 +1348,30 @@ OF_API int of_lock_release(of_lock *h)
     int64_t step = (int64_t)atomic_load_explicit(&p->step_timeout_ms, memory_order_relaxed) * OFI_NS_PER_MS;
     int64_t t = ofi_now_coarse_ns();
     int rc = p->ops.release(p->self, h->name, h->name_len, &h->token, t + step);
-    if (rc == OF_ERR_UNKNOWN || rc == OF_ERR_UNAVAILABLE) {
-        /* The lease may still be there: keep trying to delete it until it surely ran out. */
+    if (rc != OF_OK && rc != OF_ERR_NOT_OWNER) {
+        /* Only OK (deleted) and NOT_OWNER (not ours) are final. Any other answer leaves the lease
+         * possibly in place: UNKNOWN (sent, no reply), UNAVAILABLE or AUTH (refused before it
+         * ran), PROTOCOL (an answer we cannot read), NOMEM... Keep trying to delete it until it
+         * surely ran out; the release compares the token, so this never hurts a new owner. */
         int64_t after = ofi_now_ns();
+        char why[128];
+        if (rc == OF_ERR_UNKNOWN)
+            snprintf(why, sizeof why, "release sent, no reply: outcome unknown");
+        else if (rc == OF_ERR_UNAVAILABLE)
+            snprintf(why, sizeof why, "release not sent (backend unavailable): the lease stays "
+                     "until its TTL ends unless the cleanup deletes it first");
+        else
+            snprintf(why, sizeof why, "release failed (%s): the lease may still be held",
+                     of_status_name(rc));
+        const char *detail = ofi_error_detail();
+        char keep[256];
+        snprintf(keep, sizeof keep, "%s", detail); /* queue_cleanup must not lose the cause */
         queue_cleanup(p, h->name, h->name_len, &h->token,
-                      add_sat(after, (int64_t)h->ttl_ms * OFI_NS_PER_MS));
+                      add_sat(after, (int64_t)h->ttl_ms * OFI_NS_PER_MS), why);
+        if (keep[0])
+            ofi_fail(rc, "%s; cleanup queued", keep);
+        else
+            ofi_fail(rc, "%s; cleanup queued", why);
     }
     int out;
     if (was_lost) {
@@ -1109,7 +1424,19 @@ OF_API int of_lock_extend(of_lock *h, uint32_t ttl_ms)
     int64_t vu = t_send + ttl_ns;
     int64_t step = (int64_t)atomic_load_explicit(&p->step_timeout_ms, memory_order_relaxed) * OFI_NS_PER_MS;
     rc = p->ops.extend(p->self, h->name, h->name_len, &h->token, ttl_ms, now + step, &vu);
-    if (rc == OF_OK) {
+    int64_t after = ofi_now_ns();
+    if (rc == OF_OK && after >= min64(vu, t_send + ttl_ns)) {
+        /* The answer came after the lease it set had ended by our clock: not an extension. */
+        atomic_store_explicit(&h->lost, 1, memory_order_release);
+        STAT_ADD(p, lost, 1);
+        STAT_ADD(p, errors, 1);
+        queue_cleanup(p, h->name, h->name_len, &h->token, add_sat(after, ttl_ns),
+                      "extend answered after the extended lease had ended");
+        rc = ofi_fail(OF_ERR_UNKNOWN, "the extend answer arrived %lld ms after the extended lease "
+                      "ended (ttl %u ms): lock given up, cleanup queued",
+                      (long long)((after - min64(vu, t_send + ttl_ns)) / OFI_NS_PER_MS),
+                      (unsigned)ttl_ms);
+    } else if (rc == OF_OK) {
         atomic_store_explicit(&h->valid_until, min64(vu, t_send + ttl_ns), memory_order_release);
         h->ttl_ms = ttl_ms;
         if (renewed)
@@ -1124,7 +1451,8 @@ OF_API int of_lock_extend(of_lock *h, uint32_t ttl_ms)
         atomic_store_explicit(&h->lost, 1, memory_order_release);
         STAT_ADD(p, lost, 1);
         STAT_ADD(p, errors, 1);
-        queue_cleanup(p, h->name, h->name_len, &h->token, add_sat(ofi_now_ns(), ttl_ns));
+        queue_cleanup(p, h->name, h->name_len, &h->token, add_sat(after, ttl_ns),
+                      "extend sent, no reply: outcome unknown, lock given up");
         rc = ofi_fail(OF_ERR_UNKNOWN, "extend sent, no reply: lock given up, cleanup queued");
     } else {
         STAT_ADD(p, errors, 1);

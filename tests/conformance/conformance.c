@@ -426,6 +426,15 @@ static void conf_loss_callback_once_when_lease_passes(void **state)
     pause_renewals(0);
     sleep_ms(short_ttl);
     assert_int_equal(atomic_load(&r.calls), 1);
+    /* LOST comes only from release and extend: the accessors keep answering (the fence is still
+     * the number the resource must refuse). */
+    uint64_t fence = 0;
+    assert_int_equal(of_lock_fence(a, &fence), has(OF_LOCK_CAP_FENCE) ? OF_OK : OF_ERR_NOT_SUPPORTED);
+    if (has(OF_LOCK_CAP_FENCE))
+        assert_true(fence >= 1 && fence <= OF_LOCK_FENCE_MAX);
+    of_lock_token tok;
+    assert_int_equal(of_lock_token_get(a, &tok), OF_OK);
+    assert_int_equal(of_lock_valid_until_ns(a), vu);
     assert_int_equal(of_lock_extend(a, short_ttl), OF_ERR_LOST);
     assert_int_equal(of_lock_release(a), OF_ERR_LOST);
 }
@@ -642,6 +651,14 @@ static void conf_bad_inputs_are_invalid(void **state)
     o.reserved0 = 1;
     assert_int_equal(of_lock_acquire(P, "n", 1, &o, &x), OF_ERR_INVALID);
     o.reserved0 = 0;
+    /* A loss callback needs auto-renew: nothing else watches the lease, so it could never run. */
+    loss_rec lr = {0};
+    o.on_lost = on_lost;
+    o.on_lost_ctx = &lr;
+    assert_int_equal(of_lock_acquire(P, "n", 1, &o, &x), OF_ERR_INVALID);
+    assert_true(strlen(of_last_error_detail()) > 0);
+    o.on_lost = NULL;
+    o.on_lost_ctx = NULL;
     o.struct_size = sizeof o + 8;
     assert_int_equal(of_lock_acquire(P, "n", 1, &o, &x), OF_ERR_ABI);
     o.struct_size = 4;

@@ -16,6 +16,7 @@
 
 #include <openfault/openfault.h>
 
+#include "common/error.h"
 #include "lock/engine.h"
 
 #define NS_PER_MS INT64_C(1000000)
@@ -34,6 +35,10 @@ typedef struct fake {
     int rel_n, rel_i;
     int ext_rc[MAX_SCRIPT];
     int ext_n, ext_i;
+    /* Slow steps: each sleeps this long (release: at most until its deadline). */
+    int64_t acq_sleep_ms, ext_sleep_ms, rel_sleep_ms;
+    /* Detail set (as a built-in provider would) on a failed try_acquire. */
+    const char *acq_detail;
     /* Records. */
     int acq_calls, rel_calls, ext_calls, wait_calls, destroyed;
     int64_t last_acq_deadline, last_acq_call_ns, last_wait_until;
@@ -71,6 +76,8 @@ static int f_try(void *self, const void *name, size_t name_len, const of_lock_to
                  int64_t *out_valid_until_ns, uint32_t *out_retry_after_ms)
 {
     fake *f = self;
+    if (f->acq_sleep_ms)
+        sleep_ms(f->acq_sleep_ms);
     pthread_mutex_lock(&f->mu);
     f->acq_calls++;
     f->last_acq_deadline = deadline_ns;
@@ -83,6 +90,8 @@ static int f_try(void *self, const void *name, size_t name_len, const of_lock_to
     } else if (f->acq_hint_ms) {
         *out_retry_after_ms = f->acq_hint_ms;
     }
+    if (rc != OF_OK && f->acq_detail)
+        rc = ofi_fail(rc, "%s", f->acq_detail);
     pthread_mutex_unlock(&f->mu);
     return rc;
 }
@@ -91,6 +100,14 @@ static int f_release(void *self, const void *name, size_t name_len, const of_loc
                      int64_t deadline_ns)
 {
     fake *f = self;
+    if (f->rel_sleep_ms) {
+        int64_t until = now_ns() + f->rel_sleep_ms * NS_PER_MS;
+        if (until > deadline_ns)
+            until = deadline_ns;
+        int64_t left = until - now_ns();
+        if (left > 0)
+            sleep_ms(left / NS_PER_MS + 1);
+    }
     pthread_mutex_lock(&f->mu);
     if (f->rel_calls < MAX_CALLS) {
         f->rel_tokens[f->rel_calls] = *token;
@@ -108,6 +125,8 @@ static int f_extend(void *self, const void *name, size_t name_len, const of_lock
                     uint32_t ttl_ms, int64_t deadline_ns, int64_t *out_valid_until_ns)
 {
     fake *f = self;
+    if (f->ext_sleep_ms)
+        sleep_ms(f->ext_sleep_ms);
     pthread_mutex_lock(&f->mu);
     f->ext_calls++;
     int rc = next_rc(f->ext_rc, f->ext_n, &f->ext_i);
@@ -163,8 +182,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    of_lock_provider_destroy(P);
-    P = NULL;
+    if (P) {
+        of_lock_provider_destroy(P);
+        P = NULL;
+    }
     assert_int_equal(F.destroyed, 1);
     pthread_mutex_destroy(&F.mu);
     return 0;
@@ -266,13 +287,87 @@ static void engine_wait_zero_returns_busy_or_unavailable_at_once(void **state)
 static void engine_unavailable_retried_until_timeout(void **state)
 {
     (void)state;
+    /* The backend stays down for the whole wait: not one attempt reached it, so the answer is
+     * UNAVAILABLE ("the backend is down"), never TIMEOUT ("someone holds it"), and the detail
+     * keeps the provider's last cause. */
     script(F.acq_rc, &F.acq_n, 1, OF_ERR_UNAVAILABLE);
+    F.acq_detail = "connect to 127.0.0.1:1: Connection refused";
     of_lock_options o = opts(1000, 120, 0);
     of_lock *l = NULL;
     int64_t t0 = now_ns();
-    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_TIMEOUT);
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_UNAVAILABLE);
     assert_true(now_ns() - t0 >= 120 * NS_PER_MS);
     assert_true(F.acq_calls >= 2);
+    assert_non_null(strstr(of_last_error_detail(), "connect to 127.0.0.1:1: Connection refused"));
+    assert_null(l);
+    of_lock_stats st = stats();
+    assert_int_equal(st.timeouts, 0);
+    assert_int_equal(st.errors, 1);
+    assert_int_equal(st.attempts, (uint64_t)F.acq_calls);
+}
+
+static void engine_timeout_after_busy_keeps_last_cause(void **state)
+{
+    (void)state;
+    /* One attempt reached the backend (BUSY), the rest found it down: TIMEOUT, and the detail
+     * still names the last cause. */
+    script(F.acq_rc, &F.acq_n, 2, OF_ERR_BUSY, OF_ERR_UNAVAILABLE);
+    F.acq_detail = "connect to 127.0.0.1:1: Connection refused";
+    of_lock_options o = opts(1000, 100, 0);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_TIMEOUT);
+    assert_non_null(strstr(of_last_error_detail(), "Connection refused"));
+    assert_int_equal(stats().timeouts, 1);
+
+    /* Held the whole time, with the holder's remaining lease as the hint: the detail says it. */
+    F.acq_i = 0;
+    F.acq_detail = NULL;
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_BUSY);
+    F.acq_hint_ms = 4321;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_TIMEOUT);
+    assert_non_null(strstr(of_last_error_detail(), "4321 ms"));
+    assert_int_equal(stats().timeouts, 2);
+}
+
+static void engine_busy_detail_names_remaining_lease(void **state)
+{
+    (void)state;
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_BUSY);
+    F.acq_hint_ms = 2750;
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_ERR_BUSY);
+    assert_non_null(strstr(of_last_error_detail(), "held by another owner"));
+    assert_non_null(strstr(of_last_error_detail(), "2750 ms"));
+    /* Without a hint the detail still says why. */
+    F.acq_hint_ms = 0;
+    assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_ERR_BUSY);
+    assert_non_null(strstr(of_last_error_detail(), "held by another owner"));
+    assert_null(l);
+}
+
+static void never_lost(of_lock *lock, int status, void *ctx)
+{
+    (void)lock;
+    (void)status;
+    (*(int *)ctx)++;
+}
+
+static void engine_on_lost_without_auto_renew_is_invalid(void **state)
+{
+    (void)state;
+    int ctx = 0;
+    of_lock_options o = opts(1000, 0, 0);
+    o.on_lost = never_lost;
+    o.on_lost_ctx = &ctx;
+    of_lock *l = (of_lock *)&l;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_INVALID);
+    assert_non_null(strstr(of_last_error_detail(), "OF_LOCK_AUTO_RENEW"));
+    assert_ptr_equal(l, (of_lock *)&l);
+    assert_int_equal(F.acq_calls, 0);
+    /* With auto-renew it is accepted. */
+    o.flags = OF_LOCK_AUTO_RENEW;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_OK);
 }
 
 static void engine_unknown_returns_at_once_and_queues_cleanup(void **state)
@@ -342,6 +437,7 @@ static void engine_destroy_makes_one_last_cleanup_attempt(void **state)
     assert_int_equal(locked_int(&F.main_rel_calls), 0);
     assert_int_equal(ofi_lock_provider_cleanup_pending(P), 1);
     of_lock_provider_destroy(P);
+    P = NULL; /* a failing assert below must not make the teardown destroy it again */
     /* Exactly one more, made by destroy on this thread, then the provider's destroy. */
     assert_int_equal(F.main_rel_calls, 1);
     assert_int_equal(F.destroyed, 1);
@@ -651,6 +747,7 @@ typedef struct log_rec {
     int lines;
     int max_level;
     char last[256];
+    char all[8192]; /* every line, one per row */
 } log_rec;
 
 static void log_hook(void *ctx, int level, const char *msg)
@@ -661,6 +758,8 @@ static void log_hook(void *ctx, int level, const char *msg)
     if (level > r->max_level)
         r->max_level = level;
     snprintf(r->last, sizeof r->last, "%s", msg);
+    size_t n = strlen(r->all);
+    snprintf(r->all + n, sizeof r->all - n, "%s\n", msg);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -740,6 +839,414 @@ static void engine_handle_survives_release_from_another_thread(void **state)
     assert_int_equal((int)(intptr_t)ret, OF_OK);
 }
 
+
+static void hook_logs(log_rec *r, int level)
+{
+    of_lock_provider_config cfg;
+    of_lock_provider_config_init(&cfg, sizeof cfg);
+    cfg.log = log_hook;
+    cfg.log_ctx = r;
+    cfg.log_level = level;
+    assert_int_equal(of_lock_provider_configure(P, &cfg), OF_OK);
+}
+
+static int logged(log_rec *r, const char *needle)
+{
+    pthread_mutex_lock(&r->mu);
+    int found = strstr(r->all, needle) != NULL;
+    pthread_mutex_unlock(&r->mu);
+    return found;
+}
+
+static void engine_release_unavailable_log_says_not_sent(void **state)
+{
+    (void)state;
+    log_rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    hook_logs(&r, OF_LOCK_LOG_WARN);
+    script(F.rel_rc, &F.rel_n, 2, OF_ERR_UNAVAILABLE, OF_OK);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_ERR_UNAVAILABLE);
+    assert_non_null(strstr(of_last_error_detail(), "cleanup queued"));
+    /* Nothing was sent: the line says so, and does not call it an unknown outcome. */
+    assert_true(logged(&r, "not sent"));
+    assert_false(logged(&r, "unknown"));
+    int64_t end = now_ns() + 3000 * NS_PER_MS;
+    while (ofi_lock_provider_cleanup_pending(P) > 0 && now_ns() < end)
+        sleep_ms(5);
+    assert_int_equal(stats().cleanups_done, 1);
+}
+
+static void engine_release_auth_queues_cleanup(void **state)
+{
+    (void)state;
+    /* AUTH (refused before it ran) leaves the lease in place, like UNAVAILABLE: a cleanup keeps
+     * trying to delete it. */
+    script(F.rel_rc, &F.rel_n, 3, OF_ERR_AUTH, OF_ERR_AUTH, OF_OK);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_OK);
+    of_lock_token tok;
+    assert_int_equal(of_lock_token_get(l, &tok), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_ERR_AUTH);
+    assert_int_equal(stats().cleanups_queued, 1);
+    int64_t end = now_ns() + 3000 * NS_PER_MS;
+    while (ofi_lock_provider_cleanup_pending(P) > 0 && now_ns() < end)
+        sleep_ms(5);
+    assert_int_equal(ofi_lock_provider_cleanup_pending(P), 0);
+    assert_int_equal(locked_int(&F.rel_calls), 3);
+    assert_memory_equal(F.rel_tokens[2].bytes, tok.bytes, 16);
+    assert_int_equal(stats().cleanups_done, 1);
+    /* NOT_OWNER is final: no cleanup. */
+    F.rel_i = 0;
+    script(F.rel_rc, &F.rel_n, 1, OF_ERR_NOT_OWNER);
+    assert_int_equal(of_lock_acquire(P, "x", 1, NULL, &l), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_ERR_NOT_OWNER);
+    assert_int_equal(stats().cleanups_queued, 1);
+}
+
+static void engine_late_grant_is_unknown_and_released(void **state)
+{
+    (void)state;
+    /* The reply says OK but the lease it granted ended before the reply came. */
+    of_lock_options o = opts(100, 0, 0);
+    F.acq_vu_delta_ns = -150 * NS_PER_MS;
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_UNKNOWN);
+    assert_null(l);
+    assert_non_null(strstr(of_last_error_detail(), "after its lease ended"));
+    assert_int_equal(F.rel_calls, 1);
+    assert_memory_equal(F.rel_tokens[0].bytes, F.last_acq_token.bytes, 16);
+    of_lock_stats st = stats();
+    assert_int_equal(st.acquired, 0);
+    assert_int_equal(st.errors, 1);
+    assert_int_equal(st.cleanups_queued, 0); /* released at once */
+
+    /* A try_acquire that takes longer than the TTL (a trickling reply), with a long wait: still
+     * UNKNOWN at once; here the release is not confirmed, so a cleanup is queued. */
+    F.acq_vu_delta_ns = 0;
+    F.acq_sleep_ms = 80;
+    script(F.rel_rc, &F.rel_n, 2, OF_ERR_UNAVAILABLE, OF_OK);
+    o = opts(30, 60000, 0);
+    int64_t t0 = now_ns();
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_UNKNOWN);
+    assert_true(now_ns() - t0 < 2000 * NS_PER_MS);
+    assert_non_null(strstr(of_last_error_detail(), "cleanup queued"));
+    assert_int_equal(stats().cleanups_queued, 1);
+    F.acq_sleep_ms = 0;
+    int64_t end = now_ns() + 3000 * NS_PER_MS;
+    while (ofi_lock_provider_cleanup_pending(P) > 0 && now_ns() < end)
+        sleep_ms(5);
+    assert_int_equal(stats().cleanups_done, 1);
+
+    /* A grant that arrives in time is kept. */
+    o = opts(5000, 0, 0);
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_OK);
+}
+
+static void engine_late_extend_is_not_success(void **state)
+{
+    (void)state;
+    of_lock_options o = opts(5000, 0, 0);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    F.ext_sleep_ms = 80;
+    assert_int_equal(of_lock_extend(l, 30), OF_ERR_UNKNOWN);
+    assert_non_null(strstr(of_last_error_detail(), "after the extended lease ended"));
+    assert_true(of_lock_is_lost(l));
+    assert_int_equal(stats().cleanups_queued, 1);
+    F.ext_sleep_ms = 0;
+    assert_int_equal(of_lock_extend(l, 1000), OF_ERR_LOST);
+    assert_int_equal(of_lock_release(l), OF_ERR_LOST);
+}
+
+static void engine_late_renewal_loses_the_lock(void **state)
+{
+    (void)state;
+    /* Every renewal answers OK, but only after the lease it set has ended: the lock is lost
+     * (UNKNOWN), not kept alive on answers that came too late. */
+    loss r = {0};
+    of_lock_options o = opts(60, 0, OF_LOCK_AUTO_RENEW);
+    o.on_lost = on_lost;
+    o.on_lost_ctx = &r;
+    of_lock *l = NULL;
+    F.ext_sleep_ms = 90;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    int64_t end = now_ns() + 5000 * NS_PER_MS;
+    while (atomic_load(&r.calls) == 0 && now_ns() < end)
+        sleep_ms(5);
+    assert_int_equal(atomic_load(&r.calls), 1);
+    assert_int_equal(atomic_load(&r.status), OF_ERR_UNKNOWN);
+    assert_true(of_lock_is_lost(l));
+    assert_true(stats().cleanups_queued >= 1);
+    F.ext_sleep_ms = 0;
+    assert_int_equal(of_lock_release(l), OF_ERR_LOST);
+}
+
+typedef struct timed_release {
+    of_lock *l;
+    atomic_int done;
+    int rc;
+    int64_t took_ns;
+} timed_release;
+
+static void *release_timed(void *arg)
+{
+    timed_release *t = arg;
+    int64_t t0 = now_ns();
+    t->rc = of_lock_release(t->l);
+    t->took_ns = now_ns() - t0;
+    atomic_store(&t->done, 1);
+    return NULL;
+}
+
+static void engine_release_gets_in_between_slow_renewals(void **state)
+{
+    (void)state;
+    /* Renewals take longer than ttl/3, so one is always overdue when the last one ends. A
+     * release must still get in after at most the renewal in flight. */
+    const int64_t ext_ms = 150;
+    of_lock_options o = opts(300, 0, OF_LOCK_AUTO_RENEW);
+    of_lock *l = NULL;
+    F.ext_sleep_ms = ext_ms;
+    assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_OK);
+    int64_t end = now_ns() + 5000 * NS_PER_MS;
+    while (locked_int(&F.ext_calls) < 2 && now_ns() < end)
+        sleep_ms(5);
+    assert_true(locked_int(&F.ext_calls) >= 2);
+    timed_release t = {.l = l};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, release_timed, &t), 0);
+    /* The no-hang bound: one extend plus a generous margin. */
+    end = now_ns() + (ext_ms + 1500) * NS_PER_MS;
+    while (!atomic_load(&t.done) && now_ns() < end)
+        sleep_ms(5);
+    int in_time = atomic_load(&t.done);
+    if (!in_time) {
+        /* Let the stuck release finish so the case can fail cleanly. */
+        pthread_mutex_lock(&F.mu);
+        F.ext_i = 0;
+        script(F.ext_rc, &F.ext_n, 1, OF_ERR_NOT_OWNER);
+        pthread_mutex_unlock(&F.mu);
+    }
+    pthread_join(th, NULL);
+    F.ext_sleep_ms = 0;
+    assert_true(in_time);
+    assert_int_equal(t.rc, OF_OK);
+    assert_true(t.took_ns <= (ext_ms + 1500) * NS_PER_MS);
+}
+
+static void engine_destroy_has_one_budget_for_all_cleanups(void **state)
+{
+    (void)state;
+    /* 20 unknown outcomes against a backend whose every release hangs to its deadline: destroy
+     * makes one last attempt for all of them together within one step timeout, not one each. */
+    of_lock_provider_config cfg;
+    assert_int_equal(of_lock_provider_config_init(&cfg, sizeof cfg), OF_OK);
+    cfg.step_timeout_ms = 200;
+    assert_int_equal(of_lock_provider_configure(P, &cfg), OF_OK);
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_UNKNOWN);
+    script(F.rel_rc, &F.rel_n, 1, OF_ERR_UNKNOWN);
+    F.rel_sleep_ms = 200;
+    of_lock_options o = opts(60000, 0, 0);
+    for (int i = 0; i < 20; i++) {
+        of_lock *l = NULL;
+        assert_int_equal(of_lock_acquire(P, "x", 1, &o, &l), OF_ERR_UNKNOWN);
+    }
+    assert_true(ofi_lock_provider_cleanup_pending(P) >= 19);
+    int64_t t0 = now_ns();
+    of_lock_provider_destroy(P);
+    P = NULL;
+    int64_t took = now_ns() - t0;
+    /* Joining the engine thread may wait out its release in flight (one step), then one step
+     * for everything: far below 20 steps (4 s). */
+    assert_true(took <= (2 * 200 + 1000) * NS_PER_MS);
+    assert_int_equal(F.destroyed, 1);
+    pthread_mutex_destroy(&F.mu);
+    assert_int_equal(make(OF_LOCK_CAP_TTL | OF_LOCK_CAP_EXTEND | OF_LOCK_CAP_FENCE), OF_OK);
+}
+
+static void engine_destroy_with_held_handles_warns_and_frees_them(void **state)
+{
+    (void)state;
+    log_rec r = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    hook_logs(&r, OF_LOCK_LOG_WARN);
+    of_lock *a = NULL, *b = NULL, *c = NULL;
+    of_lock_options plain = opts(60000, 0, 0);
+    of_lock_options renewed = opts(60000, 0, OF_LOCK_AUTO_RENEW);
+    assert_int_equal(of_lock_acquire(P, "a", 1, &plain, &a), OF_OK);
+    assert_int_equal(of_lock_acquire(P, "b", 1, &renewed, &b), OF_OK);
+    assert_int_equal(of_lock_acquire(P, "c", 1, &plain, &c), OF_OK);
+    of_lock_token ta, tb, tc;
+    of_lock_token_get(a, &ta);
+    of_lock_token_get(b, &tb);
+    of_lock_token_get(c, &tc);
+    /* One released properly: it is not counted. */
+    assert_int_equal(of_lock_release(c), OF_OK);
+    int before = F.rel_calls;
+    of_lock_provider_destroy(P);
+    P = NULL;
+    /* The caller is told, with the count and the fate of the handles... */
+    assert_true(logged(&r, "2 lock(s) still held (1 auto-renewed)"));
+    assert_true(logged(&r, "freed"));
+    /* ...their leases were handed back (the handles' memory is freed: ASan/valgrind check). */
+    assert_int_equal(F.rel_calls - before, 2);
+    int seen_a = 0, seen_b = 0;
+    for (int i = before; i < F.rel_calls; i++) {
+        seen_a |= memcmp(F.rel_tokens[i].bytes, ta.bytes, 16) == 0;
+        seen_b |= memcmp(F.rel_tokens[i].bytes, tb.bytes, 16) == 0;
+    }
+    assert_true(seen_a && seen_b);
+    assert_int_equal(F.destroyed, 1);
+    pthread_mutex_destroy(&F.mu);
+    assert_int_equal(make(OF_LOCK_CAP_TTL | OF_LOCK_CAP_EXTEND | OF_LOCK_CAP_FENCE), OF_OK);
+}
+
+/* A backend with real state and no wait_release (like Redis): one holder token, its lease end,
+ * BUSY with the remaining lease as the hint. Waiters can only poll it. */
+typedef struct poll_backend {
+    pthread_mutex_t mu;
+    int held;
+    of_lock_token holder;
+    int64_t expires;
+} poll_backend;
+
+static poll_backend PB = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int pb_try(void *self, const void *name, size_t name_len, const of_lock_token *token,
+                  uint32_t ttl_ms, int64_t deadline_ns, uint64_t *out_fence,
+                  int64_t *out_valid_until_ns, uint32_t *out_retry_after_ms)
+{
+    poll_backend *b = self;
+    pthread_mutex_lock(&b->mu);
+    int64_t now = now_ns();
+    if (b->held && now < b->expires) {
+        int64_t left = (b->expires - now) / NS_PER_MS;
+        *out_retry_after_ms = left > 0 ? (uint32_t)left : 1;
+        pthread_mutex_unlock(&b->mu);
+        return OF_ERR_BUSY;
+    }
+    b->held = 1;
+    b->holder = *token;
+    b->expires = *out_valid_until_ns;
+    *out_fence = 1;
+    pthread_mutex_unlock(&b->mu);
+    return OF_OK;
+}
+
+static int pb_release(void *self, const void *name, size_t name_len, const of_lock_token *token,
+                      int64_t deadline_ns)
+{
+    poll_backend *b = self;
+    pthread_mutex_lock(&b->mu);
+    int ours = b->held && memcmp(b->holder.bytes, token->bytes, 16) == 0;
+    if (ours)
+        b->held = 0;
+    pthread_mutex_unlock(&b->mu);
+    return ours ? OF_OK : OF_ERR_NOT_OWNER;
+}
+
+static int pb_extend(void *self, const void *name, size_t name_len, const of_lock_token *token,
+                     uint32_t ttl_ms, int64_t deadline_ns, int64_t *out_valid_until_ns)
+{
+    poll_backend *b = self;
+    pthread_mutex_lock(&b->mu);
+    int ours = b->held && memcmp(b->holder.bytes, token->bytes, 16) == 0 && now_ns() < b->expires;
+    if (ours)
+        b->expires = *out_valid_until_ns;
+    pthread_mutex_unlock(&b->mu);
+    return ours ? OF_OK : OF_ERR_NOT_OWNER;
+}
+
+typedef struct barger {
+    of_lock_provider *p;
+    atomic_int stop;
+    atomic_int cycles; /* release + re-acquire cycles */
+    atomic_int errors;
+} barger;
+
+/* Holds the name, releases it and takes it again at once, in a loop: the pattern that starved
+ * a waiter when a new acquire could overtake one that was already waiting. */
+static void *barge(void *arg)
+{
+    barger *g = arg;
+    of_lock_options o = opts(900, 10000, OF_LOCK_AUTO_RENEW);
+    while (!atomic_load(&g->stop)) {
+        of_lock *l = NULL;
+        int rc = of_lock_acquire(g->p, "job", 3, &o, &l);
+        if (rc != OF_OK) {
+            if (rc != OF_ERR_TIMEOUT)
+                atomic_fetch_add(&g->errors, 1);
+            continue;
+        }
+        sleep_ms(30);
+        if (of_lock_release(l) != OF_OK)
+            atomic_fetch_add(&g->errors, 1);
+        atomic_fetch_add(&g->cycles, 1);
+    }
+    return NULL;
+}
+
+static void check_waiter_not_starved(of_lock_provider *p)
+{
+    barger g = {.p = p};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, barge, &g), 0);
+    int64_t end = now_ns() + 3000 * NS_PER_MS;
+    while (atomic_load(&g.cycles) < 2 && now_ns() < end)
+        sleep_ms(1);
+    /* The waiter: both auto-renewed, no fault anywhere. It must get the name within a few of
+     * the other's release cycles (it queues first, so the next one). */
+    for (int round = 0; round < 3; round++) {
+        of_lock_options o = opts(900, 4000, OF_LOCK_AUTO_RENEW);
+        of_lock *l = NULL;
+        int c0 = atomic_load(&g.cycles);
+        int rc = of_lock_acquire(p, "job", 3, &o, &l);
+        int waited_cycles = atomic_load(&g.cycles) - c0;
+        if (rc != OF_OK) {
+            atomic_store(&g.stop, 1);
+            pthread_join(th, NULL);
+            fail_msg("waiter got %s after %d release cycles: %s", of_status_name(rc),
+                     waited_cycles, of_last_error_detail());
+        }
+        assert_true(waited_cycles <= 3);
+        sleep_ms(30);
+        assert_int_equal(of_lock_release(l), OF_OK);
+        sleep_ms(60);
+    }
+    atomic_store(&g.stop, 1);
+    pthread_join(th, NULL);
+    assert_int_equal(atomic_load(&g.errors), 0);
+}
+
+static void engine_waiter_not_starved_by_reacquiring_holder_polling(void **state)
+{
+    (void)state;
+    of_lock_provider_ops ops;
+    memset(&ops, 0, sizeof ops);
+    ops.abi_version = OF_LOCK_PROVIDER_ABI;
+    ops.struct_size = sizeof ops;
+    ops.name = "poll";
+    ops.caps = OF_LOCK_CAP_TTL | OF_LOCK_CAP_EXTEND | OF_LOCK_CAP_FENCE;
+    ops.try_acquire = pb_try;
+    ops.release = pb_release;
+    ops.extend = pb_extend;
+    of_lock_provider *p = NULL;
+    PB.held = 0;
+    assert_int_equal(of_lock_provider_create(&ops, &PB, &p), OF_OK);
+    check_waiter_not_starved(p);
+    of_lock_provider_destroy(p);
+}
+
+static void engine_waiter_not_starved_by_reacquiring_holder_local(void **state)
+{
+    (void)state;
+    of_lock_provider *p = NULL;
+    assert_int_equal(of_lock_local_create(&p), OF_OK);
+    check_waiter_not_starved(p);
+    of_lock_provider_destroy(p);
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -749,6 +1256,9 @@ int main(void)
         CASE(engine_busy_then_free_succeeds),
         CASE(engine_wait_zero_returns_busy_or_unavailable_at_once),
         CASE(engine_unavailable_retried_until_timeout),
+        CASE(engine_timeout_after_busy_keeps_last_cause),
+        CASE(engine_busy_detail_names_remaining_lease),
+        CASE(engine_on_lost_without_auto_renew_is_invalid),
         CASE(engine_unknown_returns_at_once_and_queues_cleanup),
         CASE(engine_cleanup_stops_once_release_succeeds),
         CASE(engine_destroy_makes_one_last_cleanup_attempt),
@@ -768,6 +1278,16 @@ int main(void)
         CASE(engine_log_hook_gets_formatted_lines),
         CASE(engine_tokens_are_fresh_per_acquire),
         CASE(engine_handle_survives_release_from_another_thread),
+        CASE(engine_release_unavailable_log_says_not_sent),
+        CASE(engine_release_auth_queues_cleanup),
+        CASE(engine_late_grant_is_unknown_and_released),
+        CASE(engine_late_extend_is_not_success),
+        CASE(engine_late_renewal_loses_the_lock),
+        CASE(engine_release_gets_in_between_slow_renewals),
+        CASE(engine_destroy_has_one_budget_for_all_cleanups),
+        CASE(engine_destroy_with_held_handles_warns_and_frees_them),
+        CASE(engine_waiter_not_starved_by_reacquiring_holder_polling),
+        CASE(engine_waiter_not_starved_by_reacquiring_holder_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
