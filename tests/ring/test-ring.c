@@ -780,6 +780,37 @@ static void ring_pins_win_over_hashing(void **state)
     of_ring_destroy(r);
 }
 
+/* Pin and unpin on rings that hold no pin (the pin arrays are NULL): the first pin of a ring,
+ * pin by hash, unpin of nothing, and a pin whose node is missing; each answers its status. */
+static void ring_pin_ops_on_pinless_ring(void **state)
+{
+    (void)state;
+    of_ring *r = new_ring(16, 3);
+    assert_int_equal(of_ring_unpin(r, "k", 1), OF_ERR_NOT_FOUND); /* empty ring, no pins */
+    assert_int_equal(of_ring_pin(r, "k", 1, "node-0", 6), OF_ERR_NOT_FOUND);
+    add_nodes(r, 0, 3);
+    uint64_t fp = of_ring_fingerprint(r), gen = of_ring_generation(r);
+    assert_int_equal(of_ring_unpin(r, "k", 1), OF_ERR_NOT_FOUND);
+    assert_int_equal(of_ring_unpin(r, "", 0), OF_ERR_NOT_FOUND);
+    assert_int_equal(of_ring_pin(r, "k", 1, "nope", 4), OF_ERR_NOT_FOUND);
+    assert_int_equal(of_ring_fingerprint(r), fp);
+    assert_int_equal(of_ring_generation(r), gen);
+    /* first pin by key, then unpin back to no pins, then the first pin by hash */
+    assert_int_equal(of_ring_pin(r, "k", 1, "node-2", 6), OF_OK);
+    assert_int_equal(lookup_tag(r, "k", 1), 2);
+    assert_int_equal(of_ring_unpin(r, "k", 1), OF_OK);
+    assert_int_equal(of_ring_fingerprint(r), fp);
+    assert_int_equal(of_ring_unpin(r, "k", 1), OF_ERR_NOT_FOUND);
+    assert_int_equal(of_ring_pin_hash(r, of_hash64("k", 1, 3), "node-1", 6), OF_OK);
+    assert_int_equal(lookup_tag(r, "k", 1), 1);
+    assert_int_equal(of_ring_unpin(r, "k", 1), OF_OK);
+    assert_int_equal(of_ring_pin_hash(r, 0, "node-0", 6), OF_OK);
+    uint64_t tag = 99;
+    assert_int_equal(of_ring_lookup_hash(r, 0, &tag, NULL, 0, NULL), OF_OK);
+    assert_int_equal(tag, 0);
+    of_ring_destroy(r);
+}
+
 typedef struct load_ctx {
     uint64_t loads[64];
     unsigned calls;
@@ -1247,6 +1278,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(ring_lookup_id_copy_and_nospace),
         cmocka_unit_test(ring_lookup_n_prefix_stable_distinct),
         cmocka_unit_test(ring_pins_win_over_hashing),
+        cmocka_unit_test(ring_pin_ops_on_pinless_ring),
         cmocka_unit_test(ring_bounded_load),
         cmocka_unit_test(ring_foreach_contains_count),
         cmocka_unit_test(ring_ownership_exact_shares),
