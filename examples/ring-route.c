@@ -31,7 +31,8 @@ static const char usage_text[] =
     "                  (port 11211 when absent, IPv6 as [addr]:port, weight 0 counts as 1)\n"
     "  --nodes FILE    read one NODE per line; '#' comment lines and blank lines are skipped\n"
     "  --ketama        libmemcached-compatible weighted ketama placement\n"
-    "  --vnodes N      virtual nodes per unit of weight (native only, default 1024)\n"
+    "  --vnodes N      virtual nodes per unit of weight (native only, default 1024;\n"
+    "                  decimal or 0x hex)\n"
     "  --seed N        hash seed (native only, default 0; decimal or 0x hex)\n"
     "  --stats         instead of routes, print node<TAB>weight<TAB>share<TAB>keys per node:\n"
     "                  share of the hash space owned, number of stdin keys routed to it\n"
@@ -46,6 +47,8 @@ static const char usage_text[] =
 typedef struct node_list {
     of_ring_node_spec *specs;
     char **ids;
+    unsigned long *lines; /* file line, or argument number, of each node */
+    const char *source;   /* the node file, or NULL for NODE arguments */
     size_t count;
     size_t cap;
 } node_list;
@@ -77,12 +80,24 @@ static void node_list_free(node_list *list)
         free(list->ids[i]);
     free(list->ids);
     free(list->specs);
+    free(list->lines);
     memset(list, 0, sizeof *list);
 }
 
-/* Parse "id[=weight]" (where = introduces a decimal weight) and append it. */
-static int node_list_add(node_list *list, const char *text, int ketama, const char *where)
+/* "FILE:LINE" or "argument N" for messages about node @p line of @p list. */
+static void where_text(char *buf, size_t cap, const node_list *list, unsigned long line)
 {
+    if (list->source)
+        snprintf(buf, cap, "%s:%lu", list->source, line);
+    else
+        snprintf(buf, cap, "argument %lu", line);
+}
+
+/* Parse "id[=weight]" (where = introduces a decimal weight) and append it. */
+static int node_list_add(node_list *list, const char *text, int ketama, unsigned long line)
+{
+    char where[4096 + 32];
+    where_text(where, sizeof where, list, line);
     size_t len = strlen(text);
     const char *eq = strrchr(text, '=');
     uint32_t weight = 1;
@@ -117,6 +132,10 @@ static int node_list_add(node_list *list, const char *text, int ketama, const ch
         if (!ids)
             return ring_error("out of memory", OF_ERR_NOMEM);
         list->ids = ids;
+        unsigned long *lines = realloc(list->lines, cap * sizeof *lines);
+        if (!lines)
+            return ring_error("out of memory", OF_ERR_NOMEM);
+        list->lines = lines;
         list->cap = cap;
     }
     char *id = malloc(len + 1);
@@ -125,6 +144,7 @@ static int node_list_add(node_list *list, const char *text, int ketama, const ch
     memcpy(id, text, len);
     id[len] = '\0';
     list->ids[list->count] = id;
+    list->lines[list->count] = line;
     list->specs[list->count] = (of_ring_node_spec){
         .id = id, .id_len = len, .weight = weight, .tag = list->count};
     list->count++;
@@ -151,8 +171,15 @@ static int read_node_file(node_list *list, const char *path, int ketama)
     ssize_t len;
     unsigned long lineno = 0;
     int rc = 0;
+    list->source = path;
     while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
         lineno++;
+        /* A NUL would silently end the id early (a node that differs from the one written). */
+        if (memchr(line, '\0', (size_t)len)) {
+            fprintf(stderr, "ring-route: %s:%lu: NUL byte in the line\n", path, lineno);
+            rc = EXIT_BAD_INPUT;
+            break;
+        }
         strip_eol(line, &len);
         char *s = line;
         while (*s == ' ' || *s == '\t')
@@ -162,9 +189,7 @@ static int read_node_file(node_list *list, const char *path, int ketama)
             *--e = '\0';
         if (*s == '\0' || *s == '#')
             continue;
-        char where[64 + 32];
-        snprintf(where, sizeof where, "%.64s:%lu", path, lineno);
-        rc = node_list_add(list, s, ketama, where);
+        rc = node_list_add(list, s, ketama, lineno);
     }
     if (rc == 0 && ferror(f)) {
         fprintf(stderr, "ring-route: %s: read error\n", path);
@@ -173,6 +198,134 @@ static int read_node_file(node_list *list, const char *path, int ketama)
     free(line);
     fclose(f);
     return rc;
+}
+
+/* The server a ketama id names: host bytes and port. The ring has accepted the id's syntax, so
+ * this only splits it as the ring does ("[v6]:port", "host:port", port 11211 when absent). */
+typedef struct server_key {
+    const char *host;
+    size_t host_len;
+    unsigned long port;
+    size_t index;
+} server_key;
+
+static server_key ketama_key(const char *id, size_t index)
+{
+    server_key k = {id, strlen(id), 11211, index};
+    const char *port = NULL;
+    if (id[0] == '[') {
+        const char *close = strchr(id, ']');
+        k.host = id + 1;
+        k.host_len = close ? (size_t)(close - id) - 1 : k.host_len - 1;
+        if (close && close[1] == ':')
+            port = close + 2;
+    } else {
+        const char *colon = strchr(id, ':');
+        if (colon) {
+            k.host_len = (size_t)(colon - id);
+            port = colon + 1;
+        }
+    }
+    if (port)
+        k.port = strtoul(port, NULL, 10);
+    return k;
+}
+
+static int server_key_cmp(const void *pa, const void *pb)
+{
+    const server_key *a = pa, *b = pb;
+    size_t n = a->host_len < b->host_len ? a->host_len : b->host_len;
+    int c = memcmp(a->host, b->host, n);
+    if (c == 0 && a->host_len != b->host_len)
+        c = a->host_len < b->host_len ? -1 : 1;
+    if (c == 0 && a->port != b->port)
+        c = a->port < b->port ? -1 : 1;
+    if (c == 0 && a->index != b->index)
+        c = a->index < b->index ? -1 : 1;
+    return c;
+}
+
+/* Report the first node that repeats an earlier one (native: the same id; ketama: the same host
+ * and port), with both places. Returns 0 if there is none. */
+static int report_duplicate(const node_list *list, int ketama)
+{
+    server_key *k = malloc((list->count ? list->count : 1) * sizeof *k);
+    if (!k)
+        return ring_error("out of memory", OF_ERR_NOMEM);
+    for (size_t i = 0; i < list->count; i++)
+        k[i] = ketama ? ketama_key(list->ids[i], i)
+                      : (server_key){list->ids[i], strlen(list->ids[i]), 0, i};
+    qsort(k, list->count, sizeof *k, server_key_cmp);
+    size_t first = SIZE_MAX, second = SIZE_MAX;
+    for (size_t i = 1; i < list->count; i++) {
+        server_key a = k[i - 1], b = k[i];
+        a.index = b.index = 0;
+        /* the repeat that comes first in the input: the smallest second occurrence */
+        if (server_key_cmp(&a, &b) == 0 && k[i].index < second) {
+            first = k[i - 1].index;
+            second = k[i].index;
+        }
+    }
+    free(k);
+    if (second == SIZE_MAX)
+        return 0;
+    char w1[4096 + 32], w2[4096 + 32];
+    where_text(w1, sizeof w1, list, list->lines[second]);
+    where_text(w2, sizeof w2, list, list->lines[first]);
+    fprintf(stderr, "ring-route: %s: duplicate node '%s' (%s '%s' at %s)\n", w1,
+            list->ids[second], ketama ? "same host and port as" : "already given as",
+            list->ids[first], w2);
+    return EXIT_BAD_INPUT;
+}
+
+/* The ring refused the list as a whole: name the node at fault. Native nodes were checked when
+ * read, but for their point count (weight x vnodes), which is plain arithmetic. A ketama id the
+ * ring refuses is found by adding each server to an empty ring: 160 points each, on the error
+ * path only. What is left is a total above the limit, which no single node causes. */
+static int report_bad_node(const config *cfg, const node_list *list, int status)
+{
+    if (status == OF_ERR_EXISTS) {
+        int rc = report_duplicate(list, cfg->ketama);
+        if (rc)
+            return rc;
+    }
+    if (status != OF_ERR_INVALID)
+        return ring_error("cannot add the nodes", status);
+    if (!cfg->ketama) {
+        for (size_t i = 0; i < list->count; i++)
+            if ((uint64_t)list->specs[i].weight * cfg->opts.vnodes > of_ring_max_points()) {
+                char where[4096 + 32];
+                where_text(where, sizeof where, list, list->lines[i]);
+                fprintf(stderr,
+                        "ring-route: %s: bad node '%s': weight %" PRIu32 " x vnodes %" PRIu32
+                        " is above the ring's %zu points\n",
+                        where, list->ids[i], list->specs[i].weight, cfg->opts.vnodes,
+                        of_ring_max_points());
+                return EXIT_BAD_INPUT;
+            }
+        return ring_error("cannot add the nodes", status);
+    }
+    of_ring *one = NULL;
+    if (of_ring_create(&cfg->opts, &one) != OF_OK)
+        return ring_error("cannot add the nodes", status);
+    for (size_t i = 0; i < list->count; i++) {
+        const of_ring_node_spec *sp = &list->specs[i];
+        int st = of_ring_add(one, sp->id, sp->id_len, sp->weight, sp->tag);
+        if (st == OF_OK)
+            st = of_ring_remove(one, sp->id, sp->id_len);
+        if (st != OF_OK) {
+            char where[4096 + 32];
+            where_text(where, sizeof where, list, list->lines[i]);
+            const char *detail = of_last_error_detail();
+            fprintf(stderr, "ring-route: %s: bad node '%s': %s%s%s\n", where, list->ids[i],
+                    of_status_name(st), (detail && *detail) ? ": " : "",
+                    (detail && *detail) ? detail : "");
+            of_ring_destroy(one);
+            return EXIT_BAD_INPUT;
+        }
+    }
+    of_ring_destroy(one);
+    return ring_error("cannot add the nodes", status); /* only the total is too large */
 }
 
 static int build_ring(const config *cfg, const node_list *list, of_ring **out)
@@ -185,7 +338,7 @@ static int build_ring(const config *cfg, const node_list *list, of_ring **out)
         st = of_ring_add_many(ring, list->specs, list->count);
         if (st != OF_OK) {
             of_ring_destroy(ring);
-            return ring_error("cannot add the nodes", st);
+            return report_bad_node(cfg, list, st);
         }
     }
     *out = ring;
@@ -364,15 +517,33 @@ static int run_diff(const config *cfg, const char *old_path, const char *new_pat
     return rc;
 }
 
+/* A number as documented: decimal digits (leading zeros allowed, still decimal) or 0x/0X and hex
+ * digits; nothing else (no sign, spaces, octal or suffix). Returns 0, -1 (not a number) or -2
+ * (above UINT64_MAX). */
 static int parse_u64(const char *s, uint64_t *out)
 {
-    char *end = NULL;
-    if (!s || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+    unsigned base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    if (*s == '\0')
         return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || *end != '\0')
-        return -1;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a') + 10;
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = (unsigned)(*s - 'A') + 10;
+        else
+            return -1;
+        if (v > (UINT64_MAX - d) / base)
+            return -2;
+        v = v * base + d;
+    }
     *out = v;
     return 0;
 }
@@ -413,12 +584,17 @@ int main(int argc, char **argv)
             }
             const char *v = argv[++i];
             uint64_t n = 0;
+            int prc;
             if (strcmp(a, "--nodes") == 0) {
                 if (nodes_file)
                     rc = usage_error("%s given twice", a);
                 nodes_file = v;
-            } else if (parse_u64(v, &n) != 0) {
-                rc = usage_error("bad number '%s'", v);
+            } else if ((prc = parse_u64(v, &n)) != 0) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "%s: '%.64s' %s", a, v,
+                         prc == -2 ? "is above 18446744073709551615"
+                                   : "is not a number (decimal, or hex after 0x)");
+                rc = usage_error("%s", msg);
             } else if (strcmp(a, "--seed") == 0) {
                 cfg.opts.seed = n;
                 seen_seed = 1;
@@ -456,7 +632,7 @@ int main(int argc, char **argv)
         if (nodes_file)
             rc = read_node_file(&list, nodes_file, cfg.ketama);
         for (size_t i = 0; rc == 0 && i < npos; i++)
-            rc = node_list_add(&list, positional[i], cfg.ketama, "argument");
+            rc = node_list_add(&list, positional[i], cfg.ketama, (unsigned long)i + 1);
         if (rc == 0)
             rc = run_routes(&cfg, &list, stats);
     }

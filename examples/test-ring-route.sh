@@ -42,6 +42,47 @@ printf 'a\nb=2\nc=zz\n' > "$tmp/badfile"
 expect_rc 1 "bad line in file" --nodes "$tmp/badfile"
 grep -q 'badfile:3' "$tmp/e" && ok "error names file:line" || bad "error lacks file:line: $(cat "$tmp/e")"
 
+# Each refusal names file:line (or the argument) and the offending id, and the first place of a
+# duplicate. expect_err RC PATTERN DESC ARGS...: exit RC and stderr contains every |-separated part.
+expect_err() {
+  local want=$1 pat=$2 desc=$3; shift 3
+  t "$@" < /dev/null > "$tmp/o" 2> "$tmp/e"; local got=$? miss=""
+  IFS='|' read -ra parts <<< "$pat"
+  for p in "${parts[@]}"; do grep -qF -- "$p" "$tmp/e" || miss+=" '$p'"; done
+  if [[ $got -eq $want && -z $miss ]]; then ok "$desc"; else
+    bad "$desc: exit $got (want $want), missing$miss in: $(cat "$tmp/e")"; fi
+}
+printf 'a\nb\n\n# c\nc\n  a  \n' > "$tmp/dupfile"
+expect_err 1 "dupfile:6:|'a'|dupfile:1" "duplicate in a file: both lines, the id" --nodes "$tmp/dupfile"
+expect_err 1 "argument 3:|'a'|argument 1" "duplicate argument: both places, the id" a b a
+printf 'h1\nh2:11212\n\nh1:11211=3\n' > "$tmp/kdup"
+expect_err 1 "kdup:4:|'h1:11211'|'h1'|kdup:1" "ketama duplicate (same host and port)" \
+  --ketama --nodes "$tmp/kdup"
+expect_err 1 "argument 2:|'[::1]'|argument 1" "ketama duplicate argument" --ketama '[::1]:11211' '[::1]'
+printf 'h1\n# x\nh2:99999\n' > "$tmp/kbad"
+expect_err 1 "kbad:3:|'h2:99999'|99999" "bad ketama id: file:line, id" --ketama --nodes "$tmp/kbad"
+expect_err 1 "argument 2:|'[::1'" "bad ketama id argument" --ketama h1 '[::1'
+expect_err 1 "argument 2:|'b'|vnodes" "native node above the point limit" --vnodes 100000 a b=3000
+printf 'a\nb\n' > "$tmp/two"
+expect_err 1 "dupfile:6:|'a'" "duplicate in a --diff file" --diff "$tmp/two" "$tmp/dupfile"
+# A NUL byte would cut the id short ("b\0c" read as "b"): refused with file:line.
+printf 'a\nb\0c\nd\n' > "$tmp/nulfile"
+expect_err 1 "nulfile:2:|NUL" "NUL byte in a node file" --nodes "$tmp/nulfile"
+printf 'a\nb=2\0\n' > "$tmp/nulweight"
+expect_err 1 "nulweight:2:|NUL" "NUL byte after a weight" --nodes "$tmp/nulweight"
+expect_err 1 "nulfile:2:|NUL" "NUL byte in a --diff file" --diff "$tmp/two" "$tmp/nulfile"
+expect_err 1 "nulfile:2:|NUL" "NUL byte in a ketama node file" --ketama --nodes "$tmp/nulfile"
+# Keys are bytes: a NUL inside a key is routed and echoed whole (nothing cut).
+printf 'x\0y\n' | t a b > "$tmp/o"
+[[ $(head -c 3 "$tmp/o" | od -An -c | tr -d ' ') == 'x\0y' ]] && ok "key with NUL echoed whole" \
+  || bad "key with NUL: $(od -An -c "$tmp/o" | head -2)"
+
+# --seed and --vnodes: decimal (leading zeros are still decimal) or 0x hex, nothing else.
+for v in 0x 0x1g 08x 1e3 -1 +1 " 1" "1 " 1.0 0o7 18446744073709551616 0x10000000000000000; do
+  expect_err 2 "--seed|'$v'" "--seed '$v' refused" --seed "$v" a
+done
+expect_err 2 "--vnodes|'07x'" "--vnodes '07x' refused" --vnodes 07x a
+
 # --- routing ------------------------------------------------------------------------------------
 printf '# cache tier\n\n  cache-a\ncache-b=2\r\n\tcache-c  \n# end\n' > "$tmp/nodes3"
 t --nodes "$tmp/nodes3" < "$tmp/keys" > "$tmp/r1"; rc=$?
@@ -62,6 +103,27 @@ t --seed 7 --nodes "$tmp/nodes3" < "$tmp/keys" > "$tmp/r7"
 t --seed 0x7 --nodes "$tmp/nodes3" < "$tmp/keys" | cmp -s - "$tmp/r7" && ok "seed decimal == hex" \
   || bad "seed 7 != 0x7"
 cmp -s "$tmp/r1" "$tmp/r7" && bad "seed had no effect" || ok "seed changes routes"
+t --seed 10 --nodes "$tmp/nodes3" < "$tmp/keys" > "$tmp/r10"
+t --seed 8 --nodes "$tmp/nodes3" < "$tmp/keys" > "$tmp/r8"
+cmp -s "$tmp/r10" "$tmp/r8" && bad "seeds 8 and 10 route alike (the test cannot tell them apart)"
+t --seed 010 --nodes "$tmp/nodes3" < "$tmp/keys" | cmp -s - "$tmp/r10" && ok "seed 010 == 10 (not octal)" \
+  || bad "seed 010 != seed 10"
+t --seed 00000000000000000000010 --nodes "$tmp/nodes3" < "$tmp/keys" | cmp -s - "$tmp/r10" \
+  && ok "many leading zeros" || bad "seed 0...010 != seed 10"
+t --seed 9 --nodes "$tmp/nodes3" < "$tmp/keys" > "$tmp/r9"; rc9=$?
+t --seed 09 --nodes "$tmp/nodes3" < "$tmp/keys" > "$tmp/r09"; rc09=$?
+[[ $rc9 -eq 0 && $rc09 -eq 0 ]] && cmp -s "$tmp/r9" "$tmp/r09" && ok "seed 09 == 9" \
+  || bad "seed 09: exit $rc09, same as 9: $(cmp -s "$tmp/r9" "$tmp/r09" && echo yes || echo no)"
+t --seed 0X1F --nodes "$tmp/nodes3" < "$tmp/keys" > "$tmp/rh"
+t --seed 31 --nodes "$tmp/nodes3" < "$tmp/keys" | cmp -s - "$tmp/rh" && ok "seed 0X1F == 31" \
+  || bad "seed 0X1F != 31"
+t --seed 0xffffffffffffffff solo < /dev/null && ok "seed 0xffffffffffffffff accepted" \
+  || bad "largest hex seed refused"
+t --seed 18446744073709551615 solo < /dev/null && ok "seed 18446744073709551615 accepted" \
+  || bad "largest decimal seed refused"
+t --vnodes 010 --stats --nodes "$tmp/nodes3" < /dev/null > "$tmp/v1"
+t --vnodes 10 --stats --nodes "$tmp/nodes3" < /dev/null | cmp -s - "$tmp/v1" && ok "vnodes 010 == 10" \
+  || bad "vnodes 010 != 10"
 # One node owns everything.
 out=$(t solo < "$tmp/keys" | cut -f2 | sort | uniq -c | awk '{print $1, $2}')
 [[ $out == "2000 solo" ]] && ok "single node gets all keys" || bad "single node: $out"

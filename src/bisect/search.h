@@ -32,10 +32,10 @@ static inline size_t ofi_mask_if(int cond)
 #define OFI_DEFINE_BOUND(name, T, BEFORE)                                                          \
     static inline size_t name(const T *a, size_t lo, size_t hi, T x)                              \
     {                                                                                              \
-        const T *base = a + lo;                                                                    \
         size_t n = hi - lo;                                                                        \
-        if (n == 0)                                                                                \
+        if (n == 0) /* before any pointer arithmetic: a may be NULL (nothing allocated yet) */     \
             return lo;                                                                             \
+        const T *base = a + lo;                                                                    \
         while (n > OFI_SEARCH_PREFETCH_MIN && hi - lo > OFI_SEARCH_PREFETCH_FROM) {               \
             size_t half = n / 2;                                                                   \
             n -= half;                                                                             \
@@ -58,7 +58,7 @@ static inline size_t ofi_mask_if(int cond)
 #define OFI_BEFORE_LE(e, x) ((e) <= (x))
 
 /* First index i in [lo, hi) with a[i] >= x, or hi if none (Python bisect_left on a[lo:hi]).
- * The caller guarantees lo <= hi and a sorted ascending. */
+ * The caller guarantees lo <= hi and a sorted ascending; a may be NULL when lo == hi. */
 OFI_DEFINE_BOUND(ofi_lower_bound_u64, uint64_t, OFI_BEFORE_LT)
 
 /* First index i in [lo, hi) with a[i] > x, or hi if none (Python bisect_right on a[lo:hi]). */

@@ -320,18 +320,17 @@ static int node_in_cmp_host(const node_in *a, const node_in *b)
     return a->port < b->port ? -1 : a->port > b->port;
 }
 
-/* Stable sort by host then port (insertion sort: ketama server lists are small). */
+static int node_in_qsort_host(const void *pa, const void *pb)
+{
+    return node_in_cmp_host(pa, pb);
+}
+
+/* Sort by host then port. Host and port are unique in a ring (add and add_many refuse a repeat),
+ * so the order is total and qsort's instability cannot change the result. */
 static void sort_hosts(node_in *v, size_t n)
 {
-    for (size_t i = 1; i < n; i++) {
-        node_in x = v[i];
-        size_t j = i;
-        while (j > 0 && node_in_cmp_host(&v[j - 1], &x) > 0) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
-    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, node_in_qsort_host);
 }
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -852,6 +851,30 @@ OF_API void of_ring_destroy(of_ring *ring)
  * Writers
  * ------------------------------------------------------------------------------------------- */
 
+/* An id for a detail message: printable ASCII as is, other bytes as \xNN, cut at 48 bytes. */
+static const char *id_text(char *buf, size_t cap, const uint8_t *id, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t k = 0, i = 0;
+    for (; i < len && i < 48 && k + 5 < cap; i++) {
+        uint8_t c = id[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+            buf[k++] = (char)c;
+        } else {
+            buf[k++] = '\\';
+            buf[k++] = 'x';
+            buf[k++] = hex[c >> 4];
+            buf[k++] = hex[c & 15];
+        }
+    }
+    if (i < len && k + 4 <= cap) {
+        memcpy(buf + k, "...", 3);
+        k += 3;
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
 static int check_id(const void *id, size_t id_len)
 {
     if (!id)
@@ -916,7 +939,9 @@ OF_API int of_ring_add(of_ring *ring, const void *id, size_t id_len, uint32_t we
     pin_in *pins = NULL;
     snap *s = NULL;
     if (snap_find_node(cur, id, id_len) >= 0) {
-        rc = ofi_fail(OF_ERR_EXISTS, "node already present");
+        char a[200];
+        rc = ofi_fail(OF_ERR_EXISTS, "node \"%s\" already present",
+                      id_text(a, sizeof a, id, id_len));
         goto out;
     }
     if (cur->node_count >= UINT32_MAX - 1) {
@@ -940,10 +965,110 @@ out:
     return rc;
 }
 
-static bool same_server(const node_in *a, const node_in *b)
+/* One server of a ketama duplicate check: host bytes, port, and where it came from. */
+typedef struct host_key {
+    const uint8_t *host;
+    uint32_t host_len;
+    uint32_t port;
+    size_t index;
+} host_key;
+
+static int host_key_cmp(const void *pa, const void *pb)
+{
+    const host_key *a = pa, *b = pb;
+    int c = id_cmp(a->host, a->host_len, b->host, b->host_len);
+    if (c)
+        return c;
+    if (a->port != b->port)
+        return a->port < b->port ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static host_key *batch_host_keys(const node_in *batch, size_t count)
+{
+    host_key *k = malloc(count * sizeof *k);
+    if (k) {
+        for (size_t i = 0; i < count; i++)
+            k[i] = (host_key){batch[i].id + batch[i].host_off, batch[i].host_len, batch[i].port, i};
+        qsort(k, count, sizeof *k, host_key_cmp);
+    }
+    return k;
+}
+
+static bool same_host_key(const host_key *a, const host_key *b)
 {
     return a->port == b->port && a->host_len == b->host_len &&
-           memcmp(a->id + a->host_off, b->id + b->host_off, a->host_len) == 0;
+           memcmp(a->host, b->host, a->host_len) == 0;
+}
+
+/* Ketama: a server (host and port) twice in the batch. Sorted by (host, port, index), the
+ * answer is the pair the pairwise scan would name: the smallest first index that repeats, and
+ * its next repeat. */
+static int ketama_batch_repeats(const node_in *batch, size_t count)
+{
+    host_key *k = batch_host_keys(batch, count);
+    if (!k)
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    size_t first = SIZE_MAX, second = 0;
+    for (size_t i = 1; i < count; i++)
+        if (same_host_key(&k[i - 1], &k[i]) && (i < 2 || !same_host_key(&k[i - 2], &k[i - 1])) &&
+            k[i - 1].index < first) {
+            first = k[i - 1].index;
+            second = k[i].index;
+        }
+    free(k);
+    if (first == SIZE_MAX)
+        return OF_OK;
+    char a[200], b[200];
+    return ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" repeats node %zu \"%s\" (same host and port)",
+                    second, id_text(a, sizeof a, batch[second].id, batch[second].id_len), first,
+                    id_text(b, sizeof b, batch[first].id, batch[first].id_len));
+}
+
+/* Ketama: the first batch node whose host and port the ring already has (a merge of the two
+ * sorted server lists instead of a scan of the ring per node). */
+static int ketama_batch_present(const snap *cur, const node_in *batch, size_t count)
+{
+    if (cur->node_count == 0)
+        return OF_OK;
+    host_key *k = batch_host_keys(batch, count);
+    host_key *have = malloc(cur->node_count * sizeof *have);
+    if (!k || !have) {
+        free(k);
+        free(have);
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    }
+    for (size_t i = 0; i < cur->node_count; i++) {
+        const snap_node *nd = &cur->nodes[i];
+        have[i] = (host_key){nd->id + nd->host_off, nd->host_len, nd->port, i};
+    }
+    qsort(have, cur->node_count, sizeof *have, host_key_cmp);
+    size_t found = SIZE_MAX, found_have = 0;
+    for (size_t i = 0, j = 0; i < count && j < cur->node_count;) {
+        host_key probe = k[i];
+        probe.index = have[j].index; /* compare host and port only */
+        int c = host_key_cmp(&probe, &have[j]);
+        if (c < 0) {
+            i++;
+        } else if (c > 0) {
+            j++;
+        } else {
+            if (k[i].index < found) {
+                found = k[i].index;
+                found_have = have[j].index;
+            }
+            i++;
+        }
+    }
+    free(k);
+    free(have);
+    if (found == SIZE_MAX)
+        return OF_OK;
+    char a[200], b[200];
+    const snap_node *nd = &cur->nodes[found_have];
+    return ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" already present (as \"%s\")", found,
+                    id_text(a, sizeof a, batch[found].id, batch[found].id_len),
+                    id_text(b, sizeof b, nd->id, nd->id_len));
 }
 
 OF_API int of_ring_add_many(of_ring *ring, const of_ring_node_spec *specs, size_t count)
@@ -967,12 +1092,7 @@ OF_API int of_ring_add_many(of_ring *ring, const of_ring_node_spec *specs, size_
     }
     /* Duplicates inside the batch. */
     if (ring->algorithm == OF_RING_KETAMA) {
-        for (size_t i = 0; i < count && rc == OF_OK; i++)
-            for (size_t j = i + 1; j < count; j++)
-                if (same_server(&batch[i], &batch[j])) {
-                    rc = ofi_fail(OF_ERR_EXISTS, "node %zu repeats node %zu", j, i);
-                    break;
-                }
+        rc = ketama_batch_repeats(batch, count);
     } else {
         node_in *sorted = malloc(count * sizeof *sorted);
         if (!sorted) {
@@ -983,7 +1103,9 @@ OF_API int of_ring_add_many(of_ring *ring, const of_ring_node_spec *specs, size_
         qsort(sorted, count, sizeof *sorted, node_in_cmp_id);
         for (size_t i = 1; i < count; i++)
             if (node_in_cmp_id(&sorted[i - 1], &sorted[i]) == 0) {
-                rc = ofi_fail(OF_ERR_EXISTS, "a node id appears twice in the batch");
+                char a[200];
+                rc = ofi_fail(OF_ERR_EXISTS, "node id \"%s\" appears twice in the batch",
+                              id_text(a, sizeof a, sorted[i].id, sorted[i].id_len));
                 break;
             }
         free(sorted);
@@ -997,11 +1119,19 @@ OF_API int of_ring_add_many(of_ring *ring, const of_ring_node_spec *specs, size_
     node_in *nodes = NULL;
     pin_in *pins = NULL;
     snap *s = NULL;
-    for (size_t i = 0; i < count; i++)
-        if (snap_find_node(cur, batch[i].id, batch[i].id_len) >= 0) {
-            rc = ofi_fail(OF_ERR_EXISTS, "node %zu already present", i);
+    if (ring->algorithm == OF_RING_KETAMA) {
+        rc = ketama_batch_present(cur, batch, count);
+        if (rc != OF_OK)
             goto out;
-        }
+    } else {
+        for (size_t i = 0; i < count; i++)
+            if (snap_find_node(cur, batch[i].id, batch[i].id_len) >= 0) {
+                char a[200];
+                rc = ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" already present", i,
+                              id_text(a, sizeof a, batch[i].id, batch[i].id_len));
+                goto out;
+            }
+    }
     rc = snap_inputs(cur, count, 0, &nodes, &pins);
     if (rc != OF_OK)
         goto out;

@@ -448,6 +448,52 @@ static void kernels_insort_all_types_keep_order_and_stability(void **state)
     assert_true(w[3] == 100 && w[4] == 4 && w[5] == 5);
 }
 
+/* An empty window on a NULL array (a container that never allocated) is a valid question with
+ * the answer lo: no kernel may form a pointer from NULL, which clang's UBSan reports. */
+static void kernels_null_array_empty_window(void **state)
+{
+    (void)state;
+    assert_int_equal(ofi_lower_bound_u64(NULL, 0, 0, 5), 0);
+    assert_int_equal(ofi_upper_bound_u64(NULL, 0, 0, 5), 0);
+    assert_int_equal(ofi_lower_bound_u64(NULL, 0, 0, UINT64_MAX), 0);
+    size_t got = 777;
+    assert_int_equal(of_bisect_right_u64(NULL, 0, 7, 0, 0, &got), OF_OK);
+    assert_int_equal(got, 0);
+    got = 777;
+    assert_int_equal(of_bisect_left_i64(NULL, 0, -7, 0, 0, &got), OF_OK);
+    assert_int_equal(got, 0);
+    got = 777;
+    assert_int_equal(of_bisect_right_i64(NULL, 0, 7, 0, 0, &got), OF_OK);
+    assert_int_equal(got, 0);
+    got = 777;
+    assert_int_equal(of_bisect_left_f64(NULL, 0, NAN, 0, 0, &got), OF_OK);
+    assert_int_equal(got, 0);
+    got = 777;
+    assert_int_equal(of_bisect_right_f64(NULL, 0, 1.0, 0, 0, &got), OF_OK);
+    assert_int_equal(got, 0);
+    int calls = 0;
+    struct bstr key = {"a", 1};
+    got = 777;
+    assert_int_equal(of_bisect_left_cmp(NULL, 0, sizeof key, &key, bstr_cmp, &calls, 0, 0, &got),
+                     OF_OK);
+    assert_int_equal(got, 0);
+    got = 777;
+    assert_int_equal(of_bisect_right_cmp(NULL, 0, sizeof key, &key, bstr_cmp, &calls, 0, 0, &got),
+                     OF_OK);
+    assert_int_equal(got, 0);
+    assert_int_equal(calls, 0);
+    /* insort into a NULL array of capacity 0: full, nothing written. */
+    size_t count = 0;
+    got = 777;
+    assert_int_equal(of_insort_left_u64(NULL, 0, &count, 1, 0, 0, &got), OF_ERR_NOSPACE);
+    assert_int_equal(of_insort_right_f64(NULL, 0, &count, 1.0, 0, 0, &got), OF_ERR_NOSPACE);
+    assert_int_equal(of_insort_left_cmp(NULL, 0, &count, sizeof key, &key, bstr_cmp, &calls, 0, 0,
+                                        &got),
+                     OF_ERR_NOSPACE);
+    assert_int_equal(count, 0);
+    assert_int_equal(got, 777);
+}
+
 static void kernels_bad_input_gets_status_and_changes_nothing(void **state)
 {
     (void)state;
@@ -1188,6 +1234,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(kernels_cmp_byte_strings_match_naive),
         cmocka_unit_test(kernels_insort_all_types_keep_order_and_stability),
         cmocka_unit_test(kernels_bad_input_gets_status_and_changes_nothing),
+        cmocka_unit_test(kernels_null_array_empty_window),
         cmocka_unit_test(index_random_operations_match_model),
         cmocka_unit_test(index_build_is_stable_sorted_and_matches_model),
         cmocka_unit_test(index_large_mutable_frozen_batch_agree),

@@ -1,7 +1,7 @@
 /* Tests of src/ring: placement against a naive reference model and golden vectors, movement,
  * balance, bad input, pins, bounded load, ownership, diff, views, ketama arithmetic and MD5.
- * No argument: the unit group; "slow": 1M-key balance and 100-node movement; "concurrency":
- * readers against a writer (run under TSan by the CI). */
+ * No argument: the unit group; "slow": 1M-key balance and 100-node movement; "ketama-large":
+ * 200k-server ketama builds; "concurrency": readers against a writer (run under TSan by the CI). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -536,6 +536,191 @@ static void ring_add_many_equals_single_adds(void **state)
     of_ring_destroy(k);
 }
 
+/* Ketama server "10.<i>.<j>.<k>" (with an explicit port for every third), id into @p buf. */
+static size_t ketama_server(char *buf, size_t cap, unsigned i)
+{
+    int n = i % 3 == 0 ? snprintf(buf, cap, "10.%u.%u.%u:%u", (i >> 16) & 255, (i >> 8) & 255,
+                                  i & 255, 11000 + (i >> 24))
+                       : snprintf(buf, cap, "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255,
+                                  i & 255);
+    return (size_t)n;
+}
+
+typedef struct server_set {
+    char (*ids)[40];
+    of_ring_node_spec *spec;
+    size_t n;
+} server_set;
+
+/* @p n distinct ketama servers in a shuffled order (weights 1..3, tag = position). */
+static server_set make_servers(size_t n, size_t first)
+{
+    server_set set = {calloc(n ? n : 1, sizeof *set.ids), calloc(n ? n : 1, sizeof *set.spec), n};
+    assert_non_null(set.ids);
+    assert_non_null(set.spec);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = ketama_server(set.ids[i], sizeof set.ids[i], (unsigned)(first + i));
+        set.spec[i] = (of_ring_node_spec){set.ids[i], len, (uint32_t)(1 + (first + i) % 3), i};
+    }
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(rnd() % i);
+        of_ring_node_spec t = set.spec[i - 1];
+        set.spec[i - 1] = set.spec[j];
+        set.spec[j] = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        set.spec[i].tag = i;
+    return set;
+}
+
+static void free_servers(server_set *set)
+{
+    free(set->ids);
+    free(set->spec);
+}
+
+/* Duplicates in a large ketama batch (and a native one) are refused with OF_ERR_EXISTS, the
+ * detail names the repeated id and the pair a pairwise scan would name, and nothing changes. */
+static void ring_add_many_large_batch_duplicates(void **state)
+{
+    (void)state;
+    enum { BASE = 500, N = 3000 };
+    of_ring *k = new_ketama(OF_RING_SORT_HOSTS);
+    server_set base = make_servers(BASE, 0);
+    assert_int_equal(of_ring_add_many(k, base.spec, base.n), OF_OK);
+    uint64_t fp = of_ring_fingerprint(k), gen = of_ring_generation(k);
+    server_set batch = make_servers(N, 100000);
+    /* Repeats: 40 and 2900 ("10.1.134.160" vs its explicit default port), 7 and 1200 and 2000.
+     * The pairwise rule names the smallest first index with a repeat and its next repeat. */
+    char a40[48], a7[48];
+    memcpy(a40, batch.spec[40].id, batch.spec[40].id_len);
+    a40[batch.spec[40].id_len] = '\0';
+    if (!strchr(a40, ':'))
+        strcat(a40, ":11211");
+    batch.spec[2900].id = a40;
+    batch.spec[2900].id_len = strlen(a40);
+    batch.spec[1200].id = batch.spec[7].id;
+    batch.spec[1200].id_len = batch.spec[7].id_len;
+    batch.spec[2000] = batch.spec[7];
+    memcpy(a7, batch.spec[7].id, batch.spec[7].id_len);
+    a7[batch.spec[7].id_len] = '\0';
+    assert_int_equal(of_ring_add_many(k, batch.spec, batch.n), OF_ERR_EXISTS);
+    const char *d = of_last_error_detail();
+    assert_non_null(strstr(d, "node 1200"));
+    assert_non_null(strstr(d, "node 7 "));
+    assert_non_null(strstr(d, a7));
+    /* only the later pair left */
+    batch.spec[1200] = batch.spec[1201];
+    batch.spec[2000] = batch.spec[2001];
+    batch.spec[1201].id = "10.200.0.1", batch.spec[1201].id_len = 10;
+    batch.spec[2001].id = "10.200.0.2", batch.spec[2001].id_len = 10;
+    assert_int_equal(of_ring_add_many(k, batch.spec, batch.n), OF_ERR_EXISTS);
+    d = of_last_error_detail();
+    assert_non_null(strstr(d, "node 2900"));
+    assert_non_null(strstr(d, a40));
+    assert_non_null(strstr(d, "node 40 "));
+    /* no repeat inside, but servers the ring already has: the first of them is named */
+    batch.spec[2900].id = "10.200.0.3", batch.spec[2900].id_len = 10;
+    char dup_late[48], dup_early[48];
+    size_t late = ketama_server(dup_late, sizeof dup_late, 499);
+    size_t early = ketama_server(dup_early, sizeof dup_early, 3);
+    batch.spec[2500].id = dup_late, batch.spec[2500].id_len = late;
+    batch.spec[900].id = dup_early, batch.spec[900].id_len = early;
+    assert_int_equal(of_ring_add_many(k, batch.spec, batch.n), OF_ERR_EXISTS);
+    d = of_last_error_detail();
+    assert_non_null(strstr(d, "node 900 "));
+    assert_non_null(strstr(d, dup_early));
+    assert_non_null(strstr(d, "already present"));
+    assert_int_equal(of_ring_fingerprint(k), fp);
+    assert_int_equal(of_ring_generation(k), gen);
+    assert_int_equal(of_ring_node_count(k), BASE);
+    /* without them the batch goes in, as the same ring as one batch of all servers */
+    batch.spec[2500].id = "10.200.0.4", batch.spec[2500].id_len = 10;
+    batch.spec[900].id = "10.200.0.5", batch.spec[900].id_len = 10;
+    assert_int_equal(of_ring_add_many(k, batch.spec, batch.n), OF_OK);
+    assert_int_equal(of_ring_node_count(k), BASE + N);
+    of_ring *all = new_ketama(OF_RING_SORT_HOSTS);
+    of_ring_node_spec *both = calloc(BASE + N, sizeof *both);
+    assert_non_null(both);
+    memcpy(both, batch.spec, N * sizeof *both);
+    memcpy(both + N, base.spec, BASE * sizeof *both);
+    assert_int_equal(of_ring_add_many(all, both, BASE + N), OF_OK);
+    assert_int_equal(of_ring_fingerprint(all), of_ring_fingerprint(k));
+    free(both);
+    of_ring_destroy(all);
+    of_ring_destroy(k);
+
+    /* native: a repeat late in a large batch, and an existing id, are named */
+    of_ring *r = new_ring(4, 1);
+    add_nodes(r, 0, 10);
+    fp = of_ring_fingerprint(r);
+    gen = of_ring_generation(r);
+    static char nid[N][32];
+    static of_ring_node_spec ns[N];
+    for (unsigned i = 0; i < N; i++) {
+        snprintf(nid[i], sizeof nid[i], "batch-%u", i);
+        ns[i] = (of_ring_node_spec){nid[i], strlen(nid[i]), 1, i};
+    }
+    ns[N - 1] = ns[5];
+    assert_int_equal(of_ring_add_many(r, ns, N), OF_ERR_EXISTS);
+    assert_non_null(strstr(of_last_error_detail(), "\"batch-5\""));
+    ns[N - 1] = (of_ring_node_spec){"node-7", 6, 1, N - 1};
+    assert_int_equal(of_ring_add_many(r, ns, N), OF_ERR_EXISTS);
+    assert_non_null(strstr(of_last_error_detail(), "\"node-7\""));
+    assert_int_equal(of_ring_fingerprint(r), fp);
+    assert_int_equal(of_ring_generation(r), gen);
+    assert_int_equal(of_ring_node_count(r), 10);
+    of_ring_destroy(r);
+    free_servers(&base);
+    free_servers(&batch);
+}
+
+/* Ketama rings of 200k servers, built in one batch, then grown by a second batch, with the
+ * host sort: every step is O(n log n), so this finishes well inside the test's timeout (a
+ * pairwise duplicate scan or an insertion sort took minutes). Placement is checked against a
+ * ring of the same servers built from the other order. */
+static void ring_ketama_large_build(void **state)
+{
+    (void)state;
+    enum { HALF = 100000 };
+    server_set all = make_servers(2 * HALF, 0);
+    of_ring *one = new_ketama(OF_RING_SORT_HOSTS);
+    assert_int_equal(of_ring_add_many(one, all.spec, all.n), OF_OK);
+    assert_int_equal(of_ring_node_count(one), 2 * HALF);
+    /* the same servers as two batches in the other order: the second batch is checked against
+     * the 100k servers already present */
+    for (size_t i = 0; i < HALF; i++) {
+        of_ring_node_spec t = all.spec[i];
+        all.spec[i] = all.spec[2 * HALF - 1 - i];
+        all.spec[2 * HALF - 1 - i] = t;
+    }
+    of_ring *two = new_ketama(OF_RING_SORT_HOSTS);
+    assert_int_equal(of_ring_add_many(two, all.spec, HALF), OF_OK);
+    assert_int_equal(of_ring_add_many(two, all.spec + HALF, HALF), OF_OK);
+    assert_int_equal(of_ring_fingerprint(one), of_ring_fingerprint(two));
+    char key[32], id1[64], id2[64];
+    for (unsigned n = 0; n < 20000; n++) {
+        key_name(key, sizeof key, n);
+        size_t l1 = 0, l2 = 0;
+        assert_int_equal(of_ring_lookup(one, key, strlen(key), NULL, id1, sizeof id1, &l1), OF_OK);
+        assert_int_equal(of_ring_lookup(two, key, strlen(key), NULL, id2, sizeof id2, &l2), OF_OK);
+        assert_int_equal(l1, l2);
+        assert_memory_equal(id1, id2, l1);
+    }
+    /* a repeat at the very end of a large batch is still found, and changes nothing */
+    uint64_t fp = of_ring_fingerprint(two);
+    of_ring *three = new_ketama(0);
+    all.spec[2 * HALF - 1] = all.spec[0];
+    assert_int_equal(of_ring_add_many(three, all.spec, all.n), OF_ERR_EXISTS);
+    assert_int_equal(of_ring_node_count(three), 0);
+    assert_int_equal(of_ring_add_many(two, all.spec, 1), OF_ERR_EXISTS);
+    assert_int_equal(of_ring_fingerprint(two), fp);
+    of_ring_destroy(three);
+    of_ring_destroy(one);
+    of_ring_destroy(two);
+    free_servers(&all);
+}
+
 /* Adding one node to @p n: moved keys <= 1.1 x ideal, none between old nodes. */
 static void check_movement(unsigned n, unsigned keys)
 {
@@ -777,6 +962,37 @@ static void ring_pins_win_over_hashing(void **state)
     assert_int_equal(lookup_tag(r, "data1", 5), target);
     assert_int_equal(of_ring_unpin(r, "data1", 5), OF_OK);
     assert_int_equal(lookup_tag(r, "data1", 5), pref[0]);
+    of_ring_destroy(r);
+}
+
+/* Pin and unpin on rings that hold no pin (the pin arrays are NULL): the first pin of a ring,
+ * pin by hash, unpin of nothing, and a pin whose node is missing; each answers its status. */
+static void ring_pin_ops_on_pinless_ring(void **state)
+{
+    (void)state;
+    of_ring *r = new_ring(16, 3);
+    assert_int_equal(of_ring_unpin(r, "k", 1), OF_ERR_NOT_FOUND); /* empty ring, no pins */
+    assert_int_equal(of_ring_pin(r, "k", 1, "node-0", 6), OF_ERR_NOT_FOUND);
+    add_nodes(r, 0, 3);
+    uint64_t fp = of_ring_fingerprint(r), gen = of_ring_generation(r);
+    assert_int_equal(of_ring_unpin(r, "k", 1), OF_ERR_NOT_FOUND);
+    assert_int_equal(of_ring_unpin(r, "", 0), OF_ERR_NOT_FOUND);
+    assert_int_equal(of_ring_pin(r, "k", 1, "nope", 4), OF_ERR_NOT_FOUND);
+    assert_int_equal(of_ring_fingerprint(r), fp);
+    assert_int_equal(of_ring_generation(r), gen);
+    /* first pin by key, then unpin back to no pins, then the first pin by hash */
+    assert_int_equal(of_ring_pin(r, "k", 1, "node-2", 6), OF_OK);
+    assert_int_equal(lookup_tag(r, "k", 1), 2);
+    assert_int_equal(of_ring_unpin(r, "k", 1), OF_OK);
+    assert_int_equal(of_ring_fingerprint(r), fp);
+    assert_int_equal(of_ring_unpin(r, "k", 1), OF_ERR_NOT_FOUND);
+    assert_int_equal(of_ring_pin_hash(r, of_hash64("k", 1, 3), "node-1", 6), OF_OK);
+    assert_int_equal(lookup_tag(r, "k", 1), 1);
+    assert_int_equal(of_ring_unpin(r, "k", 1), OF_OK);
+    assert_int_equal(of_ring_pin_hash(r, 0, "node-0", 6), OF_OK);
+    uint64_t tag = 99;
+    assert_int_equal(of_ring_lookup_hash(r, 0, &tag, NULL, 0, NULL), OF_OK);
+    assert_int_equal(tag, 0);
     of_ring_destroy(r);
 }
 
@@ -1241,12 +1457,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(ring_golden_vectors),
         cmocka_unit_test(ring_insertion_order_independent),
         cmocka_unit_test(ring_add_many_equals_single_adds),
+        cmocka_unit_test(ring_add_many_large_batch_duplicates),
         cmocka_unit_test(ring_movement_add_to_10),
         cmocka_unit_test(ring_remove_moves_only_its_keys),
         cmocka_unit_test(ring_set_weight_moves_only_that_node),
         cmocka_unit_test(ring_lookup_id_copy_and_nospace),
         cmocka_unit_test(ring_lookup_n_prefix_stable_distinct),
         cmocka_unit_test(ring_pins_win_over_hashing),
+        cmocka_unit_test(ring_pin_ops_on_pinless_ring),
         cmocka_unit_test(ring_bounded_load),
         cmocka_unit_test(ring_foreach_contains_count),
         cmocka_unit_test(ring_ownership_exact_shares),
@@ -1258,11 +1476,16 @@ int main(int argc, char **argv)
         cmocka_unit_test(ring_movement_add_to_100),
         cmocka_unit_test(ring_balance_1m_keys_100_nodes),
     };
+    const struct CMUnitTest ketama_large[] = {
+        cmocka_unit_test(ring_ketama_large_build),
+    };
     const struct CMUnitTest concurrency[] = {
         cmocka_unit_test(ring_concurrent_readers_and_writer),
     };
     if (argc > 1 && strcmp(argv[1], "slow") == 0)
         return cmocka_run_group_tests_name("ring-slow", slow, NULL, NULL);
+    if (argc > 1 && strcmp(argv[1], "ketama-large") == 0)
+        return cmocka_run_group_tests_name("ring-ketama-large", ketama_large, NULL, NULL);
     if (argc > 1 && strcmp(argv[1], "concurrency") == 0)
         return cmocka_run_group_tests_name("ring-concurrency", concurrency, NULL, NULL);
     return cmocka_run_group_tests_name("ring", unit, NULL, NULL);
