@@ -200,8 +200,9 @@ static void on_lost(of_lock *lock, int status, void *ctx)
 {
     (void)lock;
     (void)ctx;
+    if (atomic_exchange(&lost_flag, 1))
+        return; /* said already */
     fprintf(stderr, "oflock: lock lost: %s\n", of_status_name(status));
-    lost_flag = 1;
     unsigned char b = 0;
     ssize_t r = write(wake_pipe[1], &b, 1);
     (void)r;
@@ -393,7 +394,9 @@ static void end_group(pid_t group, int sig, int64_t kill_after_ms, int64_t *kill
         *kill_at = now_ms() + kill_after_ms;
 }
 
-/* Whether any process of the group is still there (the leader reaped: others only). */
+/* Whether any process of the group is still there (the leader reaped: others only). A zombie
+ * counts until it is reaped: orphans are reaped by us (a subreaper), the others by their parent
+ * in the group. */
 static int group_alive(pid_t group)
 {
     return kill(-group, 0) == 0 || errno == EPERM;
@@ -660,6 +663,9 @@ int main(int argc, char **argv)
     }
     set_action(&cs, SIGCHLD, on_signal, SA_RESTART | (cs.tty >= 0 ? 0 : SA_NOCLDSTOP));
 
+    /* Orphans of the job become our children, so that we reap them: a zombie left to a slow
+     * init would keep its group "alive" below. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     pid_t pid = spawn(cmd, &cs);
     if (pid < 0) {
         perror("oflock: fork");
@@ -676,37 +682,46 @@ int main(int argc, char **argv)
      * lock lasts as long as any process holds the descriptor, the lease outlives COMMAND while
      * `sh -c 'job &'` leftovers run, so none of them ever runs without it. */
     int status = 0, lost_handled = 0, leader_done = 0;
-    int64_t kill_at = -1;
+    int64_t kill_at = -1, warn_at = -1;
     for (;;) {
-        if (!leader_done) {
-            pid_t w = waitpid(pid, &status, WNOHANG | (cs.tty >= 0 ? WUNTRACED : 0));
-            if (w == pid && WIFSTOPPED(status)) {
-                int s = WSTOPSIG(status);
-                if (s == SIGTSTP || s == SIGTTIN || s == SIGTTOU)
-                    follow_stop(pid, cs.tty, lock);
-                continue;
-            }
-            if (w == pid) {
-                leader_done = 1;
-                if (!group_alive(pid))
-                    break;
-                fprintf(stderr, "oflock: %s: COMMAND exited; the lock stays held until the "
-                                "processes it left in its group end\n", name);
-            } else if (w < 0 && errno != EINTR) {
-                perror("oflock: waitpid");
-                status = 0;
+        /* Reap the leader, the watchdog, and the job's orphans (we are their subreaper). */
+        for (;;) {
+            int st = 0;
+            pid_t w = waitpid(-1, &st, WNOHANG | (cs.tty >= 0 && !leader_done ? WUNTRACED : 0));
+            if (w <= 0) {
+                if (w < 0 && errno == EINTR)
+                    continue;
                 break;
             }
-        } else if (!group_alive(pid)) {
+            if (w == dog) {
+                dog = -1; /* killed by someone: only PR_SET_PDEATHSIG is left */
+            } else if (w == pid && WIFSTOPPED(st)) {
+                int s = WSTOPSIG(st);
+                if (s == SIGTSTP || s == SIGTTIN || s == SIGTTOU)
+                    follow_stop(pid, cs.tty, lock);
+            } else if (w == pid) {
+                leader_done = 1;
+                status = st;
+                /* Said only of leftovers that stay: after ^C the rest of the group is dying
+                 * along with COMMAND. */
+                warn_at = now_ms() + 1000;
+            }
+        }
+        if (leader_done && !group_alive(pid))
             break;
+        if (leader_done && warn_at >= 0 && kill_at < 0 && now_ms() >= warn_at) {
+            warn_at = -1;
+            fprintf(stderr, "oflock: %s: COMMAND exited; the lock stays held until the processes "
+                            "it left in its group end\n", name);
         }
         if (lost_flag && !lost_handled) {
             lost_handled = 1;
             if (lost_sig != 0)
                 end_group(pid, lost_sig, kill_after_ms, &kill_at);
         }
-        /* Leftovers are not our children: no SIGCHLD tells when they end, so poll for them. */
-        int timeout = leader_done ? 50 : -1;
+        /* Leftovers whose parent is still alive are not our children: no SIGCHLD tells when
+         * they end, so poll for them. */
+        int timeout = leader_done ? 100 : -1;
         if (kill_at >= 0) {
             int64_t left = kill_at - now_ms();
             if (left <= 0) {
@@ -741,14 +756,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "oflock: release %s: %s\n", name, of_strerror(rc));
     }
     of_lock_provider_destroy(provider);
-    if (dog > 0) {
+    if (dog_fd >= 0) {
         unsigned char done = 'd';
         ssize_t r = write(dog_fd, &done, 1);
         (void)r;
         close(dog_fd);
-        while (waitpid(dog, NULL, 0) < 0 && errno == EINTR)
-            ;
     }
+    while (dog > 0 && waitpid(dog, NULL, 0) < 0 && errno == EINTR)
+        ;
     close(wake_pipe[0]);
     close(wake_pipe[1]);
 
