@@ -57,7 +57,7 @@ static const char usage_text[] =
 static const char help_text[] =
     "Run COMMAND while holding the lock NAME, shared by every host that uses the same backend\n"
     "(\"run this cron job on one host only\"). The lease is renewed automatically and released\n"
-    "when COMMAND exits.\n"
+    "when COMMAND, and whatever it left running in its process group, has exited.\n"
     "\n"
     "  -r, --redis URL       Redis backend: redis://[[user]:password@]host[:port][/db][?params]\n"
     "                        or unix:///path; @FILE reads the URL from FILE; without --redis and\n"
@@ -67,8 +67,8 @@ static const char help_text[] =
     "                        100ms: a renewal must fit in the last two thirds, less margins)\n"
     "  -w, --wait DUR        give up after DUR if the lock stays held (default: wait forever)\n"
     "  -n, --nonblock        give up at once if the lock is held\n"
-    "  -s, --on-lost SIG     signal sent to COMMAND if the lease is lost (default TERM); 'none'\n"
-    "                        lets it run on\n"
+    "  -s, --on-lost SIG     signal sent to COMMAND's group if the lease is lost (default TERM);\n"
+    "                        'none' lets it run on\n"
     "  -k, --kill-after DUR  send KILL this long after SIG (or a forwarded HUP, INT, QUIT or\n"
     "                        TERM) if COMMAND still runs (default 10s)\n"
     "  -E, --conflict-exit-code N  exit status when busy or timed out (default 1)\n"
@@ -415,7 +415,8 @@ static void follow_stop(pid_t pid, int tty, of_lock *lock)
     if (tcgetpgrp(tty) == getpgrp())
         tcsetpgrp(tty, pid);
     if (of_lock_is_lost(lock) || of_lock_valid_until_ns(lock) <= of_clock_monotonic_ns()) {
-        lost_flag = 1;
+        if (!atomic_exchange(&lost_flag, 1))
+            fprintf(stderr, "oflock: lock lost: the lease ended while oflock was stopped\n");
         return; /* the main loop sends --on-lost, then CONT */
     }
     kill(-pid, SIGCONT);
@@ -438,23 +439,26 @@ static int acquire(of_lock_provider *provider, const char *name, of_lock_options
         else if (opts->wait_ms != 0)
             rc = of_lock_acquire(provider, name, name_len, opts, out_lock);
         if (rc == OF_ERR_TIMEOUT || opts->wait_ms == 0) {
-            /* The wait ran out, with every attempt failing, or only the last ones: one more try
-             * tells a holder that stayed (BUSY) from a backend that went away (UNAVAILABLE...).
-             * If the holder has just let go, the lock is ours: run. */
+            /* The wait ran out. The engine answers UNAVAILABLE only when no attempt of the wait
+             * reached the backend; one that went away part way through ends in TIMEOUT too. One
+             * more try tells a holder that stayed (BUSY) from a backend that is gone
+             * (UNAVAILABLE, ...). If the holder has just let go, the lock is ours: run. */
             opts->wait_ms = 0;
             rc = of_lock_acquire(provider, name, name_len, opts, out_lock);
             if (rc == OF_ERR_BUSY)
                 rc = OF_ERR_TIMEOUT;
         }
     }
+    const char *detail = of_last_error_detail();
     switch (rc) {
     case OF_OK:
         return OF_OK;
     case OF_ERR_BUSY:
-        fprintf(stderr, "oflock: %s: held by another owner\n", name);
-        return busy_code;
     case OF_ERR_TIMEOUT:
-        fprintf(stderr, "oflock: %s: timed out waiting: still held by another owner\n", name);
+        fprintf(stderr, "oflock: %s: %s%s%s%s\n", name,
+                rc == OF_ERR_BUSY ? "held by another owner"
+                                  : "timed out waiting: still held by another owner",
+                *detail ? " (" : "", detail, *detail ? ")" : "");
         return busy_code;
     default:
         /* UNAVAILABLE, UNKNOWN (a request got no reply), AUTH, PROTOCOL, ...: the backend, not
