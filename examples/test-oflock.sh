@@ -186,9 +186,9 @@ timeout -k 10 60 "$oflock" --dir "$d" --ttl 5s k9 -- sh -c "$job" sh "$tmp/k9" &
 p=$!; bg+=("$p")
 await "$tmp/k9.up"; check "job for KILL started" 0 $?
 kill -KILL "$(cat "$tmp/k9.oflock")"
+run --dir "$d" -n k9 -- true 2>/dev/null; check "lease of a KILLed oflock lasts until its TTL" 1 $?
 wait "$p" 2>/dev/null
 gone $(pids "$tmp/k9.pids"); check "oflock KILLed: the whole group is gone" 0 $?
-run --dir "$d" -n k9 -- true 2>/dev/null; check "lease of a KILLed oflock lasts until its TTL" 1 $?
 for _ in $(seq 300); do run --dir "$d" -n k9 -- true 2>/dev/null && break; sleep 0.1; done
 run --dir "$d" -n k9 -- true; check "lease free after its TTL" 0 $?
 
