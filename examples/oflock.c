@@ -1,9 +1,11 @@
 /* oflock — flock(1) across hosts: run a command while holding a named lease (Redis, or a lease
- * directory on one host), renewed automatically; the child is signalled if the lease is lost.
- * Shows: of_lock_acquire with OF_LOCK_AUTO_RENEW and on_lost, of_lock_fence, of_lock_release,
- * of_lock_redis_create_url, and the example file provider. */
+ * directory on one host), renewed automatically; the command's process group is signalled if the
+ * lease is lost, and does not outlive oflock.
+ * Shows: of_lock_acquire with OF_LOCK_AUTO_RENEW and on_lost, of_lock_fence,
+ * of_lock_valid_until_ns, of_lock_release, of_lock_redis_create_url, and the example file
+ * provider. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* pipe2, explicit_bzero, getopt_long */
+#define _GNU_SOURCE /* pipe2, explicit_bzero, getopt_long, prctl */
 #endif
 
 #include <errno.h>
@@ -17,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,6 +39,17 @@ enum {
     EX_NOTFOUND = 127,
 };
 
+/* The smallest --ttl. A renewal starts a third of the way into the lease and must land before
+ * the engine's valid_until, which ends up to one coarse-clock tick (at most 10 ms, at HZ=100)
+ * and, with Redis, a clock-drift allowance (1% + 2 ms) before the TTL itself: a renewal gets
+ * 2/3 ttl - ttl/100 - 12 ms, no time at all below about 19 ms. RENEW_BUDGET_MS is the least we
+ * leave one renewal (a round trip, plus the renewal thread getting a CPU on a busy host); that
+ * holds from 95 ms up, rounded to 100 ms. The same budget is the least lease COMMAND may start
+ * under. */
+enum { MIN_TTL_MS = 100, RENEW_BUDGET_MS = 50, TICK_MS = 10 };
+_Static_assert(MIN_TTL_MS * 2 / 3 - MIN_TTL_MS / 100 - TICK_MS - 2 >= RENEW_BUDGET_MS,
+               "MIN_TTL_MS leaves a renewal less than RENEW_BUDGET_MS");
+
 static const char usage_text[] =
     "usage: oflock (--redis URL | --dir DIR) [--ttl DUR] [--wait DUR | --nonblock]\n"
     "              [--on-lost SIG|none] [--kill-after DUR] [-E N] NAME [--] COMMAND [ARGS...]\n";
@@ -42,27 +57,33 @@ static const char usage_text[] =
 static const char help_text[] =
     "Run COMMAND while holding the lock NAME, shared by every host that uses the same backend\n"
     "(\"run this cron job on one host only\"). The lease is renewed automatically and released\n"
-    "when COMMAND exits.\n"
+    "when COMMAND, and whatever it left running in its process group, has exited.\n"
     "\n"
     "  -r, --redis URL       Redis backend: redis://[[user]:password@]host[:port][/db][?params]\n"
     "                        or unix:///path; @FILE reads the URL from FILE; without --redis and\n"
     "                        --dir, $OFLOCK_REDIS_URL is used (both keep passwords out of ps)\n"
     "  -d, --dir DIR         lease files in DIR (processes on this host only)\n"
-    "  -t, --ttl DUR         lease length, renewed every third of it (default 30s)\n"
+    "  -t, --ttl DUR         lease length, renewed every third of it (default 30s, at least\n"
+    "                        100ms: a renewal must fit in the last two thirds, less margins)\n"
     "  -w, --wait DUR        give up after DUR if the lock stays held (default: wait forever)\n"
     "  -n, --nonblock        give up at once if the lock is held\n"
-    "  -s, --on-lost SIG     signal sent to COMMAND if the lease is lost (default TERM); 'none'\n"
-    "                        lets it run on\n"
-    "  -k, --kill-after DUR  send KILL this long after SIG if COMMAND still runs (default 10s)\n"
+    "  -s, --on-lost SIG     signal sent to COMMAND's group if the lease is lost (default TERM);\n"
+    "                        'none' lets it run on\n"
+    "  -k, --kill-after DUR  send KILL this long after SIG (or a forwarded HUP, INT, QUIT or\n"
+    "                        TERM) if COMMAND still runs (default 10s)\n"
     "  -E, --conflict-exit-code N  exit status when busy or timed out (default 1)\n"
     "  -h, --help            show this help\n"
     "\n"
     "DUR is a number with an optional ms, s or m suffix; a bare number is seconds (e.g. 0.5).\n"
     "COMMAND gets OF_FENCE (the lease's fencing token, decimal, increasing with each owner) and\n"
-    "OF_LOCK_NAME in its environment. INT and TERM sent to oflock are forwarded to COMMAND.\n"
+    "OF_LOCK_NAME in its environment and runs in a process group of its own, which gets every\n"
+    "signal oflock sends. HUP, INT, QUIT, TERM, USR1, USR2 and ALRM sent to oflock are forwarded\n"
+    "to that group. In the foreground of a terminal, COMMAND gets the terminal (it reads stdin,\n"
+    "gets ^C and ^Z itself). If oflock dies, even of KILL, COMMAND's group is killed.\n"
     "\n"
     "Exit status: COMMAND's (128+N if killed by signal N); 1 (or -E N) busy or timed out;\n"
-    "64 usage error; 69 backend unavailable; 75 the lock was lost while COMMAND ran;\n"
+    "64 usage error; 69 backend unavailable; 75 the lock was lost while COMMAND ran, or the\n"
+    "lease had ended (or was about to) when it was granted, so COMMAND was not started;\n"
     "126 COMMAND not executable; 127 COMMAND not found.\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -179,8 +200,9 @@ static void on_lost(of_lock *lock, int status, void *ctx)
 {
     (void)lock;
     (void)ctx;
+    if (atomic_exchange(&lost_flag, 1))
+        return; /* said already */
     fprintf(stderr, "oflock: lock lost: %s\n", of_status_name(status));
-    lost_flag = 1;
     unsigned char b = 0;
     ssize_t r = write(wake_pipe[1], &b, 1);
     (void)r;
@@ -201,37 +223,101 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Fork and exec @p argv; the child's exec errno comes back through a close-on-exec pipe so the
- * parent can print it. Returns the pid, or -1 (fork failed). */
-static pid_t spawn(char **argv, const sigset_t *child_mask, const int *reset_sigs, size_t n_reset)
+/* Signals oflock forwards to COMMAND's group. The first four ask the job to end, so KILL
+ * follows --kill-after later; USR1, USR2 and ALRM are often handled (log reopen, progress) and
+ * are only passed on. All of them would otherwise end oflock and leave COMMAND without its
+ * lease renewed. */
+static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM};
+enum { N_FORWARDED = sizeof forwarded / sizeof forwarded[0] };
+
+static int ends_job(int sig)
+{
+    return sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM;
+}
+
+/* Dispositions oflock changed and COMMAND must get back: the forwarded signals' handlers, SIGCHLD,
+ * and the SIG_IGN oflock puts on PIPE (a closed stderr must not kill it and orphan the job) and,
+ * while COMMAND has the terminal, on TTOU (oflock, now in the background, still writes there). */
+typedef struct {
+    int sig;
+    struct sigaction old;
+} saved_action;
+
+typedef struct {
+    saved_action saved[N_FORWARDED + 3];
+    size_t n_saved;
+    sigset_t child_mask; /* oflock's mask at start, for COMMAND */
+    int tty;             /* stdin when COMMAND gets the terminal, else -1 */
+} child_setup;
+
+static void set_action(child_setup *cs, int sig, void (*handler)(int), int flags)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = flags;
+    saved_action *s = &cs->saved[cs->n_saved++];
+    s->sig = sig;
+    sigaction(sig, &sa, &s->old);
+}
+
+/* Block every signal whose handler writes to our pipe (and TTOU, so that tcsetpgrp() from the
+ * new background group does not stop the child) across fork: a child never runs our handlers
+ * before it has put the old dispositions back. */
+static void block_for_fork(const child_setup *cs, sigset_t *saved)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    for (size_t i = 0; i < cs->n_saved; i++)
+        sigaddset(&block, cs->saved[i].sig);
+    sigaddset(&block, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &block, saved);
+}
+
+/* Fork and exec @p argv as the leader of a new process group; the child's exec errno comes back
+ * through a close-on-exec pipe so the parent can print it. Between fork and exec the child calls
+ * only async-signal-safe functions (the engine's thread may hold locks in the parent). Returns
+ * the pid, or -1 (fork failed). */
+static pid_t spawn(char **argv, const child_setup *cs)
 {
     int errpipe[2];
     if (pipe2(errpipe, O_CLOEXEC) != 0)
         return -1;
-    /* Block the handled signals across fork so the child never runs our handlers (which
-     * write to our pipe) before it has reset them. */
-    sigset_t block, saved;
-    sigemptyset(&block);
-    for (size_t i = 0; i < n_reset; i++)
-        sigaddset(&block, reset_sigs[i]);
-    sigprocmask(SIG_BLOCK, &block, &saved);
+    const pid_t parent = getpid();
+    sigset_t saved;
+    block_for_fork(cs, &saved);
     pid_t pid = fork();
-    if (pid != 0)
-        sigprocmask(SIG_SETMASK, &saved, NULL);
-    if (pid < 0) {
-        close(errpipe[0]);
-        close(errpipe[1]);
-        return -1;
-    }
     if (pid == 0) {
-        for (size_t i = 0; i < n_reset; i++)
-            signal(reset_sigs[i], SIG_DFL);
-        sigprocmask(SIG_SETMASK, child_mask, NULL);
+        /* Its own group, so that one kill(-pid) reaches whatever COMMAND starts. */
+        setpgid(0, 0);
+        if (cs->tty >= 0)
+            tcsetpgrp(cs->tty, getpid());
+        /* If oflock dies, even of SIGKILL, the kernel kills the group leader; the watchdog
+         * (start_watchdog) takes care of the rest of the group. oflock may have died before
+         * prctl() took effect: then the parent is already another process. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(EX_LOST);
+        for (size_t i = 0; i < cs->n_saved; i++)
+            sigaction(cs->saved[i].sig, &cs->saved[i].old, NULL);
+        sigprocmask(SIG_SETMASK, &cs->child_mask, NULL);
         execvp(argv[0], argv);
         int e = errno;
         ssize_t r = write(errpipe[1], &e, sizeof e);
         (void)r;
         _exit(e == ENOENT ? EX_NOTFOUND : EX_NOEXEC);
+    }
+    if (pid > 0) {
+        /* Also here, so the group exists before the parent ever signals it. */
+        setpgid(pid, pid);
+        if (cs->tty >= 0)
+            tcsetpgrp(cs->tty, pid);
+    }
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+    if (pid < 0) {
+        close(errpipe[0]);
+        close(errpipe[1]);
+        return -1;
     }
     close(errpipe[1]);
     int e = 0;
@@ -243,6 +329,143 @@ static pid_t spawn(char **argv, const sigset_t *child_mask, const int *reset_sig
     if (r == (ssize_t)sizeof e)
         fprintf(stderr, "oflock: %s: %s\n", argv[0], strerror(e));
     return pid;
+}
+
+/* A forked copy of oflock, in a process group of its own, that kills COMMAND's group with KILL
+ * when oflock dies: it reads a pipe only oflock writes to, and end of file without oflock's
+ * "done" byte means oflock is gone. PR_SET_PDEATHSIG alone reaches only the group leader; this
+ * also reaches the rest of the group (`sh -c 'a & b'`). It ignores the signals a shell or a
+ * terminal sends to oflock's group or session, and holds no other descriptor (a lease file's
+ * flock taken by a provider step in flight must not outlive that step). Returns its pid and the
+ * pipe's write end, or -1. */
+static pid_t start_watchdog(pid_t group, const child_setup *cs, int *out_fd)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    sigset_t saved;
+    block_for_fork(cs, &saved);
+    pid_t dog = fork();
+    if (dog == 0) {
+        static const int ignored[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+                                      SIGALRM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU, SIGCHLD};
+        for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+            signal(ignored[i], SIG_IGN);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        setpgid(0, 0);
+        if (dup2(p[0], 0) != 0)
+            _exit(1);
+#ifdef SYS_close_range
+        if (syscall(SYS_close_range, 1u, ~0u, 0u) != 0)
+#endif
+            for (int fd = 1; fd < 65536; fd++)
+                close(fd);
+        unsigned char b = 0;
+        ssize_t r;
+        do
+            r = read(0, &b, 1);
+        while (r < 0 && errno == EINTR);
+        if (r != 1 || b != 'd')
+            kill(-group, SIGKILL);
+        _exit(0);
+    }
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+    close(p[0]);
+    if (dog < 0) {
+        close(p[1]);
+        return -1;
+    }
+    *out_fd = p[1];
+    return dog;
+}
+
+/* Send @p sig to the group (and CONT, so a stopped job sees it) and arm the KILL that follows
+ * --kill-after later, unless one is armed already. */
+static void end_group(pid_t group, int sig, int64_t kill_after_ms, int64_t *kill_at)
+{
+    kill(-group, sig);
+    if (sig == SIGKILL)
+        return;
+    if (sig != SIGCONT)
+        kill(-group, SIGCONT);
+    if (*kill_at < 0)
+        *kill_at = now_ms() + kill_after_ms;
+}
+
+/* Whether any process of the group is still there (the leader reaped: others only). A zombie
+ * counts until it is reaped: orphans are reaped by us (a subreaper), the others by their parent
+ * in the group. */
+static int group_alive(pid_t group)
+{
+    return kill(-group, 0) == 0 || errno == EPERM;
+}
+
+/* COMMAND (with the terminal) stopped on ^Z or on terminal I/O: take the terminal back and stop
+ * oflock too, so the shell sees the job stopped, as sudo does; on fg/bg, give the terminal back
+ * if we have it and continue COMMAND. A stopped oflock renews nothing: if the lease ended
+ * meanwhile, COMMAND is not continued into it but treated as after a loss. */
+static void follow_stop(pid_t pid, int tty, of_lock *lock)
+{
+    if (tcgetpgrp(tty) == pid)
+        tcsetpgrp(tty, getpgrp());
+    kill(getpid(), SIGTSTP);
+    /* Continued (or TSTP was discarded: an orphaned group cannot stop). */
+    if (tcgetpgrp(tty) == getpgrp())
+        tcsetpgrp(tty, pid);
+    if (of_lock_is_lost(lock) || of_lock_valid_until_ns(lock) <= of_clock_monotonic_ns()) {
+        if (!atomic_exchange(&lost_flag, 1))
+            fprintf(stderr, "oflock: lock lost: the lease ended while oflock was stopped\n");
+        return; /* the main loop sends --on-lost, then CONT */
+    }
+    kill(-pid, SIGCONT);
+}
+
+/* Acquire NAME: try once (so that a backend down at the start is reported at once), then wait
+ * for a holder to let go. Returns OF_OK with *out_lock, or the exit status to end with (the
+ * message printed). */
+static int acquire(of_lock_provider *provider, const char *name, of_lock_options *opts,
+                   int nonblock, int64_t wait_ms, int busy_code, of_lock **out_lock)
+{
+    size_t name_len = strlen(name);
+    int64_t started = now_ms();
+    opts->wait_ms = 0;
+    int rc = of_lock_acquire(provider, name, name_len, opts, out_lock);
+    if (rc == OF_ERR_BUSY && !nonblock && wait_ms != 0) {
+        opts->wait_ms = wait_ms < 0 ? -1 : wait_ms - (now_ms() - started);
+        if (opts->wait_ms < 0 && wait_ms > 0)
+            rc = OF_ERR_TIMEOUT;
+        else if (opts->wait_ms != 0)
+            rc = of_lock_acquire(provider, name, name_len, opts, out_lock);
+        if (rc == OF_ERR_TIMEOUT || opts->wait_ms == 0) {
+            /* The wait ran out. The engine answers UNAVAILABLE only when no attempt of the wait
+             * reached the backend; one that went away part way through ends in TIMEOUT too. One
+             * more try tells a holder that stayed (BUSY) from a backend that is gone
+             * (UNAVAILABLE, ...). If the holder has just let go, the lock is ours: run. */
+            opts->wait_ms = 0;
+            rc = of_lock_acquire(provider, name, name_len, opts, out_lock);
+            if (rc == OF_ERR_BUSY)
+                rc = OF_ERR_TIMEOUT;
+        }
+    }
+    const char *detail = of_last_error_detail();
+    switch (rc) {
+    case OF_OK:
+        return OF_OK;
+    case OF_ERR_BUSY:
+    case OF_ERR_TIMEOUT:
+        fprintf(stderr, "oflock: %s: %s%s%s%s\n", name,
+                rc == OF_ERR_BUSY ? "held by another owner"
+                                  : "timed out waiting: still held by another owner",
+                *detail ? " (" : "", detail, *detail ? ")" : "");
+        return busy_code;
+    default:
+        /* UNAVAILABLE, UNKNOWN (a request got no reply), AUTH, PROTOCOL, ...: the backend, not
+         * a holder, kept us from the lock; the detail says why. */
+        report("acquire ", name, rc);
+        return EX_UNAVAILABLE_;
+    }
 }
 
 int main(int argc, char **argv)
@@ -278,9 +501,16 @@ int main(int argc, char **argv)
             dir = optarg;
             break;
         case 't':
-            if (parse_duration_ms(optarg, &ttl_ms) != 0 || ttl_ms < 1 ||
-                ttl_ms > (int64_t)OF_LOCK_TTL_MAX)
+            if (parse_duration_ms(optarg, &ttl_ms) != 0 || ttl_ms > (int64_t)OF_LOCK_TTL_MAX)
                 return usage_error("bad --ttl: '%s'", optarg);
+            if (ttl_ms < MIN_TTL_MS) {
+                fprintf(stderr,
+                        "oflock: --ttl %s is too short to be renewed: the smallest TTL is %dms "
+                        "(a renewal starts at a third of it and must land before it ends)\n",
+                        optarg, MIN_TTL_MS);
+                fputs(usage_text, stderr);
+                return EX_USAGE_;
+            }
             break;
         case 'w':
             if (parse_duration_ms(optarg, &wait_ms) != 0)
@@ -373,39 +603,34 @@ int main(int argc, char **argv)
         return EX_UNAVAILABLE_;
     }
 
-    /* Acquire. While waiting, INT and TERM still end oflock the default way. */
+    /* Acquire. While waiting, signals still end oflock the default way (no job runs yet). */
     of_lock_options opts;
     of_lock_options_init(&opts, sizeof opts);
     opts.ttl_ms = (uint32_t)ttl_ms;
-    opts.wait_ms = 0;
     opts.flags = OF_LOCK_AUTO_RENEW;
     opts.on_lost = on_lost;
     of_lock *lock = NULL;
-    /* Try once first, so that a backend that is down at the start is reported (69) at once
-     * instead of being retried for the whole wait; then wait for a holder to let go. */
-    int64_t started = now_ms();
-    rc = of_lock_acquire(provider, name, name_len, &opts, &lock);
-    if (rc == OF_ERR_BUSY && !nonblock && wait_ms != 0) {
-        opts.wait_ms = wait_ms < 0 ? -1 : wait_ms - (now_ms() - started);
-        if (opts.wait_ms != 0) {
-            if (opts.wait_ms < 0 && wait_ms > 0)
-                rc = OF_ERR_TIMEOUT;
-            else
-                rc = of_lock_acquire(provider, name, name_len, &opts, &lock);
-        }
-    }
+    rc = acquire(provider, name, &opts, nonblock, have_wait ? wait_ms : -1, busy_code, &lock);
     if (rc != OF_OK) {
-        int code;
-        if (rc == OF_ERR_BUSY || rc == OF_ERR_TIMEOUT) {
-            fprintf(stderr, "oflock: %s: %s\n", name,
-                    rc == OF_ERR_BUSY ? "held by another owner" : "timed out waiting");
-            code = busy_code;
-        } else {
-            report("acquire ", name, rc);
-            code = EX_UNAVAILABLE_;
-        }
         of_lock_provider_destroy(provider);
-        return code;
+        return rc;
+    }
+
+    /* Nothing runs under a lease that has ended: a slow backend can grant one that is already
+     * over (valid_until counts from the request's send time), or too close to its end for the
+     * renewal to land in time. */
+    int64_t left_ms = (of_lock_valid_until_ns(lock) - of_clock_monotonic_ns()) / 1000000;
+    if (of_lock_is_lost(lock) || left_ms < RENEW_BUDGET_MS) {
+        if (left_ms <= 0)
+            fprintf(stderr, "oflock: %s: the lease had already ended when it was granted "
+                            "(%lld ms ago); not running COMMAND\n", name, (long long)-left_ms);
+        else
+            fprintf(stderr, "oflock: %s: the lease granted has %lld ms left, less than the %d ms "
+                            "a renewal needs; not running COMMAND\n", name, (long long)left_ms,
+                    RENEW_BUDGET_MS);
+        of_lock_release(lock);
+        of_lock_provider_destroy(provider);
+        return EX_LOST;
     }
 
     uint64_t fence = 0;
@@ -418,76 +643,114 @@ int main(int argc, char **argv)
     }
     setenv("OF_LOCK_NAME", name, 1);
 
-    /* Forward INT and TERM unless oflock was started with them ignored (a background job of a
-     * non-interactive shell), in which case the child inherits the ignore, as from a shell. */
-    int reset[3];
-    size_t n_reset = 0;
-    sigset_t child_mask;
-    sigprocmask(SIG_SETMASK, NULL, &child_mask);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    const int fwd[2] = {SIGINT, SIGTERM};
-    for (size_t i = 0; i < 2; i++) {
+    /* Forward the signals listed in `forwarded` unless oflock was started with them ignored (a
+     * background job of a non-interactive shell ignores INT and QUIT), in which case COMMAND
+     * inherits the ignore, as from a shell. */
+    child_setup cs;
+    memset(&cs, 0, sizeof cs);
+    sigprocmask(SIG_SETMASK, NULL, &cs.child_mask);
+    for (size_t i = 0; i < N_FORWARDED; i++) {
         struct sigaction old;
-        sigaction(fwd[i], NULL, &old);
-        if (old.sa_handler == SIG_IGN)
-            continue;
-        sigaction(fwd[i], &sa, NULL);
-        reset[n_reset++] = fwd[i];
+        sigaction(forwarded[i], NULL, &old);
+        if (old.sa_handler != SIG_IGN)
+            set_action(&cs, forwarded[i], on_signal, SA_RESTART);
     }
-    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-    sigaction(SIGCHLD, &sa, NULL);
-    reset[n_reset++] = SIGCHLD;
+    set_action(&cs, SIGPIPE, SIG_IGN, 0);
+    /* In the foreground of a terminal, COMMAND's new group takes it over, as a shell's job
+     * would: it can read stdin without SIGTTIN and gets ^C, ^\ and ^Z from the terminal itself
+     * (oflock, then in the background, gets none of them). Its stops then reach us (no
+     * SA_NOCLDSTOP), so that we follow them. */
+    cs.tty = -1;
+    if (isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp()) {
+        cs.tty = STDIN_FILENO;
+        set_action(&cs, SIGTTOU, SIG_IGN, 0);
+    }
+    set_action(&cs, SIGCHLD, on_signal, SA_RESTART | (cs.tty >= 0 ? 0 : SA_NOCLDSTOP));
 
-    pid_t pid = spawn(cmd, &child_mask, reset, n_reset);
+    /* Orphans of the job become our children, so that we reap them: a zombie left to a slow
+     * init would keep its group "alive" below. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    pid_t pid = spawn(cmd, &cs);
     if (pid < 0) {
         perror("oflock: fork");
         of_lock_release(lock);
         of_lock_provider_destroy(provider);
         return EX_UNAVAILABLE_;
     }
+    int dog_fd = -1;
+    pid_t dog = start_watchdog(pid, &cs, &dog_fd);
+    if (dog < 0)
+        perror("oflock: fork (watchdog; only the group leader is killed if oflock dies)");
 
-    int status = 0, lost_handled = 0;
-    int64_t kill_at = -1;
+    /* Until COMMAND and whatever it left in its group have all exited: as with flock(1), whose
+     * lock lasts as long as any process holds the descriptor, the lease outlives COMMAND while
+     * `sh -c 'job &'` leftovers run, so none of them ever runs without it. */
+    int status = 0, lost_handled = 0, leader_done = 0;
+    int64_t kill_at = -1, warn_at = -1;
     for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
+        /* Reap the leader, the watchdog, and the job's orphans (we are their subreaper). */
+        for (;;) {
+            int st = 0;
+            pid_t w = waitpid(-1, &st, WNOHANG | (cs.tty >= 0 && !leader_done ? WUNTRACED : 0));
+            if (w <= 0) {
+                if (w < 0 && errno == EINTR)
+                    continue;
+                break;
+            }
+            if (w == dog) {
+                dog = -1; /* killed by someone: only PR_SET_PDEATHSIG is left */
+            } else if (w == pid && WIFSTOPPED(st)) {
+                int s = WSTOPSIG(st);
+                if (s == SIGTSTP || s == SIGTTIN || s == SIGTTOU)
+                    follow_stop(pid, cs.tty, lock);
+            } else if (w == pid) {
+                leader_done = 1;
+                status = st;
+                /* Said only of leftovers that stay: after ^C the rest of the group is dying
+                 * along with COMMAND. */
+                warn_at = now_ms() + 1000;
+            }
+        }
+        if (leader_done && !group_alive(pid))
             break;
-        if (w < 0 && errno != EINTR) {
-            perror("oflock: waitpid");
-            status = 0;
-            break;
+        if (leader_done && warn_at >= 0 && kill_at < 0 && now_ms() >= warn_at) {
+            warn_at = -1;
+            fprintf(stderr, "oflock: %s: COMMAND exited; the lock stays held until the processes "
+                            "it left in its group end\n", name);
         }
         if (lost_flag && !lost_handled) {
             lost_handled = 1;
-            if (lost_sig != 0) {
-                kill(pid, lost_sig);
-                if (lost_sig != SIGKILL)
-                    kill_at = now_ms() + kill_after_ms;
-            }
+            if (lost_sig != 0)
+                end_group(pid, lost_sig, kill_after_ms, &kill_at);
         }
-        int timeout = -1;
+        /* Leftovers whose parent is still alive are not our children: no SIGCHLD tells when
+         * they end, so poll for them. */
+        int timeout = leader_done ? 100 : -1;
         if (kill_at >= 0) {
             int64_t left = kill_at - now_ms();
             if (left <= 0) {
-                kill(pid, SIGKILL);
+                kill(-pid, SIGKILL);
                 kill_at = -1;
                 continue;
             }
-            timeout = left > 60000 ? 60000 : (int)left;
+            if (timeout < 0 || left < timeout)
+                timeout = left > 60000 ? 60000 : (int)left;
         }
         struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};
         if (poll(&pfd, 1, timeout) > 0) {
             unsigned char buf[64];
             ssize_t n = read(wake_pipe[0], buf, sizeof buf);
-            for (ssize_t i = 0; i < n; i++)
-                if (buf[i] == SIGINT || buf[i] == SIGTERM)
-                    kill(pid, buf[i]);
+            for (ssize_t i = 0; i < n; i++) {
+                int sig = buf[i];
+                if (ends_job(sig))
+                    end_group(pid, sig, kill_after_ms, &kill_at);
+                else if (sig == SIGUSR1 || sig == SIGUSR2 || sig == SIGALRM)
+                    kill(-pid, sig);
+            }
         }
     }
+    if (cs.tty >= 0 && tcgetpgrp(cs.tty) == pid)
+        tcsetpgrp(cs.tty, getpgrp());
 
     int lost = lost_flag || of_lock_is_lost(lock);
     rc = of_lock_release(lock);
@@ -497,6 +760,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "oflock: release %s: %s\n", name, of_strerror(rc));
     }
     of_lock_provider_destroy(provider);
+    if (dog_fd >= 0) {
+        unsigned char done = 'd';
+        ssize_t r = write(dog_fd, &done, 1);
+        (void)r;
+        close(dog_fd);
+    }
+    while (dog > 0 && waitpid(dog, NULL, 0) < 0 && errno == EINTR)
+        ;
     close(wake_pipe[0]);
     close(wake_pipe[1]);
 
