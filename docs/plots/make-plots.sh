@@ -10,7 +10,7 @@ build=$(realpath "$1")
 out=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-rr="$build/examples/ring-route"
+rr="$build/tools/ring-route"
 
 python3 -c 'import random; r=random.Random(1); print("\n".join("key-%d-%x" % (i, r.getrandbits(40)) for i in range(200000)))' > "$tmp/keys"
 seq 1 100 | sed 's/^/node-/' > "$tmp/nodes100"

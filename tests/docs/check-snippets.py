@@ -87,7 +87,7 @@ class Checker:
             raise SystemExit("no openfault.pc or libopenfault.so in the temporary installation")
         self.env = dict(os.environ)
         self.env.update({
-            "PATH": os.pathsep.join(bins[:1] + [os.path.join(self.build, "examples"),
+            "PATH": os.pathsep.join(bins[:1] + [os.path.join(self.build, "tools"), os.path.join(self.build, "examples"),
                                                 self.env.get("PATH", "/usr/bin:/bin")]),
             "PKG_CONFIG_PATH": os.path.dirname(pcs[0]),
             "PKG_CONFIG_SYSROOT_DIR": dest,

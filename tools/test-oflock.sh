@@ -212,10 +212,13 @@ lf=$d2/$(cat "$tmp/slow.file")
 flock "$lf" sh -c ": > '$tmp/slow.up'; sleep 3" &
 fl=$!; bg+=("$fl")
 await "$tmp/slow.up"; check "lease file flocked" 0 $?
+# The library itself refuses a grant that arrives after its lease ended (outcome unknown: 69, the
+# cause printed); oflock's own check (75) catches a lease that ends between the grant and the
+# start of COMMAND.
 run --dir "$d2" --ttl 200ms --on-lost none slow -- sh -c ": > '$tmp/slow.ran'" 2> "$tmp/slow.err"
-check "lease ended on arrival -> 75" 75 $?
+check "lease ended on arrival -> 69" 69 $?
 [ ! -e "$tmp/slow.ran" ]; check "COMMAND not started under an ended lease" 0 $?
-grep -q 'already ended' "$tmp/slow.err"; check "ended lease reported on stderr" 0 $?
+grep -q 'after its lease ended' "$tmp/slow.err"; check "ended lease reported on stderr" 0 $?
 wait "$fl"
 run --dir "$d2" -n slow -- true; check "ended lease released" 0 $?
 
