@@ -43,7 +43,7 @@
  * while the layer still fits in L3. */
 #define SP_PREFETCH_LAYER_BYTES ((size_t)32 << 20)
 /* The children of one node are SP_FAN consecutive nodes: this many cache lines. */
-#define SP_GROUP_LINES (SP_FAN * SP_B * sizeof(uint64_t) / 64)
+#define SP_GROUP_LINES ((size_t)SP_FAN * SP_B * sizeof(uint64_t) / 64)
 
 struct of_index_frozen {
     size_t count;
@@ -91,7 +91,7 @@ static inline void prefetch_group(const of_index_frozen *f, unsigned h, size_t i
     if (h >= 2 && h - 2 < f->pf_below) {
         const uint64_t *g = f->layer[h - 2] + idx * SP_FAN * SP_B;
         for (unsigned q = 0; q < SP_GROUP_LINES; q++)
-            __builtin_prefetch(g + q * 8);
+            __builtin_prefetch(g + (size_t)q * 8);
     }
 }
 
@@ -278,7 +278,7 @@ OF_API int of_index_freeze(const of_index *index, of_index_frozen **out_frozen)
     }
     for (size_t i = n; i < (nblocks + SP_FAN) * SP_B; i++)
         f->keys[i] = UINT64_MAX;
-    memset(f->tree + total_nodes * SP_B, 0xff, SP_FAN * SP_B * sizeof(uint64_t));
+    memset(f->tree + total_nodes * SP_B, 0xff, (size_t)SP_FAN * SP_B * sizeof(uint64_t));
     while (f->pf_below <= layers &&
            nodes[f->pf_below] * SP_B * sizeof(uint64_t) > SP_PREFETCH_LAYER_BYTES)
         f->pf_below++;
@@ -287,7 +287,8 @@ OF_API int of_index_freeze(const of_index *index, of_index_frozen **out_frozen)
     f->layer[0] = f->keys;
     size_t off = 0;
     size_t span = 1; /* leaf blocks under one node of layer h - 1 */
-    uint64_t *layer_base[SP_MAX_LAYERS + 1];
+    /* Zeroed: only [1, layers] is used, but analyzers cannot tie the two loops' bounds. */
+    uint64_t *layer_base[SP_MAX_LAYERS + 1] = {NULL};
     for (unsigned h = layers; h >= 1; h--) {
         layer_base[h] = f->tree + off;
         f->layer[h] = layer_base[h];

@@ -71,6 +71,8 @@ static int check_insort(const void *a, size_t capacity, const size_t *inout_coun
     return OF_OK;
 }
 
+/* T is a type name (T *a): it cannot be parenthesized, as bugprone-macro-parentheses asks. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define OFI_DEFINE_INSORT(pub, T, kernel)                                                          \
     OF_API int pub(T *a, size_t capacity, size_t *inout_count, T x, size_t lo, size_t hi,          \
                    size_t *out_index)                                                              \
@@ -87,6 +89,7 @@ static int check_insort(const void *a, size_t capacity, const size_t *inout_coun
             *out_index = pos;                                                                      \
         return OF_OK;                                                                              \
     }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 OFI_DEFINE_INSORT(of_insort_left_u64, uint64_t, ofi_lower_bound_u64)
 OFI_DEFINE_INSORT(of_insort_right_u64, uint64_t, ofi_upper_bound_u64)

@@ -7,19 +7,17 @@
  * object, so concurrent failures on one ring or provider cannot overwrite each other's text. */
 static _Thread_local char detail_buf[512];
 
-int ofi_fail(int status, const char *fmt, ...)
+void ofi_set_detail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail_buf, sizeof detail_buf, fmt, ap);
     va_end(ap);
-    return status;
 }
 
-int ofi_fail_plain(int status)
+void ofi_clear_detail(void)
 {
     detail_buf[0] = '\0';
-    return status;
 }
 
 const char *ofi_error_detail(void)
