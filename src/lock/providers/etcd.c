@@ -19,6 +19,7 @@ struct ofi_etcd_lease {
     of_lock_token token;
     int64_t id;          /* the lease the key was put with (or is about to be) */
     int granted;         /* 0: the grant was sent but never answered */
+    int dead;            /* ran out by our own clock and claimed for revocation */
     uint32_t asked_s;    /* TTL asked for, whole seconds */
     int64_t alive_until; /* lease surely alive on the server before this (monotonic ns) */
     int64_t drop_after;  /* forget the record after this: the lease has surely ended */
@@ -152,6 +153,42 @@ static void lease_drop(ofi_etcd_provider *p, const of_lock_token *t)
         }
     }
     pthread_mutex_unlock(&p->mu);
+}
+
+/* A contender of this provider found the name held by lease @p id. If that lease is one of ours
+ * whose bound has passed (its handle's valid_until is over, so nobody may rely on it), mark it
+ * dead so that no renewal in flight can revive it, and return 1: the caller revokes it instead
+ * of waiting for etcd's lessor, which deletes expired leases only every 500 ms. */
+static int claim_expired(ofi_etcd_provider *p, int64_t id)
+{
+    int64_t now = ofi_now_ns();
+    int found = 0;
+    pthread_mutex_lock(&p->mu);
+    for (size_t b = 0; b < OFI_ETCD_LEASE_BUCKETS && !found; b++)
+        for (ofi_etcd_lease *e = p->leases[b]; e != NULL; e = e->next)
+            if (e->id == id && e->granted && !e->dead && now >= e->alive_until) {
+                e->dead = 1;
+                e->alive_until = INT64_MIN;
+                found = 1;
+                break;
+            }
+    pthread_mutex_unlock(&p->mu);
+    return found;
+}
+
+/* Store the record of a successful extend, unless the lease was claimed dead meanwhile (0). */
+static int commit_extend(ofi_etcd_provider *p, const ofi_etcd_lease *rec)
+{
+    pthread_mutex_lock(&p->mu);
+    ofi_etcd_lease *e = find_locked(p, &rec->token);
+    int ok = e != NULL && !e->dead;
+    if (ok) {
+        ofi_etcd_lease *next = e->next;
+        *e = *rec;
+        e->next = next;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return ok;
 }
 
 size_t ofi_etcd_lease_count(ofi_etcd_provider *p)
@@ -338,6 +375,8 @@ static int etcd_try_acquire(void *self, const void *name, size_t name_len,
     i64_text(rec.id, ids);
     int ok = 0;
     json_t *r = NULL;
+    int claimed = 0;
+again:
     rc = txn(p,
              json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:{s:s, s:s, s:s}}, {s:{s:s}}],"
                        " s:[{s:{s:s}}]}",
@@ -370,6 +409,16 @@ static int etcd_try_acquire(void *self, const void *name, size_t name_len,
                 *out_valid_until_ns = rec.alive_until;
         }
     } else {
+        int64_t holder = 0;
+        if (!claimed && ofi_etcd_get_i64(kv, "lease", 0, &holder) == 0 && holder != 0 &&
+            claim_expired(p, holder)) {
+            /* Our own lease that ran out: free the name now and try once more. */
+            claimed = 1;
+            json_decref(r);
+            r = NULL;
+            lease_revoke_quiet(p, holder, deadline_ns);
+            goto again;
+        }
         rc = ofi_fail_plain(OF_ERR_BUSY);
         busy_hint.p = p;
         busy_hint.name_hash = of_hash64(name, name_len, 0);
@@ -459,7 +508,7 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
 {
     ofi_etcd_provider *p = self;
     ofi_etcd_lease rec;
-    if (!lease_get(p, token, &rec) || !rec.granted)
+    if (!lease_get(p, token, &rec) || !rec.granted || rec.dead)
         return ofi_fail(OF_ERR_NOT_OWNER, "etcd: no live lease for this token");
     uint32_t ttl_s = ttl_seconds(ttl_ms);
     char *key = ofi_etcd_key_b64(p, name, name_len);
@@ -549,8 +598,12 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
     }
     rec.alive_until = t_send + granted * OFI_NS_PER_SEC - drift_ns(granted);
     rec.drop_after = drop_time(ofi_now_ns(), granted);
-    if (lease_put(p, &rec) != OF_OK)
-        rec.alive_until = 0; /* not recorded: the caller still gets a correct bound */
+    if (!commit_extend(p, &rec)) {
+        /* A contender of this provider revoked it as run out while we renewed. */
+        lease_revoke_quiet(p, rec.id, deadline_ns);
+        rc = ofi_fail_plain(OF_ERR_NOT_OWNER);
+        goto out;
+    }
     if (rec.alive_until < *out_valid_until_ns)
         *out_valid_until_ns = rec.alive_until;
     rc = OF_OK;
