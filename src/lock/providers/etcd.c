@@ -324,12 +324,21 @@ static json_t *txn_response(json_t *r, size_t n, const char *kind)
 
 /* ---- the steps ---------------------------------------------------------------------------- */
 
+/* A step ends by the engine's deadline or after the command timeout, whichever comes first. */
+static int64_t step_deadline(const ofi_etcd_provider *p, int64_t deadline_ns)
+{
+    int64_t own = ofi_add_sat_ns(ofi_now_ns(),
+                                 (int64_t)p->client.cfg.command_timeout_ms * OFI_NS_PER_MS);
+    return own < deadline_ns ? own : deadline_ns;
+}
+
 static int etcd_try_acquire(void *self, const void *name, size_t name_len,
                             const of_lock_token *token, uint32_t ttl_ms, int64_t deadline_ns,
                             uint64_t *out_fence, int64_t *out_valid_until_ns,
                             uint32_t *out_retry_after_ms)
 {
     ofi_etcd_provider *p = self;
+    deadline_ns = step_deadline(p, deadline_ns);
     (void)out_retry_after_ms;
     uint32_t ttl_s = ttl_seconds(ttl_ms);
     char *key = ofi_etcd_key_b64(p, name, name_len);
@@ -444,6 +453,7 @@ static int etcd_release(void *self, const void *name, size_t name_len, const of_
                         int64_t deadline_ns)
 {
     ofi_etcd_provider *p = self;
+    deadline_ns = step_deadline(p, deadline_ns);
     ofi_etcd_lease rec;
     int have = lease_get(p, token, &rec);
     int rc;
@@ -507,6 +517,7 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
                        uint32_t ttl_ms, int64_t deadline_ns, int64_t *out_valid_until_ns)
 {
     ofi_etcd_provider *p = self;
+    deadline_ns = step_deadline(p, deadline_ns);
     ofi_etcd_lease rec;
     if (!lease_get(p, token, &rec) || !rec.granted || rec.dead)
         return ofi_fail(OF_ERR_NOT_OWNER, "etcd: no live lease for this token");
@@ -648,7 +659,8 @@ static int etcd_wait_release(void *self, const void *name, size_t name_len, int6
         /* No fresh BUSY answer on this thread: look first, then watch from what we saw. */
         json_t *r = NULL;
         json_t *req = json_pack("{s:s, s:b}", "key", key, "count_only", 1);
-        rc = req != NULL ? ofi_etcd_post(&p->client, "/v3/kv/range", req, cap, &r, NULL)
+        rc = req != NULL ? ofi_etcd_post(&p->client, "/v3/kv/range", req,
+                                         step_deadline(p, cap), &r, NULL)
                          : ofi_fail(OF_ERR_NOMEM, "etcd: building a request");
         json_decref(req);
         int64_t count = 0, rev = 0;
