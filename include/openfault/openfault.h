@@ -9,6 +9,7 @@
 #include <openfault/bisect.h>
 #include <openfault/lock.h>
 #include <openfault/lock_redis.h>
+#include <openfault/lock_etcd.h>
 #include <openfault/ring.h>
 
 #endif /* OPENFAULT_OPENFAULT_H */

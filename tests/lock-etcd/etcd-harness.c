@@ -1,0 +1,424 @@
+/* Private etcd clusters for tests (see etcd-harness.h). */
+#include "etcd-harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static int free_port(void)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -1;
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        int port = -1;
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+            getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+            port = ntohs(a.sin_port);
+        close(fd);
+        if (port > 0 && port != 2379 && port != 2380)
+            return port;
+    }
+    return -1;
+}
+
+static int find_program(const char *prog, char *out, size_t cap)
+{
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path != '\0') {
+        const char *colon = strchr(path, ':');
+        size_t n = colon != NULL ? (size_t)(colon - path) : strlen(path);
+        if (n > 0 && n + strlen(prog) + 2 <= cap) {
+            memcpy(out, path, n);
+            out[n] = '/';
+            strcpy(out + n + 1, prog);
+            if (access(out, X_OK) == 0)
+                return 0;
+        }
+        path += n;
+        if (*path == ':')
+            path++;
+    }
+    return -1;
+}
+
+static int spawn(test_etcd *e, int i)
+{
+    test_etcd_member *m = &e->m[i];
+    char exe[512];
+    if (find_program("etcd", exe, sizeof exe) != 0) {
+        fprintf(stderr, "etcd-harness: etcd not found on PATH (apt-get install etcd-server)\n");
+        return -1;
+    }
+    char curl_[64], purl[64];
+    snprintf(curl_, sizeof curl_, "http://127.0.0.1:%d", m->client_port);
+    snprintf(purl, sizeof purl, "http://127.0.0.1:%d", m->peer_port);
+    const char *argv[] = {exe, "--name", m->name, "--data-dir", m->data,
+                          "--listen-client-urls", curl_, "--advertise-client-urls", curl_,
+                          "--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
+                          "--initial-cluster", e->cluster, "--initial-cluster-state", "new",
+                          "--initial-cluster-token", e->dir,
+                          "--heartbeat-interval", "50", "--election-timeout", "500",
+                          "--unsafe-no-fsync", "--snapshot-count", "100000",
+                          NULL};
+    int logfd = open(m->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (logfd < 0 || nullfd < 0) {
+        if (logfd >= 0)
+            close(logfd);
+        if (nullfd >= 0)
+            close(nullfd);
+        return -1;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(logfd);
+        close(nullfd);
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        setpgid(0, 0);
+        dup2(nullfd, 0);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(logfd);
+    close(nullfd);
+    m->pid = pid;
+    return 0;
+}
+
+typedef struct rbuf {
+    char *p;
+    size_t n;
+} rbuf;
+
+static size_t collect(char *d, size_t s, size_t k, void *arg)
+{
+    rbuf *b = arg;
+    char *q = realloc(b->p, b->n + s * k + 1);
+    if (q == NULL)
+        return 0;
+    memcpy(q + b->n, d, s * k);
+    b->n += s * k;
+    q[b->n] = '\0';
+    b->p = q;
+    return s * k;
+}
+
+static json_t *post_one(test_etcd *e, int i, const char *path, const char *body, long timeout_ms)
+{
+    CURL *c = curl_easy_init();
+    if (c == NULL)
+        return NULL;
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", e->m[i].client_port, path);
+    rbuf b = {NULL, 0};
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    char auth[300];
+    if (e->token[0] != '\0') {
+        snprintf(auth, sizeof auth, "Authorization: %s", e->token);
+        h = curl_slist_append(h, auth);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    CURLcode rc = curl_easy_perform(c);
+    long http = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    json_t *v = NULL;
+    if (rc == CURLE_OK && b.p != NULL)
+        v = json_loads(b.p, 0, NULL);
+    free(b.p);
+    if (v != NULL && http != 200) {
+        json_decref(v);
+        v = NULL;
+    }
+    return v;
+}
+
+json_t *test_etcd_post(test_etcd *e, int i, const char *path, const char *body)
+{
+    if (i >= 0)
+        return e->m[i].pid != 0 ? post_one(e, i, path, body, 5000) : NULL;
+    for (int k = 0; k < e->n; k++) {
+        if (e->m[k].pid == 0)
+            continue;
+        json_t *v = post_one(e, k, path, body, 5000);
+        if (v != NULL)
+            return v;
+    }
+    return NULL;
+}
+
+int test_etcd_wait_writable(test_etcd *e, int ms)
+{
+    for (int t = 0; t < ms; t += 50) {
+        for (int k = 0; k < e->n; k++) {
+            if (e->m[k].pid == 0)
+                continue;
+            /* a put of a harness key: goes through raft, so it needs a leader and a quorum */
+            json_t *v = post_one(e, k, "/v3/kv/put", "{\"key\":\"X19oYXJuZXNzX18=\",\"value\":\"eA==\"}", 1000);
+            if (v != NULL) {
+                json_decref(v);
+                return 0;
+            }
+        }
+        sleep_ms(50);
+    }
+    return -1;
+}
+
+int test_etcd_start(test_etcd *e, int members)
+{
+    memset(e, 0, sizeof *e);
+    if (members < 1 || members > TEST_ETCD_MAX)
+        return -1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    e->n = members;
+    snprintf(e->dir, sizeof e->dir, "/tmp/of-etcd-XXXXXX");
+    if (mkdtemp(e->dir) == NULL) {
+        fprintf(stderr, "etcd-harness: mkdtemp: %s\n", strerror(errno));
+        return -1;
+    }
+    for (int attempt = 0; attempt < 3; attempt++) {
+        size_t off = 0;
+        for (int i = 0; i < members; i++) {
+            test_etcd_member *m = &e->m[i];
+            snprintf(m->name, sizeof m->name, "m%d", i);
+            snprintf(m->data, sizeof m->data, "%s/%s-%d.data", e->dir, m->name, attempt);
+            snprintf(m->log, sizeof m->log, "%s/%s.log", e->dir, m->name);
+            m->client_port = free_port();
+            m->peer_port = free_port();
+            if (m->client_port < 0 || m->peer_port < 0 || m->client_port == m->peer_port)
+                goto retry;
+            off += (size_t)snprintf(e->cluster + off, sizeof e->cluster - off, "%s%s=http://127.0.0.1:%d",
+                                    i ? "," : "", m->name, m->peer_port);
+        }
+        for (int i = 0; i < members; i++)
+            if (spawn(e, i) != 0) {
+                test_etcd_stop(e);
+                return -1;
+            }
+        if (test_etcd_wait_writable(e, 20000) == 0)
+            return 0;
+    retry:
+        for (int i = 0; i < members; i++)
+            test_etcd_signal(e, i, SIGKILL);
+    }
+    fprintf(stderr, "etcd-harness: cluster did not start (logs in %s)\n", e->dir);
+    test_etcd_stop(e);
+    return -1;
+}
+
+int test_etcd_restart(test_etcd *e, int i)
+{
+    if (e->m[i].pid != 0)
+        return -1;
+    if (spawn(e, i) != 0)
+        return -1;
+    for (int t = 0; t < 20000; t += 50) {
+        int st;
+        if (waitpid(e->m[i].pid, &st, WNOHANG) == e->m[i].pid) {
+            e->m[i].pid = 0;
+            return -1;
+        }
+        json_t *v = post_one(e, i, "/v3/maintenance/status", "{}", 1000);
+        if (v != NULL) {
+            json_decref(v);
+            return 0;
+        }
+        sleep_ms(50);
+    }
+    return -1;
+}
+
+void test_etcd_signal(test_etcd *e, int i, int sig)
+{
+    test_etcd_member *m = &e->m[i];
+    if (m->pid == 0)
+        return;
+    kill(m->pid, sig);
+    if (sig == SIGKILL) {
+        waitpid(m->pid, NULL, 0);
+        m->pid = 0;
+    }
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d != NULL) {
+        struct dirent *ent;
+        char path[1024];
+        while ((ent = readdir(d)) != NULL) {
+            if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+            struct stat st;
+            if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                remove_tree(path);
+            else
+                unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+void test_etcd_stop(test_etcd *e)
+{
+    for (int i = 0; i < e->n; i++) {
+        test_etcd_member *m = &e->m[i];
+        if (m->pid == 0)
+            continue;
+        kill(m->pid, SIGCONT);
+        kill(m->pid, SIGTERM);
+        int reaped = 0;
+        for (int k = 0; k < 500 && !reaped; k++) {
+            if (waitpid(m->pid, NULL, WNOHANG) == m->pid)
+                reaped = 1;
+            else
+                sleep_ms(10);
+        }
+        if (!reaped) {
+            kill(m->pid, SIGKILL);
+            waitpid(m->pid, NULL, 0);
+        }
+        m->pid = 0;
+    }
+    if (e->dir[0] != '\0' && getenv("OF_KEEP_ETCD") == NULL)
+        remove_tree(e->dir);
+    e->dir[0] = '\0';
+}
+
+int test_etcd_leader(test_etcd *e)
+{
+    for (int k = 0; k < e->n; k++) {
+        if (e->m[k].pid == 0)
+            continue;
+        json_t *v = post_one(e, k, "/v3/maintenance/status", "{}", 1000);
+        if (v == NULL)
+            continue;
+        const char *leader = json_string_value(json_object_get(v, "leader"));
+        const char *self =
+            json_string_value(json_object_get(json_object_get(v, "header"), "member_id"));
+        int is = leader != NULL && self != NULL && strcmp(leader, self) == 0 && strcmp(leader, "0") != 0;
+        json_decref(v);
+        if (is)
+            return k;
+    }
+    return -1;
+}
+
+void test_etcd_url(const test_etcd *e, const char *tail, char *buf, size_t cap)
+{
+    size_t off = (size_t)snprintf(buf, cap, "etcd://");
+    for (int i = 0; i < e->n && off < cap; i++)
+        off += (size_t)snprintf(buf + off, cap - off, "%s127.0.0.1:%d", i ? "," : "",
+                                e->m[i].client_port);
+    if (tail != NULL && off < cap)
+        snprintf(buf + off, cap - off, "%s", tail);
+}
+
+int test_etcd_enable_auth(test_etcd *e, const char *password)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\":\"root\",\"password\":\"%s\"}", password);
+    json_t *v = test_etcd_post(e, -1, "/v3/auth/user/add", body);
+    if (v == NULL)
+        return -1;
+    json_decref(v);
+    v = test_etcd_post(e, -1, "/v3/auth/user/grant", "{\"user\":\"root\",\"role\":\"root\"}");
+    if (v == NULL)
+        return -1;
+    json_decref(v);
+    v = test_etcd_post(e, -1, "/v3/auth/enable", "{}");
+    if (v == NULL)
+        return -1;
+    json_decref(v);
+    v = test_etcd_post(e, -1, "/v3/auth/authenticate", body);
+    const char *tok = json_string_value(json_object_get(v, "token"));
+    int rc = -1;
+    if (tok != NULL) {
+        snprintf(e->token, sizeof e->token, "%s", tok);
+        rc = 0;
+    }
+    json_decref(v);
+    return rc;
+}
+
+int test_etcd_lapse(test_etcd *e, const char *key_b64)
+{
+    char body[4096];
+    snprintf(body, sizeof body, "{\"key\":\"%s\"}", key_b64);
+    json_t *v = test_etcd_post(e, -1, "/v3/kv/range", body);
+    const char *lease = json_string_value(
+        json_object_get(json_array_get(json_object_get(v, "kvs"), 0), "lease"));
+    int rc = -1;
+    if (lease != NULL) {
+        snprintf(body, sizeof body, "{\"ID\":\"%s\"}", lease);
+        json_t *r = test_etcd_post(e, -1, "/v3/lease/revoke", body);
+        rc = r != NULL ? 0 : -1;
+        json_decref(r);
+    }
+    json_decref(v);
+    return rc;
+}
+
+int test_etcd_count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL)
+        if (ent->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1;
+}
