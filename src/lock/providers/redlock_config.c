@@ -71,8 +71,8 @@ void ofi_redlock_config_free(ofi_redlock_config *cfg)
 
 int64_t ofi_redlock_drift_ns(uint32_t drift_ppm, uint32_t drift_extra_ms, uint32_t ttl_ms)
 {
-    /* Round the proportional part up: the allowance may only err on the safe side. */
-    int64_t prop = ((int64_t)ttl_ms * OFI_NS_PER_MS * (int64_t)drift_ppm + 999999) / 1000000;
+    /* ttl ms * 10^6 ns/ms * ppm / 10^6 = ttl_ms * ppm ns, exactly (at most ~2^51). */
+    int64_t prop = (int64_t)ttl_ms * (int64_t)drift_ppm;
     return prop + (int64_t)drift_extra_ms * OFI_NS_PER_MS;
 }
 
