@@ -77,6 +77,7 @@ int ofi_redis_config_copy(const ofi_redis_config *src, ofi_redis_config *out)
     c.connect_timeout_ms = src->connect_timeout_ms;
     c.command_timeout_ms = src->command_timeout_ms;
     c.keepalive = src->keepalive;
+    c.url_set = src->url_set;
     c.prefix_len = src->prefix_len;
     if (dup_opt(src->host, &c.host) != OF_OK || dup_opt(src->unix_path, &c.unix_path) != OF_OK ||
         dup_opt(src->user, &c.user) != OF_OK || dup_opt(src->password, &c.password) != OF_OK ||
@@ -633,6 +634,9 @@ int ofi_redis_config_from_url(const char *url, ofi_redis_config *out)
     int rc = parse_url(&p, &u);
     if (rc == OF_OK)
         rc = ofi_redis_config_from_options(&u.opts, out);
+    if (rc == OF_OK)
+        out->url_set = ((u.seen & PARAM_CONNECT_TIMEOUT) ? OFI_REDIS_URL_SET_CONNECT_TIMEOUT : 0u) |
+                       ((u.seen & PARAM_COMMAND_TIMEOUT) ? OFI_REDIS_URL_SET_COMMAND_TIMEOUT : 0u);
     url_parts_free(&u);
     return rc;
 }

@@ -30,7 +30,12 @@ typedef struct ofi_redis_config {
     uint32_t connect_timeout_ms;
     uint32_t command_timeout_ms;
     int keepalive;
+    unsigned url_set; /* OFI_REDIS_URL_SET_* bits: what the URL gave explicitly (redlock lets a
+                         server's own timeouts win over its provider-wide defaults) */
 } ofi_redis_config;
+
+#define OFI_REDIS_URL_SET_CONNECT_TIMEOUT 1u
+#define OFI_REDIS_URL_SET_COMMAND_TIMEOUT 2u
 
 /* Validate @p opts (struct_size, ranges, strings) and copy it into @p out. On error @p out is
  * untouched and the detail names the field. OF_OK, OF_ERR_INVALID, OF_ERR_ABI, OF_ERR_NOMEM. */

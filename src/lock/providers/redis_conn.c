@@ -529,41 +529,141 @@ int ofi_redis_command(ofi_redis_conn *c, int argc, const char **argv, const size
     return OF_OK;
 }
 
-int ofi_redis_eval(ofi_redis_conn *c, const ofi_redis_script *script, int nkeys, int nargs,
-                   const char **args, const size_t *lens, redisReply **out)
+/* EVALSHA (or EVAL with the body when @p use_body) argv for @p script into @p argv / @p alen
+ * (capacity 3 + 8). Returns argc, or -1 for too many arguments. */
+static int eval_argv(const ofi_redis_script *script, int use_body, int nkeys, int nargs,
+                     const char **args, const size_t *lens, char nk[2], const char **argv,
+                     size_t *alen)
 {
-    const char *argv[3 + 8];
-    size_t alen[3 + 8];
-    char nk[2] = {(char)('0' + nkeys), '\0'};
-    if (nargs > 8 || nkeys < 0 || nkeys > nargs)
-        return ofi_fail(OF_ERR_INVALID, "ofi_redis_eval: %d args", nargs);
-    argv[0] = "EVALSHA";
-    alen[0] = 7;
-    argv[1] = script->sha;
-    alen[1] = strlen(script->sha);
+    if (nargs > 8 || nkeys < 0 || nkeys > nargs || nkeys > 9)
+        return -1;
+    nk[0] = (char)('0' + nkeys);
+    nk[1] = '\0';
+    argv[0] = use_body ? "EVAL" : "EVALSHA";
+    alen[0] = use_body ? 4 : 7;
+    argv[1] = use_body ? script->body : script->sha;
+    alen[1] = strlen(argv[1]);
     argv[2] = nk;
     alen[2] = 1;
     for (int i = 0; i < nargs; i++) {
         argv[3 + i] = args[i];
         alen[3 + i] = lens[i];
     }
+    return 3 + nargs;
+}
+
+int ofi_redis_eval(ofi_redis_conn *c, const ofi_redis_script *script, int nkeys, int nargs,
+                   const char **args, const size_t *lens, redisReply **out)
+{
+    const char *argv[3 + 8];
+    size_t alen[3 + 8];
+    char nk[2];
+    int argc = eval_argv(script, 0, nkeys, nargs, args, lens, nk, argv, alen);
+    if (argc < 0)
+        return ofi_fail(OF_ERR_INVALID, "ofi_redis_eval: %d args", nargs);
     redisReply *r = NULL;
-    int rc = ofi_redis_command(c, 3 + nargs, argv, alen, &r);
+    int rc = ofi_redis_command(c, argc, argv, alen, &r);
     if (rc != OF_OK)
         return rc;
-    if (r->type == REDIS_REPLY_ERROR && r->str != NULL && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+    if (ofi_redis_reply_is_noscript(r)) {
         /* NOSCRIPT: nothing ran; EVAL runs the body and caches it again. */
         freeReplyObject(r);
         r = NULL;
         atomic_fetch_add_explicit(&c->pool->st_eval_fallbacks, 1, memory_order_relaxed);
-        argv[0] = "EVAL";
-        alen[0] = 4;
-        argv[1] = script->body;
-        alen[1] = strlen(script->body);
-        rc = ofi_redis_command(c, 3 + nargs, argv, alen, &r);
+        argc = eval_argv(script, 1, nkeys, nargs, args, lens, nk, argv, alen);
+        rc = ofi_redis_command(c, argc, argv, alen, &r);
         if (rc != OF_OK)
             return rc;
     }
     *out = r;
     return OF_OK;
+}
+
+int ofi_redis_reply_is_noscript(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && r->str != NULL && strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Split-phase I/O for callers that drive several connections at once (redlock): send on each,
+ * then poll every socket against the deadlines and collect the replies as they complete.
+ * ------------------------------------------------------------------------------------------- */
+
+int ofi_redis_send_eval(ofi_redis_conn *c, const ofi_redis_script *script, int use_body,
+                        int nkeys, int nargs, const char **args, const size_t *lens)
+{
+    redisContext *ctx = c->ctx;
+    if (ctx == NULL || ctx->err)
+        return ofi_fail(OF_ERR_UNAVAILABLE, "connection already failed");
+    if (ofi_now_ns() >= c->op_deadline_ns)
+        return ofi_fail(OF_ERR_UNAVAILABLE, "step deadline passed before sending");
+    const char *argv[3 + 8];
+    size_t alen[3 + 8];
+    char nk[2];
+    int argc = eval_argv(script, use_body, nkeys, nargs, args, lens, nk, argv, alen);
+    if (argc < 0)
+        return ofi_fail(OF_ERR_INVALID, "ofi_redis_send_eval: %d args", nargs);
+    if (use_body)
+        atomic_fetch_add_explicit(&c->pool->st_eval_fallbacks, 1, memory_order_relaxed);
+    if (redisAppendCommandArgv(ctx, argc, argv, alen) != REDIS_OK) {
+        c->io_error = 1;
+        return ofi_fail(OF_ERR_NOMEM, "formatting a redis command: %s", ctx->errstr);
+    }
+    int sent;
+    if (flush_obuf(c, &sent) != OF_OK) {
+        if (sent) {
+            atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
+            return ofi_fail(OF_ERR_UNKNOWN, "connection failed while sending: %s", ctx->errstr);
+        }
+        return ofi_fail(OF_ERR_UNAVAILABLE, "nothing sent: %s", ctx->errstr);
+    }
+    return OF_OK;
+}
+
+int ofi_redis_read_nb(ofi_redis_conn *c, redisReply **out)
+{
+    redisContext *ctx = c->ctx;
+    char buf[16384];
+    *out = NULL;
+    for (;;) {
+        void *r = NULL;
+        if (redisReaderGetReply(ctx->reader, &r) != REDIS_OK) {
+            char msg[sizeof ctx->errstr];
+            snprintf(msg, sizeof msg, "unreadable reply: %.90s", ctx->reader->errstr);
+            conn_failed(c, msg);
+            atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
+            return ofi_fail(OF_ERR_UNKNOWN, "sent, but no reply: %s", ctx->errstr);
+        }
+        if (r != NULL) {
+            *out = r;
+            return OF_OK;
+        }
+        ssize_t n = recv(ctx->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) {
+            if (redisReaderFeed(ctx->reader, buf, (size_t)n) != REDIS_OK) {
+                conn_failed(c, "out of memory buffering a reply");
+                atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
+                return ofi_fail(OF_ERR_UNKNOWN, "sent, but no reply: %s", ctx->errstr);
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return OF_OK; /* nothing complete yet */
+        conn_failed(c, n == 0 ? "server closed the connection" : strerror(errno));
+        atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
+        return ofi_fail(OF_ERR_UNKNOWN, "sent, but no reply: %s", ctx->errstr);
+    }
+}
+
+int ofi_redis_abandon(ofi_redis_conn *c)
+{
+    if (c->ctx != NULL && !c->io_error)
+        conn_failed(c, "no complete reply by the step deadline");
+    c->io_error = 1;
+    atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
+    return ofi_fail(OF_ERR_UNKNOWN,
+                    "sent, but no complete reply within the step's %u ms command timeout",
+                    c->pool->cfg.command_timeout_ms);
 }

@@ -95,6 +95,28 @@ typedef struct ofi_redis_script {
 int ofi_redis_eval(ofi_redis_conn *conn, const ofi_redis_script *script, int nkeys, int nargs,
                    const char **args, const size_t *lens, redisReply **out);
 
+/* Whether @p r is a NOSCRIPT error (the script cache lost the script: nothing ran). */
+int ofi_redis_reply_is_noscript(const redisReply *r);
+
+/* Split-phase I/O, for driving several connections at once (redlock): send one request on
+ * each, then poll() their sockets (ofi_redis_conn.ctx->fd, POLLIN) against each connection's
+ * op_deadline_ns and collect the replies with ofi_redis_read_nb.
+ *
+ * Send EVALSHA (or EVAL with the body when @p use_body) without waiting for the reply. OF_OK
+ * (sent, one reply pending); OF_ERR_UNAVAILABLE nothing sent; OF_ERR_UNKNOWN partly sent;
+ * OF_ERR_NOMEM. After an error the connection is closed at checkin. */
+int ofi_redis_send_eval(ofi_redis_conn *conn, const ofi_redis_script *script, int use_body,
+                        int nkeys, int nargs, const char **args, const size_t *lens);
+
+/* Without blocking: parse what is buffered and what the socket holds. OF_OK with *out set to a
+ * complete reply, or *out NULL when none is complete yet (poll again); OF_ERR_UNKNOWN when the
+ * stream broke (EOF, socket error, unparsable) -- the connection is closed at checkin. */
+int ofi_redis_read_nb(ofi_redis_conn *conn, redisReply **out);
+
+/* Give up on a pending reply (its deadline passed): the connection is closed at checkin, never
+ * reused. Returns OF_ERR_UNKNOWN with the detail set. */
+int ofi_redis_abandon(ofi_redis_conn *conn);
+
 /* Map an error reply to a status and set the detail ("<what>: <reply text>"):
  * NOAUTH/WRONGPASS/NOPERM -> OF_ERR_AUTH; LOADING/BUSY/MASTERDOWN/TRYAGAIN (not executed) ->
  * OF_ERR_UNAVAILABLE; anything else -> OF_ERR_PROTOCOL. */

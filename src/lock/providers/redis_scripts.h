@@ -50,6 +50,22 @@
     "end\n" \
     "return 0\n"
 
+/* Redlock's second round: raise the fencing counter to at least ARGV[2] (the fence the client
+ * chose: the largest its granting servers gave), but only while ARGV[1] still holds the lock, so
+ * the raise is ordered before any later owner's INCR on this server. Reply 1 raised (or already
+ * at least that high), 0 the lock is not ours (nothing changed). */
+#define OFI_REDLOCK_RAISE_SHA "5f67cbfdb210ce7d598edb7c0e3320d7b4cff7b4"
+#define OFI_REDLOCK_RAISE_LUA \
+    "-- openfault redlock fence raise v1: KEYS lock, fence; ARGV token, fence, fence_ttl_ms\n" \
+    "if redis.call('get', KEYS[1]) ~= ARGV[1] then\n" \
+    "  return 0\n" \
+    "end\n" \
+    "local c = tonumber(redis.call('get', KEYS[2]) or '0')\n" \
+    "if not c or c < tonumber(ARGV[2]) then\n" \
+    "  redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3])\n" \
+    "end\n" \
+    "return 1\n"
+
 /* Fencing counters expire after 30 days without an acquisition. */
 #define OFI_REDIS_FENCE_TTL_MS "2592000000"
 
