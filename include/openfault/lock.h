@@ -10,8 +10,8 @@
  * - **Providers** fill ::of_lock_provider_ops with single non-blocking steps (try-acquire,
  *   release, extend, optionally a bounded wait-for-release) and wrap it with
  *   of_lock_provider_create(). The built-in in-process provider is of_lock_local_create(); the
- *   single-server Redis provider is in `lock_redis.h` (a multi-server Redlock provider is not
- *   built). A third-party provider uses only this header.
+ *   single-server Redis and the multi-server Redlock providers are in `lock_redis.h`, the etcd
+ *   provider in `lock_etcd.h`. A third-party provider uses only this header.
  *
  * Times: every deadline and `valid_until` is nanoseconds on CLOCK_MONOTONIC
  * (of_clock_monotonic_ns()); TTLs are `uint32_t` milliseconds in 1..::OF_LOCK_TTL_MAX; waits are
