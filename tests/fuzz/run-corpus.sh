@@ -14,4 +14,5 @@ if [ ${#files[@]} -eq 0 ]; then
     exit 1
 fi
 echo "running $(basename "$exe") on ${#files[@]} inputs"
-exec "$exe" -runs=1 "${files[@]}"
+# libFuzzer exits 77 on a finding by default, which meson would count as a skip
+exec "$exe" -runs=1 -error_exitcode=1 -timeout_exitcode=1 -timeout=60 "${files[@]}"
