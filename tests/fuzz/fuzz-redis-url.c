@@ -106,8 +106,9 @@ static void secret_token(fz_in *in, sbuf *s)
 {
     static const char marked[] = "GHIJKLMNOPQRSTUVWXYZ"; /* not hex, not in any name */
     static const char plain_bad[] = "\"<>\\^`|";          /* never allowed raw */
-    static const char subdelim[] = "!$'()*+,;";           /* allowed raw; not & or = */
-    static const char structural[] = ":@/?#&=%[]{}-._~0123456789abcdefxyz ";
+    /* allowed raw; not & or = (they split parameters), not + (a scheme character) */
+    static const char subdelim[] = "!$'()*,;";
+    static const char structural[] = ":@/?#&=%[]{}-._~+0123456789abcdefxyz ";
     uint8_t t = fz_u8(in), k = fz_u8(in);
     switch (t % 10) {
     case 0:
@@ -120,7 +121,7 @@ static void secret_token(fz_in *in, sbuf *s)
         s->bad_raw_in_secret = true;
         break;
     case 4:
-        put2(s, subdelim[k % 9], subdelim[(k + 1) % 9]);
+        put2(s, subdelim[k % 8], subdelim[(k + 1) % 8]);
         break;
     case 5: /* raw high byte */
         put2(s, (char)(0x80 | k), (char)((0x80 | k) ^ 1));
