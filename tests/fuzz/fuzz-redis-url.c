@@ -159,8 +159,10 @@ static void secret_token(fz_in *in, sbuf *s)
 static void plain_token(fz_in *in, sbuf *s)
 {
     static const char chars[] = "abcdefghuvw0123456789-._~:@/?#&=%[]!$;";
-    put2(s, chars[fz_u8(in) % (sizeof chars - 1)], 0);
-    s->b[s->n - 1] = s->a[s->n - 1];
+    char c = chars[fz_u8(in) % (sizeof chars - 1)];
+    if (c == '?')
+        s->qmark_in_secret = true; /* the same split: the query starts inside the userinfo */
+    put2(s, c, c);
 }
 
 static void build_url(fz_in *in, sbuf *s)
@@ -183,11 +185,13 @@ static void build_url(fz_in *in, sbuf *s)
             plain_token(in, s);
         if (!(shape & 4) || fz_u8(in) < 230)
             put(s, ":");
-        size_t np = 1 + fz_u8(in) % 24;
+        size_t np = 1 + fz_u8(in) % 24, start = s->n;
         for (size_t i = 0; i < np; i++)
             secret_token(in, s);
         if (fz_u8(in) < 240)
             put(s, "@");
+        else /* without the '@' these bytes are no password, just more URL: compare alike */
+            memcpy(s->b + start, s->a + start, s->n - start);
     }
     put(s, hosts[fz_u8(in) % 12]);
     uint8_t tail = fz_u8(in);
