@@ -19,7 +19,7 @@ import bisect as _std
 import ctypes
 
 from ._index import FrozenIndex, Index
-from ._native import check, plib
+from ._native import check, invalid_type, plib
 
 _I64_MIN, _I64_MAX, _U64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
 _F64_EXACT = 1 << 53  # every int of at most this magnitude converts to a double exactly
@@ -103,7 +103,7 @@ bisect = bisect_right
 def _insort(a, x, lo, hi, key, right):
     if type(a) is Index:
         if key is not None:
-            raise TypeError("insort into an openfault.Index takes no key=")
+            raise invalid_type("insort into an openfault.Index takes no key=")
         a._insort(x, lo, hi, right)
         return
     if key is None and type(a) is array.array:

@@ -2,7 +2,8 @@
 import array
 import ctypes
 
-from ._native import check, plib
+from ._native import (IndexRangeError, InvalidRangeError, check, error, invalid, invalid_type,
+                      plib)
 
 _U64_MAX = (1 << 64) - 1
 _EMPTY, _NOT_FOUND = -5, -3
@@ -14,10 +15,20 @@ def _key(value, what="key"):
         try:
             value = value.__index__()
         except AttributeError:
-            raise TypeError("%s must be an int, not %s" % (what, type(value).__name__)) from None
+            raise invalid_type("%s must be an int, not %s" % (what, type(value).__name__)) from None
     if not 0 <= value <= _U64_MAX:
-        raise OverflowError("%s %d outside 0..2**64-1" % (what, value))
+        raise InvalidRangeError(-1, None, "%s %d outside 0..2**64-1" % (what, value))
     return value
+
+
+def _position(pos):
+    """An int position (anything with __index__), as a list would take it."""
+    if type(pos) is int:
+        return pos
+    try:
+        return pos.__index__()
+    except AttributeError:
+        raise invalid_type("positions must be integers, not %s" % type(pos).__name__) from None
 
 
 def _u64_buffer(values, what):
@@ -39,7 +50,7 @@ class _IndexBase:
 
     def _handle(self):
         if not self._h:
-            raise ValueError("operation on a closed %s" % type(self).__name__)
+            raise invalid("operation on a closed %s" % type(self).__name__)
         return self._h
 
     def __len__(self):
@@ -98,12 +109,11 @@ class _IndexBase:
         Raises IndexError out of range."""
         h = self._handle()
         n = self._size(h)
-        if type(pos) is not int:
-            pos = pos.__index__()
+        pos = _position(pos)
         if pos < 0:
             pos += n
         if not 0 <= pos < n:
-            raise IndexError("%s position out of range" % type(self).__name__)
+            raise IndexRangeError(-1, None, "%s position out of range" % type(self).__name__)
         k, p = ctypes.c_uint64(), ctypes.c_uint64()
         check(self._fn("select")(h, pos, ctypes.byref(k), ctypes.byref(p)))
         return k.value, p.value
@@ -224,7 +234,7 @@ class Index(_IndexBase):
         if payloads is not None:
             paddr, pn, pkeep = _u64_buffer(payloads, "payload")
             if pn != n:
-                raise ValueError("%d keys but %d payloads" % (n, pn))
+                raise invalid("%d keys but %d payloads" % (n, pn))
         check(plib.of_index_build(self._handle(), kaddr, paddr, n))
         del kkeep
 
@@ -248,7 +258,7 @@ class Index(_IndexBase):
         p = ctypes.c_uint64()
         rc = plib.of_index_remove_one(self._handle(), _key(key), ctypes.byref(p))
         if rc == _NOT_FOUND:
-            raise KeyError(key)
+            raise error(_NOT_FOUND, "key %d is not in the index" % key)
         check(rc)
         return p.value
 
@@ -265,10 +275,11 @@ class Index(_IndexBase):
         """Remove and return (key, payload) at position @p pos (IndexError out of range)."""
         h = self._handle()
         n = plib.of_index_size(h)
+        pos = _position(pos)
         if pos < 0:
             pos += n
         if not 0 <= pos < n:
-            raise IndexError("pop index out of range")
+            raise IndexRangeError(-1, None, "pop index out of range")
         k, p = ctypes.c_uint64(), ctypes.c_uint64()
         check(plib.of_index_remove_at(h, pos, ctypes.byref(k), ctypes.byref(p)))
         return k.value, p.value
@@ -287,11 +298,11 @@ class Index(_IndexBase):
         """insort into the index: the position must be the one the key order gives."""
         pos = self._bisect(x, lo, hi, right)
         if pos is None:
-            raise TypeError("insort into an openfault.Index needs an int key in 0..2**64-1 and "
+            raise invalid_type("insort into an openfault.Index needs an int key in 0..2**64-1 and "
                             "0 <= lo <= hi <= len(index)")
         natural = (self.upper_bound if right else self.lower_bound)(x)
         if pos != natural:
-            raise ValueError("lo/hi would place key %d at %d, but an Index keeps key order (%d)"
+            raise invalid("lo/hi would place key %d at %d, but an Index keeps key order (%d)"
                              % (x, pos, natural))
         (self.insert_right if right else self.insert_left)(x)
 
@@ -303,7 +314,7 @@ class FrozenIndex(_IndexBase):
     _size = staticmethod(plib.of_index_frozen_size)
 
     def __init__(self, *args, **kwargs):
-        raise TypeError("make a FrozenIndex with Index.freeze()")
+        raise invalid_type("make a FrozenIndex with Index.freeze()")
 
     @classmethod
     def _adopt(cls, handle):

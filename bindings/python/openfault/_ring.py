@@ -1,7 +1,7 @@
 """openfault.Ring: a consistent-hash ring over libopenfault's of_ring."""
 import ctypes
 
-from ._native import _declare, as_bytes, check, plib
+from ._native import InvalidRangeError, _declare, as_bytes, check, invalid, invalid_type, plib
 
 _c = ctypes
 _vp, _sz, _u32, _u64 = _c.c_void_p, _c.c_size_t, _c.c_uint32, _c.c_uint64
@@ -57,11 +57,20 @@ _declare(plib, "of_ring_memory_usage", _sz, _vp)
 DEFAULT_VNODES = 1024
 
 
+def _uint(value, what, top):
+    """An int in 0..@p top (ctypes would wrap anything else silently)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_type("%s must be an int, not %s" % (what, type(value).__name__))
+    if not 0 <= value <= top:
+        raise InvalidRangeError(-1, None, "%s %d outside 0..%d" % (what, value, top))
+    return value
+
+
 def _weight(weight, ketama):
     if isinstance(weight, bool) or not isinstance(weight, int):
-        raise TypeError("weight must be an int")
+        raise invalid_type("weight must be an int")
     if not (0 if ketama else 1) <= weight <= 0xFFFFFFFF:
-        raise ValueError("weight %d out of range" % weight)
+        raise invalid("weight %d out of range" % weight)
     return weight
 
 
@@ -135,8 +144,8 @@ class Ring:
         opts = RingOptions()
         check(plib.of_ring_options_init(_c.byref(opts), _c.sizeof(opts)))
         opts.algorithm = 1 if ketama else 0
-        opts.vnodes = vnodes
-        opts.seed = seed
+        opts.vnodes = _uint(vnodes, "vnodes", 0xFFFFFFFF)
+        opts.seed = _uint(seed, "seed", (1 << 64) - 1)
         opts.flags = 1 if sort_hosts else 0
         self.ketama = bool(ketama)
         self.seed = seed
@@ -166,7 +175,7 @@ class Ring:
 
     def _handle(self):
         if not self._h:
-            raise ValueError("operation on a closed Ring")
+            raise invalid("operation on a closed Ring")
         return self._h
 
     # -- membership ------------------------------------------------------------------------
@@ -221,7 +230,8 @@ class Ring:
         """The node owning a precomputed key hash (openfault.hash64(key, seed)); native mode."""
         tag = _u64()
         while True:
-            check(plib.of_ring_lookup_hash(self._handle(), key_hash, _c.byref(tag), None, 0, None))
+            check(plib.of_ring_lookup_hash(self._handle(), _uint(key_hash, "key_hash", (1 << 64) - 1),
+                                           _c.byref(tag), None, 0, None))
             node = self._nodes.get(tag.value, _c)
             if node is not _c:
                 return node
@@ -230,7 +240,7 @@ class Ring:
         """The first @p n distinct nodes clockwise from @p key (replica preference list)."""
         k = as_bytes(key)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError("n must be an int >= 1")
+            raise invalid("n must be an int >= 1")
         tags = (_u64 * n)()
         while True:
             check(plib.of_ring_lookup_n(self._handle(), k, len(k), n, tags))
@@ -247,8 +257,11 @@ class Ring:
         get_load = loads if callable(loads) else (lambda node: loads.get(node, 0))
         if total is None:
             if callable(loads):
-                raise TypeError("total is required when loads is a callable")
+                raise invalid_type("total is required when loads is a callable")
             total = sum(loads.values())
+        total = _uint(total, "total", (1 << 64) - 1)
+        if isinstance(c, bool) or not isinstance(c, (int, float)):
+            raise invalid_type("c must be a number")
         errors = []
 
         def load_cb(_ctx, tag, _id, _len):
