@@ -756,7 +756,7 @@ class LocalProvider(LockProvider):
     """In-process named locks shared by this process's threads (leases, fences, waiters woken
     on release)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         out = ctypes.c_void_p()
         check(lib.of_lock_local_create(ctypes.byref(out)))
         super().__init__(out.value)
@@ -767,12 +767,12 @@ class RedisProvider(LockProvider):
     ``unix:///run/redis.sock`` (see docs/locks.md for every parameter). Nothing connects until
     the first lock call. Raises NotSupportedError when the library was built without hiredis."""
 
-    def __init__(self, url):
+    def __init__(self, url: Union[str, bytes]) -> None:
         out = ctypes.c_void_p()
         check(lib.of_lock_redis_create_url(as_bytes(url), ctypes.byref(out)))
         super().__init__(out.value)
 
 
-def redis_available():
+def redis_available() -> bool:
     """Whether the loaded library has the Redis providers."""
     return bool(lib.of_lock_redis_available())

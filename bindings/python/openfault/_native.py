@@ -29,20 +29,21 @@ def install_dirs() -> List[str]:
     return out
 
 
-def find_library(env: Optional[str], dirs: Sequence[str]) -> Tuple[ctypes.CDLL, ctypes.PyDLL]:
+def find_library(env: Optional[str], dirs: Sequence[str],
+                 soname: str = SONAME) -> Tuple[ctypes.CDLL, ctypes.PyDLL]:
     """Load the library: @p env (the value of $OPENFAULT_LIBRARY) when set, and then nothing
     else (an explicit path that fails is an error, not a reason to load another copy); else the
-    soname through the loader's search, then SONAME in each of @p dirs. Raises ImportError
+    @p soname through the loader's search, then @p soname in each of @p dirs. Raises ImportError
     saying what was tried and how to fix it."""
     if env:
         tries = [("$OPENFAULT_LIBRARY=" + env, env)]
     else:
-        tries = [(SONAME + " (the dynamic loader's search: LD_LIBRARY_PATH, RUNPATH, "
-                  "ld.so.cache)", SONAME)]
-        tries += [(os.path.join(d, SONAME), os.path.join(d, SONAME)) for d in dirs]
+        tries = [(soname + " (the dynamic loader's search: LD_LIBRARY_PATH, RUNPATH, "
+                  "ld.so.cache)", soname)]
+        tries += [(os.path.join(d, soname), os.path.join(d, soname)) for d in dirs]
     failures = []
     for what, path in tries:
-        if path != SONAME and not os.path.exists(path):
+        if path != soname and not os.path.exists(path):
             failures.append("%s: no such file" % what)
             continue
         try:
