@@ -1,39 +1,53 @@
-"""libopenfault for Python (standard-library ctypes only).
+"""libopenfault for Python (standard-library ctypes only). Reference: docs/python.md.
 
 - ``Ring``: consistent-hash ring (``add_node``, ``remove_node``, ``get``, ``get_n``, ``pin``).
 - ``bisect_left`` / ``bisect_right`` / ``insort_left`` / ``insort_right``: the standard library's
   functions, answered in C for ``array.array('q'|'Q'|'d')`` and ``Index`` (zero-copy).
 - ``Index`` / ``FrozenIndex``: sorted uint64 keys with uint64 payloads.
 - ``LocalProvider`` / ``RedisProvider``: leased named locks with fencing tokens
-  (``with provider.lock("name", ttl=10, wait=None): ...``).
+  (``with provider.lock("name", ttl=10, wait=None): ...``), also with redis-py's Lock surface
+  (``provider.lock("name", timeout=5, blocking_timeout=2)``, ``acquire() -> bool``, ``locked()``,
+  ``owned()``, ``extend()``, ``reacquire()``).
 
-The library is loaded from ``$OPENFAULT_LIBRARY`` or else ``libopenfault.so.<soversion>``.
-Errors raise ``openfault.Error`` (attributes ``status``, ``name``, ``detail``) or one of its
-subclasses, one per status code (``openfault.BusyError``, ``openfault.TimeoutError``, ...).
+The library is loaded from ``$OPENFAULT_LIBRARY``, else the soname ``libopenfault.so.0``, else
+the usual install directories (an ImportError says what was tried). Every error the binding
+raises is an ``openfault.Error`` (attributes ``status``, ``name``, ``detail``): one subclass per
+status code (``BusyError``, ``TimeoutError`` — also the builtin TimeoutError —, ...),
+``LockError`` / ``LockNotOwnedError`` (redis-py's names), and ``InvalidError`` (also a
+ValueError) with ``InvalidTypeError`` (TypeError) and ``InvalidRangeError`` (OverflowError) for
+misuse found before C is called.
 """
+from __future__ import annotations
+
+from typing import Union
+
 from ._native import ERRORS as _ERRORS
-from ._native import Error, lib as _lib
+from ._native import (AbiError, AuthError, BusyError, EmptyError, Error, ExistsError,
+                      IndexRangeError, InvalidError, InvalidRangeError, InvalidTypeError,
+                      LockError, LockNotOwnedError, LostError, NoMemoryError, NoSpaceError,
+                      NotFoundError, NotOwnerError, NotSupportedError, ProtocolError,
+                      TimeoutError, UnavailableError, UnknownOutcomeError, lib as _lib)
 from ._bisect import bisect, bisect_left, bisect_right, insort, insort_left, insort_right
 from ._index import FrozenIndex, Index
 from ._ring import Ring, RingView
-from ._lock import (CAP_EXTEND, CAP_FENCE, CAP_SHARED, CAP_TTL, CAP_WAIT, LocalProvider, Lock,
-                    LockProvider, RedisProvider, redis_available)
+from ._lock import (CAP_EXTEND, CAP_FENCE, CAP_SHARED, CAP_TTL, CAP_WAIT, DEFAULT, LocalProvider,
+                    Lock, LockProvider, RedisProvider, redis_available)
 
-globals().update(_ERRORS)
-
-__all__ = ["Error", "version", "hash64", "Ring", "RingView", "bisect", "bisect_left",
+__all__ = ["Error", "LockError", "LockNotOwnedError", "InvalidTypeError", "InvalidRangeError",
+           "IndexRangeError", "version", "hash64", "Ring", "RingView", "bisect", "bisect_left",
            "bisect_right", "insort", "insort_left", "insort_right", "Index", "FrozenIndex",
-           "LockProvider", "LocalProvider", "RedisProvider", "Lock", "redis_available",
-           "CAP_TTL", "CAP_EXTEND", "CAP_FENCE", "CAP_WAIT", "CAP_SHARED"] + sorted(_ERRORS)
+           "LockProvider", "LocalProvider", "RedisProvider", "Lock", "DEFAULT",
+           "redis_available", "CAP_TTL", "CAP_EXTEND", "CAP_FENCE", "CAP_WAIT",
+           "CAP_SHARED"] + sorted(_ERRORS)
 
-
-def version():
+def version() -> str:
     """The library's version string, e.g. "0.1.0"."""
     return _lib.of_version_string().decode()
 
 
-def hash64(data, seed=0):
+def hash64(data: Union[str, bytes], seed: int = 0) -> int:
     """XXH3_64bits_withSeed of bytes (str is UTF-8 encoded) — the ring's key hash."""
     from ._native import as_bytes
+    from ._ring import _uint
     b = as_bytes(data)
-    return _lib.of_hash64(b, len(b), seed)
+    return _lib.of_hash64(b, len(b), _uint(seed, "seed", (1 << 64) - 1))

@@ -14,12 +14,15 @@ As with the stdlib, the sequence must be sorted; on unsorted input the answers a
 For double arrays "sorted" means NaNs, if any, only at the end: an array whose last element in
 [lo, hi) is NaN goes to the stdlib.
 """
+from __future__ import annotations
+
 import array
 import bisect as _std
 import ctypes
+from typing import Any, Callable, MutableSequence, Optional, Sequence
 
 from ._index import FrozenIndex, Index
-from ._native import check, plib
+from ._native import check, invalid_type, plib
 
 _I64_MIN, _I64_MAX, _U64_MAX = -(1 << 63), (1 << 63) - 1, (1 << 64) - 1
 _F64_EXACT = 1 << 53  # every int of at most this magnitude converts to a double exactly
@@ -79,7 +82,8 @@ def _fast(a, x, lo, hi, right):
     return None
 
 
-def bisect_left(a, x, lo=0, hi=None, *, key=None):
+def bisect_left(a: Sequence[Any], x: Any, lo: int = 0, hi: Optional[int] = None, *,
+                key: Optional[Callable[[Any], Any]] = None) -> int:
     """As bisect.bisect_left: the first position i in [lo, hi) with a[i] >= x, else hi."""
     if key is None:
         r = _fast(a, x, lo, hi, 0)
@@ -88,7 +92,8 @@ def bisect_left(a, x, lo=0, hi=None, *, key=None):
     return _std.bisect_left(a, x, lo, hi, key=key)
 
 
-def bisect_right(a, x, lo=0, hi=None, *, key=None):
+def bisect_right(a: Sequence[Any], x: Any, lo: int = 0, hi: Optional[int] = None, *,
+                 key: Optional[Callable[[Any], Any]] = None) -> int:
     """As bisect.bisect_right: the first position i in [lo, hi) with a[i] > x, else hi."""
     if key is None:
         r = _fast(a, x, lo, hi, 1)
@@ -103,7 +108,7 @@ bisect = bisect_right
 def _insort(a, x, lo, hi, key, right):
     if type(a) is Index:
         if key is not None:
-            raise TypeError("insort into an openfault.Index takes no key=")
+            raise invalid_type("insort into an openfault.Index takes no key=")
         a._insort(x, lo, hi, right)
         return
     if key is None and type(a) is array.array:
@@ -114,13 +119,15 @@ def _insort(a, x, lo, hi, key, right):
     (_std.insort_right if right else _std.insort_left)(a, x, lo, hi, key=key)
 
 
-def insort_left(a, x, lo=0, hi=None, *, key=None):
+def insort_left(a: MutableSequence[Any], x: Any, lo: int = 0, hi: Optional[int] = None, *,
+                key: Optional[Callable[[Any], Any]] = None) -> None:
     """As bisect.insort_left: insert x before any equal elements. For an openfault.Index the
     entry gets payload 0 and lo/hi may not move it away from its key-order position."""
     _insort(a, x, lo, hi, key, 0)
 
 
-def insort_right(a, x, lo=0, hi=None, *, key=None):
+def insort_right(a: MutableSequence[Any], x: Any, lo: int = 0, hi: Optional[int] = None, *,
+                 key: Optional[Callable[[Any], Any]] = None) -> None:
     """As bisect.insort_right: insert x after any equal elements."""
     _insort(a, x, lo, hi, key, 1)
 

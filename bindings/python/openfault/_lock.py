@@ -1,23 +1,30 @@
 """Leased named locks with fencing tokens: LocalProvider (in-process) and RedisProvider.
 
-Durations are float seconds (redis-py's habit): ``ttl`` > 0; ``wait=None`` waits forever,
-``wait=0`` tries once, ``wait=2.5`` waits up to 2.5 s. ``valid_until`` is on the
-``time.monotonic()`` clock (CLOCK_MONOTONIC, the library's clock).
+Durations are float seconds (redis-py's habit): ``ttl`` (or ``timeout``) > 0; ``wait=None``
+waits forever, ``wait=0`` tries once, ``wait=2.5`` waits up to 2.5 s. ``valid_until`` is on the
+``time.monotonic()`` clock (CLOCK_MONOTONIC, the library's clock). The Lock also has redis-py's
+surface (``timeout``, ``blocking``, ``blocking_timeout``, ``acquire() -> bool``, ``locked()``,
+``owned()``, ``extend(additional_time, replace_ttl)``, ``reacquire()``): docs/python.md.
 """
+from __future__ import annotations
+
 import atexit
 import contextlib
 import ctypes
+import math
 import sys
 import threading
 import time
 import weakref
+from typing import (Any, Callable, ContextManager, Dict, Optional, Set, Tuple, Union)
 
-from ._native import (LOCK_AUTO_RENEW, LOST_FN, Error, LockOptions, LockStats, LockToken,
-                      as_bytes, check, error, last_detail, lib)
+from ._native import (ERRORS, LOCK_AUTO_RENEW, LOST_FN, Error, LockError, LockOptions, LockStats,
+                      LockToken, as_bytes, check, error, invalid, invalid_type, last_detail, lib)
 
 _TTL_MAX_MS = lib.of_lock_ttl_max()
-_NOT_SUPPORTED = -15
-_BUSY, _TIMEOUT, _UNAVAILABLE = -7, -8, -11
+_INVALID, _NOT_SUPPORTED = -1, -15
+_BUSY, _TIMEOUT, _NOT_OWNER, _LOST, _UNAVAILABLE = -7, -8, -9, -10, -11
+_BusyError, _TimeoutError = ERRORS["BusyError"], ERRORS["TimeoutError"]
 # A wait on the main thread is made of C waits this long at most: Python runs signal handlers
 # (Ctrl-C) only between bytecodes, never inside a C call, so this bounds how late they run. The
 # engine's backoff ceiling is 100 ms by default, so slicing adds about one attempt per slice.
@@ -29,21 +36,22 @@ _c_now_ns = lib.of_clock_monotonic_ns
 _tls = threading.local()  # .lock: the Lock whose loss callback runs on this thread
 # Providers still open at interpreter exit are closed while Python can still run callbacks (the
 # engine's thread must not call into a finalizing interpreter).
-_open_providers = weakref.WeakSet()
+_open_providers: "weakref.WeakSet[LockProvider]" = weakref.WeakSet()
 
 
 @atexit.register
-def _close_open_providers():
+def _close_open_providers() -> None:
     for p in list(_open_providers):
         try:
             p.close()
         except Exception:
             pass
 
+
 CAP_TTL, CAP_EXTEND, CAP_FENCE, CAP_WAIT, CAP_SHARED = 1, 2, 4, 8, 16
 
 
-def _error(status):
+def _error(status: int) -> Optional[Error]:
     """The Error instance for @p status without raising it (the loss callback's argument)."""
     try:
         check(status)
@@ -52,27 +60,43 @@ def _error(status):
     return None
 
 
-def _ttl_ms(ttl):
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-        raise TypeError("ttl must be a number of seconds")
-    ms = round(ttl * 1000)
-    if not ttl > 0 or ms < 1 or ms > _TTL_MAX_MS:
-        raise ValueError("ttl must be between 0.001 and %g seconds, got %r"
-                         % (_TTL_MAX_MS / 1000, ttl))
+def _number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise invalid_type("%s must be a number of seconds, not %s"
+                           % (what, type(value).__name__))
+    return value
+
+
+def _seconds(value: object, what: str) -> float:
+    """A finite number of seconds >= 0."""
+    v = _number(value, what)
+    if not (v >= 0 and math.isfinite(v)):
+        raise invalid("%s must be a finite number of seconds >= 0, got %r" % (what, value))
+    return v
+
+
+def _ttl_ms(ttl: object, what: str = "ttl") -> int:
+    v = _number(ttl, what)
+    ms = round(v * 1000) if math.isfinite(v) else 0
+    if not v > 0 or ms < 1 or ms > _TTL_MAX_MS:
+        raise invalid("%s must be between 0.001 and %g seconds, got %r"
+                      % (what, _TTL_MAX_MS / 1000, ttl))
     return ms
 
 
-def _wait_ms(wait):
+def _wait_ms(wait: object, what: str = "wait") -> int:
+    """-1 (forever) for None or infinity, 0 (one try), else milliseconds (at least 1)."""
     if wait is None:
         return -1
-    if isinstance(wait, bool) or not isinstance(wait, (int, float)):
-        raise TypeError("wait must be None (forever) or a number of seconds")
-    if not wait >= 0:
-        raise ValueError("wait must be None (forever), 0 (try once) or > 0 seconds, got %r"
-                         % (wait,))
-    if wait == 0:
+    v = _number(wait, what)
+    if not v >= 0:
+        raise invalid("%s must be None (forever), 0 (try once) or > 0 seconds, got %r"
+                      % (what, wait))
+    if v == 0:
         return 0
-    return min(max(1, round(wait * 1000)), (1 << 63) - 1)
+    if v == math.inf:
+        return -1
+    return min(max(1, round(v * 1000)), (1 << 63) - 1)
 
 
 class _Slot:
@@ -147,9 +171,38 @@ def _make_trampoline(wlock):
     return LOST_FN(trampoline)
 
 
+class _Default:
+    """The default of a parameter that may not be combined with another one (ttl with timeout,
+    wait with blocking/blocking_timeout): it tells "not given" from any value."""
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()
+_DEFAULT_TTL = 10.0
+_PROBE_TTL = 1.0  # the lease of locked()'s probe: released at once, this only bounds a leftover
+
+
 class Lock:
     """One named lock on a provider. Make it with ``provider.lock(...)`` (acquired on ``with``
     or ``acquire()``) or ``provider.acquire(...)`` (already held).
+
+    Two spellings of the same options (one of each pair, not both):
+
+    - ``ttl`` / ``timeout``: the lease in seconds (default 10). ``timeout=None`` is redis-py's
+      lock that never expires: the longest lease the library has (``OF_LOCK_TTL_MAX``, about
+      24.8 days) renewed automatically while this process lives (``auto_renew`` forced on).
+    - ``wait`` / ``blocking`` + ``blocking_timeout``: how long an acquire waits. ``wait=None``
+      (default) or ``blocking=True, blocking_timeout=None``: forever; ``wait=0`` or
+      ``blocking=False``: one try; a number: at most that many seconds.
+
+    ``sleep`` (redis-py's polling interval) is accepted and kept, but not used: the engine wakes
+    a local waiter on release and paces Redis retries itself. ``thread_local`` is accepted and
+    ignored: the acquisition belongs to this object, and any thread may release it (redis-py's
+    ``thread_local=False``). With ``raise_on_release_error=False`` the end of a ``with`` block
+    does not raise a LockError (a lock no longer owned, or already released) — as redis-py.
 
     A Lock that holds a handle releases it when it is closed by its provider, when ``release()``
     or ``with`` ends it, or when the object is garbage: no exception (KeyboardInterrupt included)
@@ -159,13 +212,49 @@ class Lock:
     ``on_lost`` callback runs on the library's renewal thread and may call ``release()``.
     """
 
-    def __init__(self, provider, name, ttl=10.0, wait=None, *, auto_renew=False, on_lost=None):
+    name: Union[str, bytes]
+    timeout: Optional[float]
+    sleep: float
+    blocking: bool
+    blocking_timeout: Optional[float]
+    thread_local: bool
+    raise_on_release_error: bool
+    lost_status: Optional[int]
+
+    def __init__(self, provider: "LockProvider", name: Union[str, bytes], ttl: Any = DEFAULT,
+                 wait: Any = DEFAULT, *, auto_renew: bool = False,
+                 on_lost: Optional[Callable[["Lock", Optional[Error]], None]] = None,
+                 timeout: Any = DEFAULT, sleep: float = 0.1, blocking: Any = DEFAULT,
+                 blocking_timeout: Any = DEFAULT, thread_local: bool = True,
+                 raise_on_release_error: bool = True) -> None:
         self._slot = _Slot(self)
         self._provider = provider
         self.name = name
         self._name_bytes = as_bytes(name)
-        self._ttl_ms = _ttl_ms(ttl)
-        self._wait_ms = _wait_ms(wait)
+        if ttl is not DEFAULT and timeout is not DEFAULT:
+            raise invalid("give ttl or timeout (the same thing), not both")
+        if timeout is None:
+            self.timeout = None
+            self._ttl_ms = _TTL_MAX_MS
+            auto_renew = True
+        else:
+            given = timeout if timeout is not DEFAULT else ttl
+            self._ttl_ms = _ttl_ms(_DEFAULT_TTL if given is DEFAULT else given,
+                                   "timeout" if timeout is not DEFAULT else "ttl")
+            self.timeout = _DEFAULT_TTL if given is DEFAULT else given
+        if wait is not DEFAULT and (blocking is not DEFAULT or blocking_timeout is not DEFAULT):
+            raise invalid("give wait, or blocking/blocking_timeout, not both")
+        if wait is not DEFAULT:
+            ms = _wait_ms(wait)
+            self.blocking = ms != 0
+            self.blocking_timeout = None if ms <= 0 else wait
+        else:
+            self.blocking = True if blocking is DEFAULT else bool(blocking)
+            self.blocking_timeout = None if blocking_timeout is DEFAULT else blocking_timeout
+            _wait_ms(self.blocking_timeout, "blocking_timeout")  # refused now, not at acquire
+        self.sleep = _seconds(sleep, "sleep")
+        self.thread_local = bool(thread_local)
+        self.raise_on_release_error = bool(raise_on_release_error)
         self._auto_renew = bool(auto_renew)
         self._on_lost = on_lost
         self._mu = self._slot.mu
@@ -174,15 +263,21 @@ class Lock:
 
     # -- state -----------------------------------------------------------------------------
     @property
-    def acquired(self):
+    def ttl(self) -> float:
+        """The lease in seconds this lock is taken (and reacquire()d) with."""
+        return self._ttl_ms / 1000
+
+    @property
+    def acquired(self) -> bool:
         """True from a successful acquire until the handle is released (also after the lease
         ended: a lost lock still has to be released, which ``with`` and release() do)."""
         return self._slot.out.value is not None
 
     @property
-    def held(self):
+    def held(self) -> bool:
         """True while the lease can be counted on: acquired, not marked lost by the engine, and
-        its ``valid_until`` not yet passed (on the library's monotonic clock)."""
+        its ``valid_until`` not yet passed (on the library's monotonic clock). Local knowledge:
+        owned() asks the backend."""
         if self._current() is None:  # no wait for the mutex while another thread acquires
             return False
         with self._guard():
@@ -190,31 +285,45 @@ class Lock:
             return h is not None and not self._lost_handle(h)
 
     @property
-    def lost(self):
+    def lost(self) -> bool:
         """Whether the lease is over: the engine marked it lost (failed renewal or extend,
-        NOT_OWNER answer) or its ``valid_until`` has passed. Raises ValueError when not acquired."""
+        NOT_OWNER answer) or its ``valid_until`` has passed. Raises LockError when not acquired."""
         with self._guard():
             return self._lost_handle(self._handle())
 
     @staticmethod
-    def _lost_handle(h):
+    def _lost_handle(h: int) -> bool:
         # valid_until first: once it passed, a later renewal cannot make the lease good again.
         return _c_now_ns() >= lib.of_lock_valid_until_ns(h) or bool(lib.of_lock_is_lost(h))
 
-    def _current(self):
+    def _current(self) -> Optional[int]:
         """The handle: the slot's, or inside this lock's loss callback the one C passed (a very
         short lease may be reported before of_lock_acquire() has returned it)."""
         if getattr(_tls, "lock", None) is self:
             return _tls.handle
         return self._slot.out.value
 
-    def _handle(self):
+    def _named(self, e: Error) -> Error:
+        e.lock_name = self.name
+        return e
+
+    def _not_held(self, what: str) -> LockError:
+        # redis-py's wording, so that messages read the same after a switch.
+        return self._named(LockError(_INVALID, None, "Cannot %s an unlocked lock (%r)"
+                                     % (what, self.name)))
+
+    def _check(self, rc: int) -> int:
+        if rc < 0:
+            raise self._named(error(rc, last_detail()))
+        return rc
+
+    def _handle(self) -> int:
         h = self._current()
         if h is None:
-            raise ValueError("lock %r is not held" % (self.name,))
+            raise self._named(LockError(_INVALID, None, "lock %r is not held" % (self.name,)))
         return h
 
-    def _guard(self):
+    def _guard(self) -> ContextManager[Any]:
         """Serialise calls on the handle. Inside this lock's own loss callback the handle is
         alive until the callback returns (a release elsewhere waits for it), and the mutex may
         be held by a thread whose C call waits for the callback: don't take it there."""
@@ -223,38 +332,109 @@ class Lock:
         return self._mu
 
     @property
-    def fence(self):
+    def fence(self) -> int:
         """The fencing token of this acquisition (int, strictly increasing per name)."""
         out = ctypes.c_uint64()
         with self._guard():
-            check(lib.of_lock_fence(self._handle(), ctypes.byref(out)))
+            self._check(lib.of_lock_fence(self._handle(), ctypes.byref(out)))
         return out.value
 
     @property
-    def valid_until(self):
+    def valid_until(self) -> float:
         """End of the lease in seconds on the time.monotonic() clock (conservative)."""
         with self._guard():
             return lib.of_lock_valid_until_ns(self._handle()) / 1e9
 
     @property
-    def token(self):
+    def token(self) -> str:
         """The 128-bit owner token as 32 hex digits."""
         t = LockToken()
         with self._guard():
-            check(lib.of_lock_token_get(self._handle(), ctypes.byref(t)))
+            self._check(lib.of_lock_token_get(self._handle(), ctypes.byref(t)))
         return bytes(t.bytes).hex()
 
+    # -- backend queries (redis-py) --------------------------------------------------------
+    def locked(self) -> bool:
+        """Whether anyone holds the name, this object included: answered by the backend. The C
+        API has no query, so this is a try-once acquire of the name that, if it succeeds, is
+        released at once (answer False). It is not atomic: the answer may be stale when you read
+        it, and for that instant the name is held by the probe (another try-once acquire may
+        then see it busy; the probe counts in stats())."""
+        probe = Lock(self._provider, self.name, ttl=_PROBE_TTL, wait=0)
+        try:
+            probe._take(0)
+        except _BusyError:
+            return True
+        probe.release()
+        return False
+
+    def owned(self) -> bool:
+        """Whether this object holds the name now, answered by the backend: a compare-and-extend
+        (the only ownership check the C API has) that sets the lease to what remains of it or,
+        if that is shorter, to this lock's ttl. So it never shortens the lease below the ttl
+        (each call may take the provider's clock-drift allowance off a longer one) and lengthens
+        it at most to the ttl, as reacquire() would. False without asking when this object holds
+        nothing or its lease is known to be over (``held`` is False); False when the backend
+        says another token (or none) holds it. Raises UnavailableError / UnknownOutcomeError
+        when the backend could not answer, NotSupportedError when the provider cannot extend."""
+        if self._current() is None:
+            return False
+        with self._guard():
+            h = self._current()
+            if h is None or self._lost_handle(h):
+                return False
+            remaining = max(0, lib.of_lock_valid_until_ns(h) - _c_now_ns()) // 1000000
+            try:
+                rc = lib.of_lock_extend(h, min(_TTL_MAX_MS, max(remaining, self._ttl_ms)))
+                if rc in (_NOT_OWNER, _LOST):
+                    return False
+                self._check(rc)
+            finally:
+                self._deferred_release_locked()
+        return True
+
     # -- actions ---------------------------------------------------------------------------
-    def acquire(self):
-        """Take the lock with this object's ttl and wait. Returns self.
-        Raises BusyError (wait=0 and held), TimeoutError (wait > 0 passed while another owner
-        held it), UnavailableError (the backend was not reached), UnknownOutcomeError, ...
-        (openfault.Error subclasses). On the main thread the wait is interruptible: Ctrl-C
-        raises KeyboardInterrupt within about 0.1 s, and the lock is then not held."""
+    def acquire(self, sleep: Optional[float] = None, blocking: Optional[bool] = None,
+                blocking_timeout: Optional[float] = None,
+                token: Optional[Union[str, bytes]] = None) -> bool:
+        """Take the lock (redis-py's signature): True once held, False when it stayed held by
+        another owner for the whole wait (BUSY/TIMEOUT). ``blocking`` / ``blocking_timeout``
+        default to this object's (``blocking_timeout=None`` there keeps the object's value, as
+        in redis-py); ``sleep`` is checked and unused. ``token`` (a caller-chosen owner value)
+        is not supported: the library makes the token, and fences rely on it.
+        Raises UnavailableError (the backend was not reached), UnknownOutcomeError, AuthError,
+        ... (openfault.Error subclasses), and LockError if this object already holds the lock
+        (locks are not reentrant; redis-py would wait for itself). On the main thread the wait
+        is interruptible: Ctrl-C raises KeyboardInterrupt within about 0.1 s, and the lock is
+        then not held. ``provider.acquire()`` and ``with`` raise BusyError / TimeoutError
+        instead of answering False."""
+        if token is not None:
+            raise self._named(error(_NOT_SUPPORTED, "acquire(token=...): the library makes the "
+                                    "owner token (fences rely on it)"))
+        if sleep is not None:
+            _seconds(sleep, "sleep")
+        wait_ms = self._wait_from(self.blocking if blocking is None else blocking,
+                                  self.blocking_timeout if blocking_timeout is None
+                                  else blocking_timeout)
+        try:
+            self._take(wait_ms)
+        except (_BusyError, _TimeoutError):
+            return False
+        return True
+
+    @staticmethod
+    def _wait_from(blocking: object, blocking_timeout: Optional[float]) -> int:
+        if not blocking:
+            return 0
+        return _wait_ms(blocking_timeout, "blocking_timeout")
+
+    def _take(self, wait_ms: int) -> None:
+        """Acquire waiting @p wait_ms (-1 forever); raises the Error of any failure."""
         slot = self._slot
         with self._mu:
             if slot.out.value is not None:
-                raise ValueError("lock %r is already held by this object" % (self.name,))
+                raise self._named(LockError(_INVALID, None, "lock %r is already held by this "
+                                            "object (locks are not reentrant)" % (self.name,)))
             opts = LockOptions()
             check(lib.of_lock_options_init(ctypes.byref(opts), ctypes.sizeof(opts)))
             opts.ttl_ms = self._ttl_ms
@@ -270,7 +450,7 @@ class Lock:
             slot.cb = cb  # C may call it until the handle is released: keep it alive
             live.add(slot)  # before C can write a handle into it
             try:
-                rc, detail = self._acquire_into(slot, opts)
+                rc, detail = self._acquire_into(slot, opts, wait_ms)
             except BaseException:
                 # Interrupted (KeyboardInterrupt, a signal handler's exception), possibly right
                 # after C took the lock: the caller never got it, so give it back now.
@@ -280,12 +460,11 @@ class Lock:
             if rc != 0:
                 slot.cb = None
                 live.discard(slot)
-                raise error(rc, detail)
+                raise self._named(error(rc, detail))
             # A loss reported before we got here (a very short lease) asked for a release.
             self._deferred_release_locked()
-        return self
 
-    def _acquire_into(self, slot, opts):
+    def _acquire_into(self, slot: _Slot, opts: LockOptions, wait_ms: int) -> Tuple[int, str]:
         """Call of_lock_acquire() writing into @p slot. Returns (status, detail).
 
         The GIL is released during each C call (lib is a CDLL): other threads run meanwhile. On
@@ -295,7 +474,6 @@ class Lock:
         prov = self._provider._handle()
         name = self._name_bytes
         args = (prov, name, len(name), ctypes.byref(opts), ctypes.byref(slot.out))
-        wait_ms = self._wait_ms
         if wait_ms == 0 or not _on_main_thread():
             opts.wait_ms = wait_ms
             rc = _c_acquire(*args)
@@ -328,23 +506,72 @@ class Lock:
                 # spin on a backend that is down.
                 time.sleep((min(end, deadline or end) - after) / 1e9)
 
-    def extend(self, ttl=None):
-        """Set the lease to @p ttl seconds from now (default: the acquire ttl).
-        Raises NotOwnerError (expired or taken over; the lock is then lost), LostError,
-        UnknownOutcomeError, NotSupportedError, ..."""
-        ms = self._ttl_ms if ttl is None else _ttl_ms(ttl)
+    def extend(self, additional_time: Optional[float] = None, replace_ttl: bool = False, *,
+               ttl: Optional[float] = None) -> bool:
+        """redis-py's extend: add @p additional_time seconds to what remains of the lease, or
+        with ``replace_ttl=True`` set the lease to @p additional_time from now. ``extend()``
+        (no argument) sets it to the lock's ttl from now, ``extend(ttl=x)`` to x from now.
+        "What remains" is this side's conservative view (``valid_until``), so the new lease
+        never ends later than the backend's old expiry plus @p additional_time. Returns True.
+        Raises LockError for a lock this object does not hold or one made with
+        ``timeout=None``; NotOwnerError / LostError (both LockNotOwnedError: the lease had
+        expired or was taken over; the lock is then lost), UnknownOutcomeError, ...
+        With ``auto_renew`` the next renewal sets the lease back to the ttl."""
+        if self._current() is None:
+            raise self._not_held("extend")
+        if self.timeout is None:
+            raise self._named(LockError(_INVALID, None, "Cannot extend a lock with no timeout "
+                                        "(%r)" % (self.name,)))
+        if ttl is not None and additional_time is not None:
+            raise invalid("give additional_time or ttl, not both")
+        add_ms = None
+        if ttl is not None:
+            ms = _ttl_ms(ttl)
+        elif additional_time is None:
+            ms = self._ttl_ms
+        elif replace_ttl:
+            ms = _ttl_ms(additional_time, "additional_time")
+        else:
+            add_ms = round(_seconds(additional_time, "additional_time") * 1000)
         with self._guard():
+            h = self._handle()
+            if add_ms is not None:
+                remaining = max(0, lib.of_lock_valid_until_ns(h) - _c_now_ns()) // 1000000
+                # A lease already over is refused by the engine (NOT_OWNER) whatever the length.
+                ms = max(1, remaining + add_ms)
+                if ms > _TTL_MAX_MS:
+                    raise invalid("the extended lease (%d ms) is above the longest the library "
+                                  "has (%d ms)" % (ms, _TTL_MAX_MS))
             try:
-                check(lib.of_lock_extend(self._handle(), ms))
+                self._check(lib.of_lock_extend(h, ms))
             finally:
                 self._deferred_release_locked()
+        return True
 
-    def release(self):
+    def reacquire(self) -> bool:
+        """redis-py's reacquire: set the lease back to the lock's ttl from now. Returns True.
+        Raises LockError for a lock this object does not hold or one made with
+        ``timeout=None``; LockNotOwnedError (NotOwnerError, LostError) when it is no longer
+        ours."""
+        if self._current() is None:
+            raise self._not_held("reacquire")
+        if self.timeout is None:
+            raise self._named(LockError(_INVALID, None, "Cannot reacquire a lock with no "
+                                        "timeout (%r)" % (self.name,)))
+        with self._guard():
+            try:
+                self._check(lib.of_lock_extend(self._handle(), self._ttl_ms))
+            finally:
+                self._deferred_release_locked()
+        return True
+
+    def release(self) -> None:
         """Release the lock (the C handle is freed whatever the outcome).
-        Raises NotOwnerError (our lease had expired or was taken over), LostError (already
-        known lost), UnknownOutcomeError / UnavailableError (a cleanup is queued).
-        Called inside this lock's own on_lost callback, the release happens right after the
-        callback returns."""
+        Raises LockError if this object holds nothing (never acquired, or already released),
+        NotOwnerError (our lease had expired or was taken over) or LostError (already known
+        lost) — both LockNotOwnedError —, UnknownOutcomeError / UnavailableError (a cleanup is
+        queued). Called inside this lock's own on_lost callback, the release happens right
+        after the callback returns."""
         if getattr(_tls, "lock", None) is self:
             self._release_requested = True
             return
@@ -352,26 +579,26 @@ class Lock:
         if pending is not None:
             raise pending
         if rc is None:
-            raise ValueError("lock %r is not held" % (self.name,))
-        check(rc)
+            raise self._not_held("release")
+        self._check(rc)
 
-    def _release_locked(self, raise_error):
+    def _release_locked(self, raise_error: bool) -> Optional[int]:
         """Release with self._mu held (or inside the loss callback). Returns the status."""
         rc = _slot_release(self._slot, self._provider._live)
         if rc is None:
             if raise_error:
-                raise ValueError("lock %r is not held" % (self.name,))
+                raise self._not_held("release")
             return None
         if raise_error:
-            check(rc)
+            self._check(rc)
         return rc
 
-    def _deferred_release_locked(self):
+    def _deferred_release_locked(self) -> None:
         if self._release_requested and self._slot.out.value is not None:
             self._release_requested = False
             self._release_locked(raise_error=False)
 
-    def _lost_callback(self, handle, status):
+    def _lost_callback(self, handle: int, status: int) -> None:
         # On the engine's thread, with the GIL (ctypes takes it). Never block on self._mu here:
         # a thread holding it may be inside a C call that waits for this callback to return.
         self.lost_status = status
@@ -391,35 +618,48 @@ class Lock:
                 self._mu.release()
         # Otherwise the thread holding _mu releases after its own call returns.
 
-    def __enter__(self):
+    def __enter__(self) -> "Lock":
+        wait_ms = self._wait_from(self.blocking, self.blocking_timeout)
         had = self._slot.out.value  # read in C: no signal check before the acquire
         try:
             if had is None:
-                self.acquire()
+                self._take(wait_ms)  # BusyError / TimeoutError (LockErrors) when not acquired
         except BaseException:
-            # An exception after acquire() succeeded but before we return (a signal handler)
+            # An exception after the acquire succeeded but before we return (a signal handler)
             # would skip __exit__: release what this call took.
             if had is None:
                 _release_uninterrupted(self._slot, self._provider._live)
             raise
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException],
+                 tb: Any) -> bool:
         # The release first, and never skipped by an exception raised meanwhile.
         rc, pending = _release_uninterrupted(self._slot, self._provider._live)
         if pending is not None:
             raise pending
-        if exc_type is None and rc is not None:
-            check(rc)  # a lease lost during the block is worth an exception
+        if exc_type is not None:
+            return False  # the block's exception is not masked by the release's
+        if rc is None:
+            # Released inside the block: by a loss callback (the loss is worth an exception),
+            # by release() or by the provider's close() (redis-py raises there too).
+            err: Optional[Error] = (self._named(error(self.lost_status, ""))
+                                    if self.lost_status else self._not_held("release"))
+        elif rc < 0:
+            err = self._named(error(rc, last_detail()))  # a lease lost during the block
+        else:
+            err = None
+        if err is not None and (self.raise_on_release_error or not isinstance(err, LockError)):
+            raise err
         return False
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             _slot_release(self._slot, self._provider._live)
         except Exception:
             pass
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self._slot.out.value is None:
             state = "not held"
         else:
@@ -431,29 +671,29 @@ class LockProvider:
     """Base of LocalProvider and RedisProvider. close() (or ``with``) destroys the provider after
     releasing any lock still held through it. Thread-safety: safe from any thread."""
 
-    def __init__(self, handle):
+    def __init__(self, handle: int) -> None:
         self._h = handle
         # The _Slot of every handle taken through this provider and not yet released (with
         # the handle, not the Lock: an orphaned Lock is still collected and releases its slot).
-        self._live = set()
+        self._live: Set[_Slot] = set()
         _open_providers.add(self)
 
-    def _handle(self):
+    def _handle(self) -> int:
         if not self._h:
-            raise ValueError("operation on a closed lock provider")
+            raise invalid("operation on a closed lock provider")
         return self._h
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The backend's name: "local", "redis", ..."""
         return lib.of_lock_provider_name(self._handle()).decode()
 
     @property
-    def caps(self):
+    def caps(self) -> int:
         """Capability bits (CAP_TTL | CAP_EXTEND | CAP_FENCE | CAP_WAIT | CAP_SHARED)."""
         return lib.of_lock_provider_caps(self._handle())
 
-    def stats(self):
+    def stats(self) -> Dict[str, int]:
         """The provider's counters as a dict (attempts, acquired, busy, timeouts, lost, ...)."""
         _sweep(self._live)
         s = LockStats()
@@ -461,17 +701,35 @@ class LockProvider:
         check(lib.of_lock_provider_stats(self._handle(), ctypes.byref(s)))
         return {n: getattr(s, n) for n, _t in LockStats._fields_[2:]}
 
-    def lock(self, name, ttl=10.0, wait=None, *, auto_renew=False, on_lost=None):
+    def lock(self, name: Union[str, bytes], ttl: Any = DEFAULT, wait: Any = DEFAULT, *,
+             auto_renew: bool = False,
+             on_lost: Optional[Callable[[Lock, Optional[Error]], None]] = None,
+             timeout: Any = DEFAULT, sleep: float = 0.1, blocking: Any = DEFAULT,
+             blocking_timeout: Any = DEFAULT, thread_local: bool = True,
+             raise_on_release_error: bool = True) -> Lock:
         """A Lock for @p name (str is UTF-8, bytes pass through), not yet acquired: use it in a
-        ``with`` block or call acquire(). @p on_lost(lock, error) is called on the library's
-        thread when an auto-renewed lease is lost."""
-        return Lock(self, name, ttl, wait, auto_renew=auto_renew, on_lost=on_lost)
+        ``with`` block or call acquire(). ``ttl=10`` (seconds) / ``wait=None`` (forever), or
+        redis-py's ``timeout=``, ``blocking=``, ``blocking_timeout=``, ``sleep=`` (see Lock).
+        @p on_lost(lock, error) is called on the library's thread when an auto-renewed lease is
+        lost."""
+        return Lock(self, name, ttl, wait, auto_renew=auto_renew, on_lost=on_lost,
+                    timeout=timeout, sleep=sleep, blocking=blocking,
+                    blocking_timeout=blocking_timeout, thread_local=thread_local,
+                    raise_on_release_error=raise_on_release_error)
 
-    def acquire(self, name, ttl=10.0, wait=None, *, auto_renew=False, on_lost=None):
-        """lock(...).acquire(): a held Lock."""
-        return self.lock(name, ttl, wait, auto_renew=auto_renew, on_lost=on_lost).acquire()
+    def acquire(self, name: Union[str, bytes], ttl: Any = DEFAULT, wait: Any = DEFAULT, *,
+                auto_renew: bool = False,
+                on_lost: Optional[Callable[[Lock, Optional[Error]], None]] = None,
+                timeout: Any = DEFAULT, blocking: Any = DEFAULT,
+                blocking_timeout: Any = DEFAULT) -> Lock:
+        """lock(...) taken now: a held Lock. Raises BusyError (one try, and held), TimeoutError
+        (the wait passed while another owner held it), UnavailableError, ..."""
+        lk = self.lock(name, ttl, wait, auto_renew=auto_renew, on_lost=on_lost, timeout=timeout,
+                       blocking=blocking, blocking_timeout=blocking_timeout)
+        lk._take(lk._wait_from(lk.blocking, lk.blocking_timeout))
+        return lk
 
-    def close(self):
+    def close(self) -> None:
         """Release every lock still held through this provider, then destroy it."""
         for slot in list(self._live):
             _release_uninterrupted(slot, self._live)
@@ -480,14 +738,14 @@ class LockProvider:
             _open_providers.discard(self)
             lib.of_lock_provider_destroy(h)
 
-    def __enter__(self):
+    def __enter__(self) -> "LockProvider":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> bool:
         self.close()
         return False
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:
@@ -498,7 +756,7 @@ class LocalProvider(LockProvider):
     """In-process named locks shared by this process's threads (leases, fences, waiters woken
     on release)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         out = ctypes.c_void_p()
         check(lib.of_lock_local_create(ctypes.byref(out)))
         super().__init__(out.value)
@@ -509,12 +767,12 @@ class RedisProvider(LockProvider):
     ``unix:///run/redis.sock`` (see docs/locks.md for every parameter). Nothing connects until
     the first lock call. Raises NotSupportedError when the library was built without hiredis."""
 
-    def __init__(self, url):
+    def __init__(self, url: Union[str, bytes]) -> None:
         out = ctypes.c_void_p()
         check(lib.of_lock_redis_create_url(as_bytes(url), ctypes.byref(out)))
         super().__init__(out.value)
 
 
-def redis_available():
+def redis_available() -> bool:
     """Whether the loaded library has the Redis providers."""
     return bool(lib.of_lock_redis_available())

@@ -1,24 +1,70 @@
 """Loading libopenfault and mapping its status codes to Python exceptions.
 
 The library is found through $OPENFAULT_LIBRARY (a path; meson's tests point it at the fresh
-build), else the system's ``libopenfault.so.<soversion>``.
+build), else the soname ``libopenfault.so.<soversion>`` through the dynamic loader's search, else
+the usual install directories; otherwise importing openfault raises an ImportError that lists
+what was tried.
 """
+from __future__ import annotations
+
+import builtins
 import ctypes
 import os
+import sysconfig
+from typing import Dict, List, Optional, Sequence, Tuple, Type
 
 SOVERSION = 0
+SONAME = "libopenfault.so.%d" % SOVERSION
 
 
-def _load():
-    path = os.environ.get("OPENFAULT_LIBRARY") or "libopenfault.so.%d" % SOVERSION
-    # Two views of the same dlopen() handle: `lib` releases the GIL around each call (calls that
-    # may block: lock acquire/release, provider destroy); `plib` keeps it (short calls on objects
-    # that need exclusive writers: bisect kernels, index, ring), so Python threads are serialised
-    # there and a caller's buffer cannot be resized by another thread during the call.
-    return ctypes.CDLL(path), ctypes.PyDLL(path)
+def install_dirs() -> List[str]:
+    """The directories searched after the dynamic loader: where `meson install` puts the
+    library under the default prefixes (lib, lib/<multiarch>, lib64)."""
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    out = []
+    for prefix in ("/usr/local", "/usr"):
+        for sub in ("lib", "lib/" + multiarch if multiarch else "", "lib64"):
+            if sub and prefix + "/" + sub not in out:
+                out.append(prefix + "/" + sub)
+    return out
 
 
-lib, plib = _load()
+def find_library(env: Optional[str], dirs: Sequence[str],
+                 soname: str = SONAME) -> Tuple[ctypes.CDLL, ctypes.PyDLL]:
+    """Load the library: @p env (the value of $OPENFAULT_LIBRARY) when set, and then nothing
+    else (an explicit path that fails is an error, not a reason to load another copy); else the
+    @p soname through the loader's search, then @p soname in each of @p dirs. Raises ImportError
+    saying what was tried and how to fix it."""
+    if env:
+        tries = [("$OPENFAULT_LIBRARY=" + env, env)]
+    else:
+        tries = [(soname + " (the dynamic loader's search: LD_LIBRARY_PATH, RUNPATH, "
+                  "ld.so.cache)", soname)]
+        tries += [(os.path.join(d, soname), os.path.join(d, soname)) for d in dirs]
+    failures = []
+    for what, path in tries:
+        if path != soname and not os.path.exists(path):
+            failures.append("%s: no such file" % what)
+            continue
+        try:
+            # Two views of the same dlopen() handle: `lib` releases the GIL around each call
+            # (calls that may block: lock acquire/release, provider destroy); `plib` keeps it
+            # (short calls on objects that need exclusive writers: bisect kernels, index, ring),
+            # so Python threads are serialised there and a caller's buffer cannot be resized by
+            # another thread during the call.
+            return ctypes.CDLL(path), ctypes.PyDLL(path)
+        except OSError as e:
+            failures.append("%s: %s" % (what, e))
+    fix = ("set OPENFAULT_LIBRARY to the full path of a working libopenfault.so"
+           if env else
+           "install libopenfault (`meson install -C build`, then `ldconfig`), or set "
+           "OPENFAULT_LIBRARY to the full path of the library, e.g. "
+           "OPENFAULT_LIBRARY=$PWD/build/libopenfault.so")
+    raise ImportError("openfault: cannot load libopenfault. Tried:\n  " + "\n  ".join(failures)
+                      + "\nTo fix it: " + fix, name="openfault")
+
+
+lib, plib = find_library(os.environ.get("OPENFAULT_LIBRARY"), install_dirs())
 
 lib.of_strerror.restype = ctypes.c_char_p
 lib.of_strerror.argtypes = [ctypes.c_int]
@@ -39,68 +85,132 @@ lib.of_free.argtypes = [ctypes.c_void_p]
 lib.of_name_max.restype = ctypes.c_size_t
 lib.of_name_max.argtypes = []
 
+INVALID = -1
+
 
 class Error(Exception):
-    """A libopenfault call failed. ``status`` is the negative code, ``name`` its symbol
-    (``"OF_ERR_BUSY"``), ``detail`` the per-thread detail text (may be empty)."""
+    """Every error the binding raises. ``status`` is the negative code, ``name`` its symbol
+    (``"OF_ERR_BUSY"``), ``detail`` the library's detail text (may be empty); errors raised by a
+    Lock also carry ``lock_name``. Misuse found in Python (a wrong type, a value out of range,
+    a call on a closed object) raises InvalidError (``status`` -1), which is also a ValueError,
+    or one of its subclasses that are also the builtin the standard library would raise."""
 
-    def __init__(self, status, name, detail=""):
+    lock_name: Optional[object] = None
+
+    def __init__(self, status: int = INVALID, name: Optional[str] = None, detail: str = ""):
         self.status = status
-        self.name = name
+        self.name = name if name is not None else lib.of_status_name(status).decode()
         self.detail = detail
         text = lib.of_strerror(status).decode()
-        msg = "%s (%s)" % (text, name)
+        msg = "%s (%s)" % (text, self.name)
         if detail:
             msg += ": " + detail
         super().__init__(msg)
 
-
-_by_status = {}
-
-
-def _make_subclasses():
-    names = {
-        -1: "InvalidError", -2: "NoMemoryError", -3: "NotFoundError", -4: "ExistsError",
-        -5: "EmptyError", -6: "NoSpaceError", -7: "BusyError", -8: "TimeoutError",
-        -9: "NotOwnerError", -10: "LostError", -11: "UnavailableError", -12: "UnknownOutcomeError",
-        -13: "AuthError", -14: "ProtocolError", -15: "NotSupportedError", -16: "AbiError",
-    }
-    out = {}
-    for status, cls_name in names.items():
-        cls = type(cls_name, (Error,), {"__doc__": lib.of_strerror(status).decode()})
-        _by_status[status] = cls
-        out[cls_name] = cls
-    return out
+    def __str__(self) -> str:
+        # The message, also where a builtin base (KeyError) would show its repr.
+        return str(self.args[0]) if self.args else ""
 
 
-ERRORS = _make_subclasses()
+class LockError(Error, ValueError):
+    """A lock could not be taken, released, extended or asked about (redis-py's
+    ``redis.exceptions.LockError``, which is also a ValueError). BusyError, TimeoutError and
+    LockNotOwnedError are LockErrors; so is releasing or extending a Lock that holds nothing."""
 
 
-def error(status, detail=""):
+class LockNotOwnedError(LockError):
+    """The lock is no longer ours: its lease expired or was taken over (NotOwnerError), or the
+    engine had already marked it lost (LostError). redis-py's ``LockNotOwnedError``."""
+
+
+class InvalidError(Error, ValueError):
+    """Bad input: refused by the library (OF_ERR_INVALID) or by the binding before C was
+    called; nothing changed."""
+
+
+class InvalidTypeError(InvalidError, TypeError):
+    """An argument of the wrong type (refused before C is called)."""
+
+
+class InvalidRangeError(InvalidError, OverflowError):
+    """An integer outside what the C type holds (e.g. a uint64 key below 0 or above 2**64-1);
+    ctypes would otherwise wrap it silently."""
+
+
+class IndexRangeError(Error, IndexError):
+    """A position outside a sequence (Index, FrozenIndex)."""
+
+
+# One class per status code; the docstring is the library's own text (of_strerror).
+class NoMemoryError(Error, MemoryError): pass                   # noqa: E701
+class NotFoundError(Error, KeyError): pass                      # noqa: E701
+class ExistsError(Error): pass                                  # noqa: E701
+class EmptyError(Error): pass                                   # noqa: E701
+class NoSpaceError(Error): pass                                 # noqa: E701
+class BusyError(LockError): pass                                # noqa: E701
+class TimeoutError(LockError, builtins.TimeoutError): pass      # noqa: E701,A001
+class NotOwnerError(LockNotOwnedError): pass                    # noqa: E701
+class LostError(LockNotOwnedError): pass                        # noqa: E701
+class UnavailableError(Error): pass                             # noqa: E701
+class UnknownOutcomeError(Error): pass                          # noqa: E701
+class AuthError(Error): pass                                    # noqa: E701
+class ProtocolError(Error): pass                                # noqa: E701
+class NotSupportedError(Error): pass                            # noqa: E701
+class AbiError(Error): pass                                     # noqa: E701
+
+
+_by_status: Dict[int, Type[Error]] = {
+    -1: InvalidError, -2: NoMemoryError, -3: NotFoundError, -4: ExistsError, -5: EmptyError,
+    -6: NoSpaceError, -7: BusyError, -8: TimeoutError, -9: NotOwnerError, -10: LostError,
+    -11: UnavailableError, -12: UnknownOutcomeError, -13: AuthError, -14: ProtocolError,
+    -15: NotSupportedError, -16: AbiError,
+}
+ERRORS: Dict[str, Type[Error]] = {cls.__name__: cls for cls in _by_status.values()}
+for _status, _cls in _by_status.items():
+    if _cls is not InvalidError:
+        _cls.__doc__ = lib.of_strerror(_status).decode()
+for _cls in [Error, LockError, LockNotOwnedError, InvalidTypeError, InvalidRangeError,
+             IndexRangeError] + list(_by_status.values()):
+    _cls.__module__ = "openfault"
+
+
+def error(status: int, detail: str = "") -> Error:
     """The Error subclass instance for the negative @p status with @p detail (not raised)."""
     cls = _by_status.get(status, Error)
     return cls(status, lib.of_status_name(status).decode(), detail)
 
 
-def last_detail():
+def invalid(detail: str) -> InvalidError:
+    """The InvalidError for misuse found before calling C (not raised)."""
+    return InvalidError(INVALID, None, detail)
+
+
+def invalid_type(detail: str) -> InvalidTypeError:
+    return InvalidTypeError(INVALID, None, detail)
+
+
+def last_detail() -> str:
     """The library's detail text for the last failed call on this OS thread."""
     return lib.of_last_error_detail().decode("utf-8", "replace")
 
 
-def check(status):
+def check(status: int) -> int:
     """Raise the Error subclass for a negative status; return it unchanged otherwise."""
     if status < 0:
         raise error(status, last_detail())
     return status
 
 
-def as_bytes(value):
+def as_bytes(value: object) -> bytes:
     """str is UTF-8 encoded; bytes-like objects pass through."""
     if isinstance(value, str):
-        return value.encode("utf-8")
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError as e:  # a lone surrogate
+            raise invalid("not encodable as UTF-8: %s" % e) from None
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
-    raise TypeError("expected str or bytes, got %s" % type(value).__name__)
+    raise invalid_type("expected str or bytes, got %s" % type(value).__name__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,14 +222,14 @@ _int, _sz, _u32, _u64, _i64 = _c.c_int, _c.c_size_t, _c.c_uint32, _c.c_uint64, _
 _vp, _p_sz, _p_u64 = _c.c_void_p, _c.POINTER(_c.c_size_t), _c.POINTER(_c.c_uint64)
 
 
-def _declare(dll, name, restype, *argtypes):
+def _declare(dll: ctypes.CDLL, name: str, restype: object, *argtypes: object) -> object:
     fn = getattr(dll, name)
     fn.restype = restype
     fn.argtypes = list(argtypes)
     return fn
 
 
-def has(name):
+def has(name: str) -> bool:
     """Whether the loaded library exports @p name (a module still being written may not)."""
     try:
         getattr(lib, name)

@@ -1,7 +1,10 @@
 """openfault.Ring: a consistent-hash ring over libopenfault's of_ring."""
-import ctypes
+from __future__ import annotations
 
-from ._native import _declare, as_bytes, check, plib
+import ctypes
+from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
+
+from ._native import InvalidRangeError, _declare, as_bytes, check, invalid, invalid_type, plib
 
 _c = ctypes
 _vp, _sz, _u32, _u64 = _c.c_void_p, _c.c_size_t, _c.c_uint32, _c.c_uint64
@@ -57,30 +60,39 @@ _declare(plib, "of_ring_memory_usage", _sz, _vp)
 DEFAULT_VNODES = 1024
 
 
+def _uint(value, what, top):
+    """An int in 0..@p top (ctypes would wrap anything else silently)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_type("%s must be an int, not %s" % (what, type(value).__name__))
+    if not 0 <= value <= top:
+        raise InvalidRangeError(-1, None, "%s %d outside 0..%d" % (what, value, top))
+    return value
+
+
 def _weight(weight, ketama):
     if isinstance(weight, bool) or not isinstance(weight, int):
-        raise TypeError("weight must be an int")
+        raise invalid_type("weight must be an int")
     if not (0 if ketama else 1) <= weight <= 0xFFFFFFFF:
-        raise ValueError("weight %d out of range" % weight)
+        raise invalid("weight %d out of range" % weight)
     return weight
 
 
 class RingView:
     """An immutable version of a Ring (Ring.view()), e.g. to diff() with a later one."""
 
-    def __init__(self, ring, handle):
+    def __init__(self, ring: "Ring", handle: int) -> None:
         self._nodes = dict(ring._nodes)  # tag -> node object, as of this version
         self._h = handle
 
     @property
-    def generation(self):
+    def generation(self) -> int:
         return plib.of_ring_view_generation(self._h)
 
     @property
-    def fingerprint(self):
+    def fingerprint(self) -> int:
         return plib.of_ring_view_fingerprint(self._h)
 
-    def diff(self, newer):
+    def diff(self, newer: "RingView") -> List[Tuple[int, int, Any, Any]]:
         """Hash ranges whose owner differs from this view to @p newer:
         a list of (first_hash, last_hash, old_node, new_node) (inclusive bounds; a node is None
         on the side of an empty ring)."""
@@ -104,7 +116,7 @@ class RingView:
         check(rc)
         return out
 
-    def release(self):
+    def release(self) -> None:
         h, self._h = self._h, None
         if h:
             plib.of_ring_view_release(h)
@@ -129,14 +141,14 @@ class Ring:
     lookups run concurrently with changes).
     """
 
-    def __init__(self, nodes=(), *, vnodes=DEFAULT_VNODES, seed=0, ketama=False,
-                 sort_hosts=False):
+    def __init__(self, nodes: Iterable[Any] = (), *, vnodes: int = DEFAULT_VNODES, seed: int = 0,
+                 ketama: bool = False, sort_hosts: bool = False) -> None:
         self._h = None
         opts = RingOptions()
         check(plib.of_ring_options_init(_c.byref(opts), _c.sizeof(opts)))
         opts.algorithm = 1 if ketama else 0
-        opts.vnodes = vnodes
-        opts.seed = seed
+        opts.vnodes = _uint(vnodes, "vnodes", 0xFFFFFFFF)
+        opts.seed = _uint(seed, "seed", (1 << 64) - 1)
         opts.flags = 1 if sort_hosts else 0
         self.ketama = bool(ketama)
         self.seed = seed
@@ -149,7 +161,7 @@ class Ring:
         for node in nodes:
             self.add_node(node)
 
-    def close(self):
+    def close(self) -> None:
         """Free the C ring now (also done when the object is collected)."""
         h, self._h = self._h, None
         if h:
@@ -158,19 +170,19 @@ class Ring:
     def __del__(self):
         self.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "Ring":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _handle(self):
         if not self._h:
-            raise ValueError("operation on a closed Ring")
+            raise invalid("operation on a closed Ring")
         return self._h
 
     # -- membership ------------------------------------------------------------------------
-    def add_node(self, node, weight=1):
+    def add_node(self, node: Union[str, bytes], weight: int = 1) -> None:
         """Add @p node (str or bytes) with @p weight. Raises ExistsError if present."""
         nid = as_bytes(node)
         tag = self._next_tag
@@ -179,7 +191,7 @@ class Ring:
         self._nodes[tag] = node
         self._tags[nid] = tag
 
-    def remove_node(self, node):
+    def remove_node(self, node: Union[str, bytes]) -> None:
         """Remove @p node and its pins. Raises NotFoundError if absent."""
         nid = as_bytes(node)
         check(plib.of_ring_remove(self._handle(), nid, len(nid)))
@@ -190,23 +202,23 @@ class Ring:
                     tag = self._tags.pop(k)
         self._nodes.pop(tag, None)
 
-    def set_weight(self, node, weight):
+    def set_weight(self, node: Union[str, bytes], weight: int) -> None:
         """Change @p node's weight (only keys to or from it move)."""
         nid = as_bytes(node)
         check(plib.of_ring_set_weight(self._handle(), nid, len(nid), _weight(weight, self.ketama)))
 
-    def pin(self, key, node):
+    def pin(self, key: Union[str, bytes], node: Union[str, bytes]) -> None:
         """Make lookups of @p key answer @p node (which must be present)."""
         k, nid = as_bytes(key), as_bytes(node)
         check(plib.of_ring_pin(self._handle(), k, len(k), nid, len(nid)))
 
-    def unpin(self, key):
+    def unpin(self, key: Union[str, bytes]) -> None:
         """Remove the pin of @p key (NotFoundError if it has none)."""
         k = as_bytes(key)
         check(plib.of_ring_unpin(self._handle(), k, len(k)))
 
     # -- lookups ---------------------------------------------------------------------------
-    def get(self, key):
+    def get(self, key: Union[str, bytes]) -> Any:
         """The node owning @p key. Raises EmptyError when the ring has no node."""
         k = key.encode() if type(key) is str else key if type(key) is bytes else as_bytes(key)
         tag = _u64()
@@ -217,20 +229,21 @@ class Ring:
                 return node
             # Another Python thread removed the node between the C call and this line: ask again.
 
-    def get_hash(self, key_hash):
+    def get_hash(self, key_hash: int) -> Any:
         """The node owning a precomputed key hash (openfault.hash64(key, seed)); native mode."""
         tag = _u64()
+        h = _uint(key_hash, "key_hash", (1 << 64) - 1)
         while True:
-            check(plib.of_ring_lookup_hash(self._handle(), key_hash, _c.byref(tag), None, 0, None))
+            check(plib.of_ring_lookup_hash(self._handle(), h, _c.byref(tag), None, 0, None))
             node = self._nodes.get(tag.value, _c)
             if node is not _c:
                 return node
 
-    def get_n(self, key, n):
+    def get_n(self, key: Union[str, bytes], n: int) -> List[Any]:
         """The first @p n distinct nodes clockwise from @p key (replica preference list)."""
         k = as_bytes(key)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError("n must be an int >= 1")
+            raise invalid("n must be an int >= 1")
         tags = (_u64 * n)()
         while True:
             check(plib.of_ring_lookup_n(self._handle(), k, len(k), n, tags))
@@ -239,7 +252,9 @@ class Ring:
             except KeyError:  # a node removed meanwhile by another thread: ask again
                 continue
 
-    def get_bounded(self, key, loads, c=1.25, total=None):
+    def get_bounded(self, key: Union[str, bytes],
+                    loads: Union[Mapping[Any, int], Callable[[Any], int]],
+                    c: float = 1.25, total: Optional[int] = None) -> Any:
         """Bounded-load lookup: the first node on @p key's preference list whose load is below
         ceil(c * (total + 1) / len(ring)). @p loads maps node -> load (a dict, or a callable
         taking the node); @p total defaults to the sum of the dict's values."""
@@ -247,8 +262,11 @@ class Ring:
         get_load = loads if callable(loads) else (lambda node: loads.get(node, 0))
         if total is None:
             if callable(loads):
-                raise TypeError("total is required when loads is a callable")
+                raise invalid_type("total is required when loads is a callable")
             total = sum(loads.values())
+        total = _uint(total, "total", (1 << 64) - 1)
+        if isinstance(c, bool) or not isinstance(c, (int, float)):
+            raise invalid_type("c must be a number")
         errors = []
 
         def load_cb(_ctx, tag, _id, _len):
@@ -273,17 +291,17 @@ class Ring:
         check(plib.of_ring_contains(self._handle(), nid, len(nid), _c.byref(present)))
         return bool(present.value)
 
-    def __contains__(self, node):
+    def __contains__(self, node: object) -> bool:
         try:
             nid = as_bytes(node)
         except TypeError:
             return False
         return self._contains_bytes(nid)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return plib.of_ring_node_count(self._handle())
 
-    def nodes(self):
+    def nodes(self) -> List[Tuple[Any, int]]:
         """[(node, weight)] of the current version (native: id order; ketama: server order)."""
         out = []
 
@@ -294,7 +312,7 @@ class Ring:
         check(plib.of_ring_foreach(self._handle(), _NODE_FN(visit), None))
         return out
 
-    def ownership(self, node):
+    def ownership(self, node: Union[str, bytes]) -> float:
         """The share of the hash space @p node owns, in [0, 1]."""
         nid = as_bytes(node)
         share = _c.c_double()
@@ -302,25 +320,25 @@ class Ring:
         return share.value
 
     @property
-    def generation(self):
+    def generation(self) -> int:
         """0 at creation, +1 on every change."""
         return plib.of_ring_generation(self._handle())
 
     @property
-    def fingerprint(self):
+    def fingerprint(self) -> int:
         """Membership fingerprint, equal across processes with the same options, nodes, pins."""
         return plib.of_ring_fingerprint(self._handle())
 
-    def memory_usage(self):
+    def memory_usage(self) -> int:
         """Bytes used by the current snapshot."""
         return plib.of_ring_memory_usage(self._handle())
 
-    def view(self):
+    def view(self) -> RingView:
         """An immutable RingView of the current version (for diff())."""
         out = _vp()
         check(plib.of_ring_view_take(self._handle(), _c.byref(out)))
         return RingView(self, out.value)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<openfault.Ring of %d nodes%s>" % (len(self), " (ketama)" if self.ketama else "")
 

@@ -15,6 +15,7 @@ import time
 import unittest
 
 import openfault
+from redispy_lock_cases import RedisPyLockCases
 from sigint_harness import Interrupter
 
 
@@ -62,6 +63,109 @@ class RedisServer:
                 self.proc.kill()
                 self.proc.wait()
         self.dir.cleanup()
+
+
+class Resp:
+    """A minimal RESP client for the checks redis-py's tests make with their own connection
+    (GET, SET, PTTL, PEXPIRE, DEL on the provider's keys, docs/redis.md)."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("redis-server closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self.buf += self.sock.recv(65536)
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data
+        raise RuntimeError("unexpected reply %r" % line)
+
+    def __call__(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.sock.sendall(out)
+        return self._reply()
+
+
+def lock_key(name):
+    """The provider's key for @p name without a prefix (docs/redis.md, "What is stored")."""
+    e = name.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
+    return "{%s}:lock" % e
+
+
+class RedisRedisPyLockTest(RedisPyLockCases, unittest.TestCase):
+    """redis-py's lock tests on the Redis provider, checked with redis-py's own kind of look at
+    the server (the key's value and PTTL), through two providers (two clients)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = RedisServer()
+        cls.r = Resp(cls.server.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.r.close()
+        cls.server.stop()
+
+    def setUp(self):
+        self.p = openfault.RedisProvider(self.server.url)
+        self.q = openfault.RedisProvider(self.server.url)
+        super().setUp()
+
+    def tearDown(self):
+        self.p.close()
+        self.q.close()
+
+    def assert_holder(self, name, lock):
+        self.assertEqual(self.r("GET", lock_key(name)),
+                         None if lock is None else lock.token.encode())
+
+    def remaining(self, lock):
+        ms = self.r("PTTL", lock_key(lock.name))
+        self.assertGreater(ms, 0)
+        return ms / 1000
+
+    def set_remaining(self, lock, seconds):
+        self.assertEqual(self.r("PEXPIRE", lock_key(lock.name), int(seconds * 1000)), 1)
+
+    def take_over(self, lock):
+        self.assertEqual(self.r("SET", lock_key(lock.name), "a"), "OK")  # as redis-py's tests
+        return lambda: self.r("DEL", lock_key(lock.name))
+
+    def hold_externally(self, name):
+        self.assertEqual(self.r("SET", lock_key(name), "bar"), "OK")
+        return lambda: self.r("DEL", lock_key(name))
+
+    def test_lock_key_is_the_documented_one(self):
+        # The hooks above read the provider's keys: make sure they are the right ones.
+        with self.p.lock("a{b}%c", timeout=7) as lk:
+            self.assertEqual(self.r("GET", "{a%7Bb%7D%25c}:lock"), lk.token.encode())
 
 
 CHILD = r"""

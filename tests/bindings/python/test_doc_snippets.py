@@ -1,4 +1,4 @@
-"""The ```python blocks of README.md, docs/ffi.md and docs/ring.md run against the fresh build, and every
+"""The ```python blocks of the DOCS below run against the fresh build, and every
 answer they show is checked: a line ``expression  # -> value`` must evaluate to ``value`` (a
 Python literal; text after it, e.g. ``# -> 'x'  (why)``, is commentary). The blocks are read
 from the .md files at test time, so a doc that stops matching the code fails here."""
@@ -15,7 +15,7 @@ import unittest
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 # tests/docs/check-snippets.py reads this list: a ```python block in any other document fails it.
-DOCS = ("README.md", "docs/ffi.md", "docs/ring.md")
+DOCS = ("README.md", "docs/ffi.md", "docs/ring.md", "docs/python.md")
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```python[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
                    re.M | re.S)
 
@@ -133,6 +133,9 @@ class DocSnippetsTest(unittest.TestCase):
 
     def test_doc_snippets_ffi(self):
         self.assertGreater(self.run_doc("docs/ffi.md"), 0)
+
+    def test_doc_snippets_python_reference(self):
+        self.assertGreater(self.run_doc("docs/python.md"), 0)
 
     def test_doc_snippets_ring_reference(self):
         xxhash_stand_in()

@@ -33,9 +33,8 @@ class SignalsTest(unittest.TestCase):
         self.p.close()
 
     def assert_free(self, why):
-        probe = self.p.lock(NAME, ttl=30, wait=0)
         try:
-            probe.acquire()
+            probe = self.p.acquire(NAME, ttl=30, wait=0)
         except openfault.BusyError:
             self.fail("lock left held after %s" % (why,))
         probe.release()
