@@ -1,0 +1,470 @@
+/* Writers: validation and the membership and pin changes. */
+#include "ring/ring_internal.h"
+
+#include <stdlib.h>
+
+#include "common/error.h"
+#include "ring/ketama.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Writers
+ * ------------------------------------------------------------------------------------------- */
+
+/* An id for a detail message: printable ASCII as is, other bytes as \xNN, cut at 48 bytes. */
+static const char *id_text(char *buf, size_t cap, const uint8_t *id, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t k = 0, i = 0;
+    for (; i < len && i < 48 && k + 5 < cap; i++) {
+        uint8_t c = id[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+            buf[k++] = (char)c;
+        } else {
+            buf[k++] = '\\';
+            buf[k++] = 'x';
+            buf[k++] = hex[c >> 4];
+            buf[k++] = hex[c & 15];
+        }
+    }
+    if (i < len && k + 4 <= cap) {
+        memcpy(buf + k, "...", 3);
+        k += 3;
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+int ofi_ring_check_id(const void *id, size_t id_len)
+{
+    if (!id)
+        return ofi_fail(OF_ERR_INVALID, "id is NULL");
+    if (id_len == 0 || id_len > OF_NAME_MAX)
+        return ofi_fail(OF_ERR_INVALID, "id length %zu outside 1..%d", id_len, OF_NAME_MAX);
+    return OF_OK;
+}
+
+/* Validate a node for @p ring and fill the ketama fields. */
+static int make_node(const of_ring *ring, const void *id, size_t id_len, uint32_t weight,
+                     uint64_t tag, node_in *out)
+{
+    int rc = ofi_ring_check_id(id, id_len);
+    if (rc != OF_OK)
+        return rc;
+    node_in nd = {id, (uint32_t)id_len, weight, tag, 0, 0, 0};
+    if (ring->algorithm == OF_RING_KETAMA) {
+        size_t off, hlen;
+        rc = ofi_ketama_parse(id, id_len, &off, &hlen, &nd.port);
+        if (rc != OF_OK)
+            return rc;
+        nd.host_off = (uint32_t)off;
+        nd.host_len = (uint32_t)hlen;
+    } else {
+        if (weight == 0)
+            return ofi_fail(OF_ERR_INVALID, "weight 0: remove the node to drain it");
+        if ((uint64_t)weight * ring->vnodes > OF_RING_MAX_POINTS)
+            return ofi_fail(OF_ERR_INVALID, "weight %u x vnodes %u exceeds OF_RING_MAX_POINTS",
+                            (unsigned)weight, (unsigned)ring->vnodes);
+    }
+    *out = nd;
+    return OF_OK;
+}
+
+/* Total points after the change must stay within the limit (native: exact; ketama: 160 x n
+ * bounds it). */
+static int check_total_points(const of_ring *ring, const node_in *nodes, size_t n)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += ring->algorithm == OF_RING_KETAMA
+                     ? OFI_KETAMA_POINTS_PER_SERVER
+                     : (uint64_t)nodes[i].weight * ring->vnodes;
+    if (total > OF_RING_MAX_POINTS)
+        return ofi_fail(OF_ERR_INVALID, "the ring would hold %llu points, above OF_RING_MAX_POINTS",
+                        (unsigned long long)total);
+    return OF_OK;
+}
+
+OF_API int of_ring_add(of_ring *ring, const void *id, size_t id_len, uint32_t weight, uint64_t tag)
+{
+    if (!ring)
+        return ofi_fail(OF_ERR_INVALID, "ring is NULL");
+    node_in nd;
+    int rc = make_node(ring, id, id_len, weight, tag, &nd);
+    if (rc != OF_OK)
+        return rc;
+    pthread_mutex_lock(&ring->wlock);
+    snap *cur = atomic_load(&ring->current);
+    node_in *nodes = NULL;
+    pin_in *pins = NULL;
+    snap *s = NULL;
+    if (ofi_snap_find_node(cur, id, id_len) >= 0) {
+        char a[200];
+        rc = ofi_fail(OF_ERR_EXISTS, "node \"%s\" already present",
+                      id_text(a, sizeof a, id, id_len));
+        goto out;
+    }
+    if (cur->node_count >= UINT32_MAX - 1) {
+        rc = ofi_fail(OF_ERR_INVALID, "too many nodes");
+        goto out;
+    }
+    rc = ofi_snap_inputs(cur, 1, 0, &nodes, &pins);
+    if (rc != OF_OK)
+        goto out;
+    nodes[cur->node_count] = nd;
+    rc = check_total_points(ring, nodes, cur->node_count + 1);
+    if (rc == OF_OK)
+        rc = ofi_snap_build(ring, cur, nodes, cur->node_count + 1, pins, cur->pin_count,
+                        cur->generation + 1, &s);
+    if (rc == OF_OK)
+        ofi_ring_publish(ring, s);
+out:
+    pthread_mutex_unlock(&ring->wlock);
+    free(nodes);
+    free(pins);
+    return rc;
+}
+
+/* One server of a ketama duplicate check: host bytes, port, and where it came from. */
+typedef struct host_key {
+    const uint8_t *host;
+    uint32_t host_len;
+    uint32_t port;
+    size_t index;
+} host_key;
+
+static int host_key_cmp(const void *pa, const void *pb)
+{
+    const host_key *a = pa, *b = pb;
+    int c = ofi_id_cmp(a->host, a->host_len, b->host, b->host_len);
+    if (c)
+        return c;
+    if (a->port != b->port)
+        return a->port < b->port ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static host_key *batch_host_keys(const node_in *batch, size_t count)
+{
+    host_key *k = malloc(count * sizeof *k);
+    if (k) {
+        for (size_t i = 0; i < count; i++)
+            k[i] = (host_key){batch[i].id + batch[i].host_off, batch[i].host_len, batch[i].port, i};
+        qsort(k, count, sizeof *k, host_key_cmp);
+    }
+    return k;
+}
+
+static bool same_host_key(const host_key *a, const host_key *b)
+{
+    return a->port == b->port && a->host_len == b->host_len &&
+           memcmp(a->host, b->host, a->host_len) == 0;
+}
+
+/* Ketama: a server (host and port) twice in the batch. Sorted by (host, port, index), the
+ * answer is the pair the pairwise scan would name: the smallest first index that repeats, and
+ * its next repeat. */
+static int ketama_batch_repeats(const node_in *batch, size_t count)
+{
+    host_key *k = batch_host_keys(batch, count);
+    if (!k)
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    size_t first = SIZE_MAX, second = 0;
+    for (size_t i = 1; i < count; i++)
+        if (same_host_key(&k[i - 1], &k[i]) && (i < 2 || !same_host_key(&k[i - 2], &k[i - 1])) &&
+            k[i - 1].index < first) {
+            first = k[i - 1].index;
+            second = k[i].index;
+        }
+    free(k);
+    if (first == SIZE_MAX)
+        return OF_OK;
+    char a[200], b[200];
+    return ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" repeats node %zu \"%s\" (same host and port)",
+                    second, id_text(a, sizeof a, batch[second].id, batch[second].id_len), first,
+                    id_text(b, sizeof b, batch[first].id, batch[first].id_len));
+}
+
+/* Ketama: the first batch node whose host and port the ring already has (a merge of the two
+ * sorted server lists instead of a scan of the ring per node). */
+static int ketama_batch_present(const snap *cur, const node_in *batch, size_t count)
+{
+    if (cur->node_count == 0)
+        return OF_OK;
+    host_key *k = batch_host_keys(batch, count);
+    host_key *have = malloc(cur->node_count * sizeof *have);
+    if (!k || !have) {
+        free(k);
+        free(have);
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    }
+    for (size_t i = 0; i < cur->node_count; i++) {
+        const snap_node *nd = &cur->nodes[i];
+        have[i] = (host_key){nd->id + nd->host_off, nd->host_len, nd->port, i};
+    }
+    qsort(have, cur->node_count, sizeof *have, host_key_cmp);
+    size_t found = SIZE_MAX, found_have = 0;
+    for (size_t i = 0, j = 0; i < count && j < cur->node_count;) {
+        host_key probe = k[i];
+        probe.index = have[j].index; /* compare host and port only */
+        int c = host_key_cmp(&probe, &have[j]);
+        if (c < 0) {
+            i++;
+        } else if (c > 0) {
+            j++;
+        } else {
+            if (k[i].index < found) {
+                found = k[i].index;
+                found_have = have[j].index;
+            }
+            i++;
+        }
+    }
+    free(k);
+    free(have);
+    if (found == SIZE_MAX)
+        return OF_OK;
+    char a[200], b[200];
+    const snap_node *nd = &cur->nodes[found_have];
+    return ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" already present (as \"%s\")", found,
+                    id_text(a, sizeof a, batch[found].id, batch[found].id_len),
+                    id_text(b, sizeof b, nd->id, nd->id_len));
+}
+
+OF_API int of_ring_add_many(of_ring *ring, const of_ring_node_spec *specs, size_t count)
+{
+    if (!ring || (!specs && count))
+        return ofi_fail(OF_ERR_INVALID, "NULL ring or nodes");
+    if (count == 0)
+        return OF_OK;
+    if (count > OF_RING_MAX_POINTS)
+        return ofi_fail(OF_ERR_INVALID, "too many nodes");
+    node_in *batch = malloc(count * sizeof *batch);
+    if (!batch)
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    int rc = OF_OK;
+    for (size_t i = 0; i < count && rc == OF_OK; i++)
+        rc = make_node(ring, specs[i].id, specs[i].id_len, specs[i].weight, specs[i].tag,
+                       &batch[i]);
+    if (rc != OF_OK) {
+        free(batch);
+        return rc;
+    }
+    /* Duplicates inside the batch. */
+    if (ring->algorithm == OF_RING_KETAMA) {
+        rc = ketama_batch_repeats(batch, count);
+    } else {
+        node_in *sorted = malloc(count * sizeof *sorted);
+        if (!sorted) {
+            free(batch);
+            return ofi_fail_plain(OF_ERR_NOMEM);
+        }
+        memcpy(sorted, batch, count * sizeof *sorted);
+        qsort(sorted, count, sizeof *sorted, ofi_node_in_cmp_id);
+        for (size_t i = 1; i < count; i++)
+            if (ofi_node_in_cmp_id(&sorted[i - 1], &sorted[i]) == 0) {
+                char a[200];
+                rc = ofi_fail(OF_ERR_EXISTS, "node id \"%s\" appears twice in the batch",
+                              id_text(a, sizeof a, sorted[i].id, sorted[i].id_len));
+                break;
+            }
+        free(sorted);
+    }
+    if (rc != OF_OK) {
+        free(batch);
+        return rc;
+    }
+    pthread_mutex_lock(&ring->wlock);
+    snap *cur = atomic_load(&ring->current);
+    node_in *nodes = NULL;
+    pin_in *pins = NULL;
+    snap *s = NULL;
+    if (ring->algorithm == OF_RING_KETAMA) {
+        rc = ketama_batch_present(cur, batch, count);
+        if (rc != OF_OK)
+            goto out;
+    } else {
+        for (size_t i = 0; i < count; i++)
+            if (ofi_snap_find_node(cur, batch[i].id, batch[i].id_len) >= 0) {
+                char a[200];
+                rc = ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" already present", i,
+                              id_text(a, sizeof a, batch[i].id, batch[i].id_len));
+                goto out;
+            }
+    }
+    rc = ofi_snap_inputs(cur, count, 0, &nodes, &pins);
+    if (rc != OF_OK)
+        goto out;
+    memcpy(nodes + cur->node_count, batch, count * sizeof *batch);
+    rc = check_total_points(ring, nodes, cur->node_count + count);
+    if (rc == OF_OK)
+        rc = ofi_snap_build(ring, cur, nodes, cur->node_count + count, pins, cur->pin_count,
+                        cur->generation + 1, &s);
+    if (rc == OF_OK)
+        ofi_ring_publish(ring, s);
+out:
+    pthread_mutex_unlock(&ring->wlock);
+    free(batch);
+    free(nodes);
+    free(pins);
+    return rc;
+}
+
+OF_API int of_ring_remove(of_ring *ring, const void *id, size_t id_len)
+{
+    if (!ring)
+        return ofi_fail(OF_ERR_INVALID, "ring is NULL");
+    int rc = ofi_ring_check_id(id, id_len);
+    if (rc != OF_OK)
+        return rc;
+    pthread_mutex_lock(&ring->wlock);
+    snap *cur = atomic_load(&ring->current);
+    node_in *nodes = NULL;
+    pin_in *pins = NULL;
+    snap *s = NULL;
+    long idx = ofi_snap_find_node(cur, id, id_len);
+    if (idx < 0) {
+        rc = ofi_fail(OF_ERR_NOT_FOUND, "no such node");
+        goto out;
+    }
+    rc = ofi_snap_inputs(cur, 0, 0, &nodes, &pins);
+    if (rc != OF_OK)
+        goto out;
+    memmove(nodes + idx, nodes + idx + 1, (cur->node_count - (size_t)idx - 1) * sizeof *nodes);
+    size_t np = 0;
+    for (size_t i = 0; i < cur->pin_count; i++)
+        if (cur->pin_node[i] != (uint32_t)idx)
+            pins[np++] = pins[i];
+    rc = ofi_snap_build(ring, cur, nodes, cur->node_count - 1, pins, np, cur->generation + 1, &s);
+    if (rc == OF_OK)
+        ofi_ring_publish(ring, s);
+out:
+    pthread_mutex_unlock(&ring->wlock);
+    free(nodes);
+    free(pins);
+    return rc;
+}
+
+OF_API int of_ring_set_weight(of_ring *ring, const void *id, size_t id_len, uint32_t weight)
+{
+    if (!ring)
+        return ofi_fail(OF_ERR_INVALID, "ring is NULL");
+    node_in nd;
+    int rc = make_node(ring, id, id_len, weight, 0, &nd);
+    if (rc != OF_OK)
+        return rc;
+    pthread_mutex_lock(&ring->wlock);
+    snap *cur = atomic_load(&ring->current);
+    node_in *nodes = NULL;
+    pin_in *pins = NULL;
+    snap *s = NULL;
+    long idx = ofi_snap_find_node(cur, id, id_len);
+    if (idx < 0) {
+        rc = ofi_fail(OF_ERR_NOT_FOUND, "no such node");
+        goto out;
+    }
+    rc = ofi_snap_inputs(cur, 0, 0, &nodes, &pins);
+    if (rc != OF_OK)
+        goto out;
+    nodes[idx].weight = weight;
+    rc = check_total_points(ring, nodes, cur->node_count);
+    if (rc == OF_OK)
+        rc = ofi_snap_build(ring, cur, nodes, cur->node_count, pins, cur->pin_count,
+                        cur->generation + 1, &s);
+    if (rc == OF_OK)
+        ofi_ring_publish(ring, s);
+out:
+    pthread_mutex_unlock(&ring->wlock);
+    free(nodes);
+    free(pins);
+    return rc;
+}
+
+static int pin_common(of_ring *ring, uint64_t hash, const void *id, size_t id_len)
+{
+    pthread_mutex_lock(&ring->wlock);
+    snap *cur = atomic_load(&ring->current);
+    node_in *nodes = NULL;
+    pin_in *pins = NULL;
+    snap *s = NULL;
+    int rc;
+    long idx = ofi_snap_find_node(cur, id, id_len);
+    if (idx < 0) {
+        rc = ofi_fail(OF_ERR_NOT_FOUND, "no such node");
+        goto out;
+    }
+    size_t at = ofi_lower_bound_u64(cur->pin_hash, 0, cur->pin_count, hash);
+    if (at < cur->pin_count && cur->pin_hash[at] == hash) {
+        rc = ofi_fail(OF_ERR_EXISTS, "key already pinned");
+        goto out;
+    }
+    rc = ofi_snap_inputs(cur, 0, 1, &nodes, &pins);
+    if (rc != OF_OK)
+        goto out;
+    pins[cur->pin_count] = (pin_in){hash, cur->nodes[idx].id, cur->nodes[idx].id_len};
+    rc = ofi_snap_build(ring, cur, nodes, cur->node_count, pins, cur->pin_count + 1,
+                    cur->generation + 1, &s);
+    if (rc == OF_OK)
+        ofi_ring_publish(ring, s);
+out:
+    pthread_mutex_unlock(&ring->wlock);
+    free(nodes);
+    free(pins);
+    return rc;
+}
+
+OF_API int of_ring_pin_hash(of_ring *ring, uint64_t hash, const void *id, size_t id_len)
+{
+    if (!ring)
+        return ofi_fail(OF_ERR_INVALID, "ring is NULL");
+    if (ring->algorithm == OF_RING_KETAMA)
+        return ofi_fail(OF_ERR_NOT_SUPPORTED, "pins are not offered in ketama mode");
+    int rc = ofi_ring_check_id(id, id_len);
+    if (rc != OF_OK)
+        return rc;
+    return pin_common(ring, hash, id, id_len);
+}
+
+OF_API int of_ring_pin(of_ring *ring, const void *key, size_t key_len, const void *id,
+                       size_t id_len)
+{
+    if (!ring)
+        return ofi_fail(OF_ERR_INVALID, "ring is NULL");
+    if (!key && key_len)
+        return ofi_fail(OF_ERR_INVALID, "key is NULL");
+    return of_ring_pin_hash(ring, ofi_hash64(key ? key : "", key_len, ring->seed), id, id_len);
+}
+
+OF_API int of_ring_unpin(of_ring *ring, const void *key, size_t key_len)
+{
+    if (!ring)
+        return ofi_fail(OF_ERR_INVALID, "ring is NULL");
+    if (ring->algorithm == OF_RING_KETAMA)
+        return ofi_fail(OF_ERR_NOT_SUPPORTED, "pins are not offered in ketama mode");
+    if (!key && key_len)
+        return ofi_fail(OF_ERR_INVALID, "key is NULL");
+    uint64_t hash = ofi_hash64(key ? key : "", key_len, ring->seed);
+    pthread_mutex_lock(&ring->wlock);
+    snap *cur = atomic_load(&ring->current);
+    node_in *nodes = NULL;
+    pin_in *pins = NULL;
+    snap *s = NULL;
+    int rc;
+    size_t at = ofi_lower_bound_u64(cur->pin_hash, 0, cur->pin_count, hash);
+    if (at == cur->pin_count || cur->pin_hash[at] != hash) {
+        rc = ofi_fail(OF_ERR_NOT_FOUND, "key is not pinned");
+        goto out;
+    }
+    rc = ofi_snap_inputs(cur, 0, 0, &nodes, &pins);
+    if (rc != OF_OK)
+        goto out;
+    memmove(pins + at, pins + at + 1, (cur->pin_count - at - 1) * sizeof *pins);
+    rc = ofi_snap_build(ring, cur, nodes, cur->node_count, pins, cur->pin_count - 1,
+                    cur->generation + 1, &s);
+    if (rc == OF_OK)
+        ofi_ring_publish(ring, s);
+out:
+    pthread_mutex_unlock(&ring->wlock);
+    free(nodes);
+    free(pins);
+    return rc;
+}
