@@ -205,10 +205,6 @@ long ofi_snap_find_node(const snap *s, const uint8_t *id, size_t id_len);
  * absent are dropped). The caller has validated ids, weights and point limits. */
 int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n, pin_in *pins,
                    size_t npins, uint64_t generation, snap **out);
-/* Copy the nodes and pins of @p s into input arrays (ids point into @p s). */
-int ofi_snap_inputs(const snap *s, size_t extra_nodes, size_t extra_pins, node_in **out_nodes,
-                    pin_in **out_pins);
-
 /* OF_OK, or OF_ERR_INVALID for a NULL id or a length outside 1..OF_NAME_MAX (write.c). */
 int ofi_ring_check_id(const void *id, size_t id_len);
 

@@ -421,28 +421,3 @@ nomem:
     ofi_snap_free(s);
     return ofi_fail_plain(OF_ERR_NOMEM);
 }
-
-/* Copy the nodes and pins of @p s into input arrays (ids point into @p s). */
-int ofi_snap_inputs(const snap *s, size_t extra_nodes, size_t extra_pins, node_in **out_nodes,
-                       pin_in **out_pins)
-{
-    node_in *nodes = malloc((s->node_count + extra_nodes + 1) * sizeof *nodes);
-    pin_in *pins = malloc((s->pin_count + extra_pins + 1) * sizeof *pins);
-    if (!nodes || !pins) {
-        free(nodes);
-        free(pins);
-        return ofi_fail_plain(OF_ERR_NOMEM);
-    }
-    for (size_t i = 0; i < s->node_count; i++) {
-        const snap_node *nd = &s->nodes[i];
-        nodes[i] = (node_in){nd->id, nd->id_len, nd->weight, nd->tag,
-                             nd->host_off, nd->host_len, nd->port};
-    }
-    for (size_t i = 0; i < s->pin_count; i++) {
-        const snap_node *nd = &s->nodes[s->pin_node[i]];
-        pins[i] = (pin_in){s->pin_hash[i], nd->id, nd->id_len};
-    }
-    *out_nodes = nodes;
-    *out_pins = pins;
-    return OF_OK;
-}

@@ -84,6 +84,88 @@ static int check_total_points(const of_ring *ring, const node_in *nodes, size_t 
     return OF_OK;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The write path
+ *
+ * Every change is one edit: ring_edit_begin() takes the writer lock and copies the current
+ * membership into arrays the caller may change; ring_edit_commit() builds a snapshot from them
+ * (generation + 1), publishes it, reclaims what readers have left and unlocks;
+ * ring_edit_abort() drops the copy and unlocks. Readers see either the old snapshot or the new
+ * one, never a partial change.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Copy the nodes and pins of @p s into input arrays (ids point into @p s). */
+static int snap_inputs(const snap *s, size_t extra_nodes, size_t extra_pins, node_in **out_nodes,
+                       pin_in **out_pins)
+{
+    node_in *nodes = malloc((s->node_count + extra_nodes + 1) * sizeof *nodes);
+    pin_in *pins = malloc((s->pin_count + extra_pins + 1) * sizeof *pins);
+    if (!nodes || !pins) {
+        free(nodes);
+        free(pins);
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    }
+    for (size_t i = 0; i < s->node_count; i++) {
+        const snap_node *nd = &s->nodes[i];
+        nodes[i] = (node_in){nd->id, nd->id_len, nd->weight, nd->tag,
+                             nd->host_off, nd->host_len, nd->port};
+    }
+    for (size_t i = 0; i < s->pin_count; i++) {
+        const snap_node *nd = &s->nodes[s->pin_node[i]];
+        pins[i] = (pin_in){s->pin_hash[i], nd->id, nd->id_len};
+    }
+    *out_nodes = nodes;
+    *out_pins = pins;
+    return OF_OK;
+}
+
+typedef struct ring_edit {
+    of_ring *ring;
+    const snap *cur;   /* the published snapshot the edit started from */
+    node_in *nodes;    /* node_count used, room for extra_nodes more; ids point into cur */
+    size_t node_count;
+    pin_in *pins;      /* pin_count used, room for extra_pins more */
+    size_t pin_count;
+} ring_edit;
+
+/* Lock and copy, with room for @p extra_nodes and @p extra_pins more. On error nothing is held. */
+static int ring_edit_begin(of_ring *ring, size_t extra_nodes, size_t extra_pins, ring_edit *e)
+{
+    pthread_mutex_lock(&ring->wlock);
+    const snap *cur = atomic_load(&ring->current);
+    *e = (ring_edit){ring, cur, NULL, cur->node_count, NULL, cur->pin_count};
+    int rc = snap_inputs(cur, extra_nodes, extra_pins, &e->nodes, &e->pins);
+    if (rc != OF_OK)
+        pthread_mutex_unlock(&ring->wlock);
+    return rc;
+}
+
+/* Drop the edit and unlock; returns @p rc (the reason), for `return ring_edit_abort(&e, rc)`. */
+static int ring_edit_abort(ring_edit *e, int rc)
+{
+    pthread_mutex_unlock(&e->ring->wlock);
+    free(e->nodes);
+    free(e->pins);
+    return rc;
+}
+
+/* Check the point limit, build, publish and unlock. On error the ring is unchanged. */
+static int ring_edit_commit(ring_edit *e)
+{
+    snap *s = NULL;
+    int rc = check_total_points(e->ring, e->nodes, e->node_count);
+    if (rc == OF_OK)
+        rc = ofi_snap_build(e->ring, e->cur, e->nodes, e->node_count, e->pins, e->pin_count,
+                            e->cur->generation + 1, &s);
+    if (rc == OF_OK)
+        ofi_ring_publish(e->ring, s);
+    return ring_edit_abort(e, rc);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Membership
+ * ------------------------------------------------------------------------------------------- */
+
 OF_API int of_ring_add(of_ring *ring, const void *id, size_t id_len, uint32_t weight, uint64_t tag)
 {
     if (!ring)
@@ -92,39 +174,21 @@ OF_API int of_ring_add(of_ring *ring, const void *id, size_t id_len, uint32_t we
     int rc = make_node(ring, id, id_len, weight, tag, &nd);
     if (rc != OF_OK)
         return rc;
-    pthread_mutex_lock(&ring->wlock);
-    snap *cur = atomic_load(&ring->current);
-    node_in *nodes = NULL;
-    pin_in *pins = NULL;
-    snap *s = NULL;
-    if (ofi_snap_find_node(cur, id, id_len) >= 0) {
-        char a[200];
-        rc = ofi_fail(OF_ERR_EXISTS, "node \"%s\" already present",
-                      id_text(a, sizeof a, id, id_len));
-        goto out;
-    }
-    if (cur->node_count >= UINT32_MAX - 1) {
-        rc = ofi_fail(OF_ERR_INVALID, "too many nodes");
-        goto out;
-    }
-    rc = ofi_snap_inputs(cur, 1, 0, &nodes, &pins);
+    ring_edit e;
+    rc = ring_edit_begin(ring, 1, 0, &e);
     if (rc != OF_OK)
-        goto out;
-    nodes[cur->node_count] = nd;
-    rc = check_total_points(ring, nodes, cur->node_count + 1);
-    if (rc == OF_OK)
-        rc = ofi_snap_build(ring, cur, nodes, cur->node_count + 1, pins, cur->pin_count,
-                        cur->generation + 1, &s);
-    if (rc == OF_OK)
-        ofi_ring_publish(ring, s);
-out:
-    pthread_mutex_unlock(&ring->wlock);
-    free(nodes);
-    free(pins);
-    return rc;
+        return rc;
+    if (ofi_snap_find_node(e.cur, id, id_len) >= 0) {
+        char a[200];
+        return ring_edit_abort(&e, ofi_fail(OF_ERR_EXISTS, "node \"%s\" already present",
+                                            id_text(a, sizeof a, id, id_len)));
+    }
+    if (e.node_count >= UINT32_MAX - 1)
+        return ring_edit_abort(&e, ofi_fail(OF_ERR_INVALID, "too many nodes"));
+    e.nodes[e.node_count++] = nd;
+    return ring_edit_commit(&e);
 }
 
-/* One server of a ketama duplicate check: host bytes, port, and where it came from. */
 typedef struct host_key {
     const uint8_t *host;
     uint32_t host_len;
@@ -230,6 +294,7 @@ static int ketama_batch_present(const snap *cur, const node_in *batch, size_t co
                     id_text(b, sizeof b, nd->id, nd->id_len));
 }
 
+
 OF_API int of_ring_add_many(of_ring *ring, const of_ring_node_spec *specs, size_t count)
 {
     if (!ring || (!specs && count))
@@ -269,43 +334,31 @@ OF_API int of_ring_add_many(of_ring *ring, const of_ring_node_spec *specs, size_
             }
         free(sorted);
     }
+    ring_edit e;
+    if (rc == OF_OK)
+        rc = ring_edit_begin(ring, count, 0, &e);
     if (rc != OF_OK) {
         free(batch);
         return rc;
     }
-    pthread_mutex_lock(&ring->wlock);
-    snap *cur = atomic_load(&ring->current);
-    node_in *nodes = NULL;
-    pin_in *pins = NULL;
-    snap *s = NULL;
     if (ring->algorithm == OF_RING_KETAMA) {
-        rc = ketama_batch_present(cur, batch, count);
-        if (rc != OF_OK)
-            goto out;
+        rc = ketama_batch_present(e.cur, batch, count);
     } else {
-        for (size_t i = 0; i < count; i++)
-            if (ofi_snap_find_node(cur, batch[i].id, batch[i].id_len) >= 0) {
+        for (size_t i = 0; i < count && rc == OF_OK; i++)
+            if (ofi_snap_find_node(e.cur, batch[i].id, batch[i].id_len) >= 0) {
                 char a[200];
                 rc = ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" already present", i,
                               id_text(a, sizeof a, batch[i].id, batch[i].id_len));
-                goto out;
             }
     }
-    rc = ofi_snap_inputs(cur, count, 0, &nodes, &pins);
-    if (rc != OF_OK)
-        goto out;
-    memcpy(nodes + cur->node_count, batch, count * sizeof *batch);
-    rc = check_total_points(ring, nodes, cur->node_count + count);
-    if (rc == OF_OK)
-        rc = ofi_snap_build(ring, cur, nodes, cur->node_count + count, pins, cur->pin_count,
-                        cur->generation + 1, &s);
-    if (rc == OF_OK)
-        ofi_ring_publish(ring, s);
-out:
-    pthread_mutex_unlock(&ring->wlock);
+    if (rc == OF_OK) {
+        memcpy(e.nodes + e.node_count, batch, count * sizeof *batch);
+        e.node_count += count;
+        rc = ring_edit_commit(&e);
+    } else {
+        ring_edit_abort(&e, rc);
+    }
     free(batch);
-    free(nodes);
-    free(pins);
     return rc;
 }
 
@@ -314,34 +367,22 @@ OF_API int of_ring_remove(of_ring *ring, const void *id, size_t id_len)
     if (!ring)
         return ofi_fail(OF_ERR_INVALID, "ring is NULL");
     int rc = ofi_ring_check_id(id, id_len);
+    ring_edit e;
+    if (rc == OF_OK)
+        rc = ring_edit_begin(ring, 0, 0, &e);
     if (rc != OF_OK)
         return rc;
-    pthread_mutex_lock(&ring->wlock);
-    snap *cur = atomic_load(&ring->current);
-    node_in *nodes = NULL;
-    pin_in *pins = NULL;
-    snap *s = NULL;
-    long idx = ofi_snap_find_node(cur, id, id_len);
-    if (idx < 0) {
-        rc = ofi_fail(OF_ERR_NOT_FOUND, "no such node");
-        goto out;
-    }
-    rc = ofi_snap_inputs(cur, 0, 0, &nodes, &pins);
-    if (rc != OF_OK)
-        goto out;
-    memmove(nodes + idx, nodes + idx + 1, (cur->node_count - (size_t)idx - 1) * sizeof *nodes);
+    long idx = ofi_snap_find_node(e.cur, id, id_len);
+    if (idx < 0)
+        return ring_edit_abort(&e, ofi_fail(OF_ERR_NOT_FOUND, "no such node"));
+    memmove(e.nodes + idx, e.nodes + idx + 1, (e.node_count - (size_t)idx - 1) * sizeof *e.nodes);
+    e.node_count--;
     size_t np = 0;
-    for (size_t i = 0; i < cur->pin_count; i++)
-        if (cur->pin_node[i] != (uint32_t)idx)
-            pins[np++] = pins[i];
-    rc = ofi_snap_build(ring, cur, nodes, cur->node_count - 1, pins, np, cur->generation + 1, &s);
-    if (rc == OF_OK)
-        ofi_ring_publish(ring, s);
-out:
-    pthread_mutex_unlock(&ring->wlock);
-    free(nodes);
-    free(pins);
-    return rc;
+    for (size_t i = 0; i < e.pin_count; i++)
+        if (e.cur->pin_node[i] != (uint32_t)idx)
+            e.pins[np++] = e.pins[i];
+    e.pin_count = np;
+    return ring_edit_commit(&e);
 }
 
 OF_API int of_ring_set_weight(of_ring *ring, const void *id, size_t id_len, uint32_t weight)
@@ -350,67 +391,21 @@ OF_API int of_ring_set_weight(of_ring *ring, const void *id, size_t id_len, uint
         return ofi_fail(OF_ERR_INVALID, "ring is NULL");
     node_in nd;
     int rc = make_node(ring, id, id_len, weight, 0, &nd);
+    ring_edit e;
+    if (rc == OF_OK)
+        rc = ring_edit_begin(ring, 0, 0, &e);
     if (rc != OF_OK)
         return rc;
-    pthread_mutex_lock(&ring->wlock);
-    snap *cur = atomic_load(&ring->current);
-    node_in *nodes = NULL;
-    pin_in *pins = NULL;
-    snap *s = NULL;
-    long idx = ofi_snap_find_node(cur, id, id_len);
-    if (idx < 0) {
-        rc = ofi_fail(OF_ERR_NOT_FOUND, "no such node");
-        goto out;
-    }
-    rc = ofi_snap_inputs(cur, 0, 0, &nodes, &pins);
-    if (rc != OF_OK)
-        goto out;
-    nodes[idx].weight = weight;
-    rc = check_total_points(ring, nodes, cur->node_count);
-    if (rc == OF_OK)
-        rc = ofi_snap_build(ring, cur, nodes, cur->node_count, pins, cur->pin_count,
-                        cur->generation + 1, &s);
-    if (rc == OF_OK)
-        ofi_ring_publish(ring, s);
-out:
-    pthread_mutex_unlock(&ring->wlock);
-    free(nodes);
-    free(pins);
-    return rc;
+    long idx = ofi_snap_find_node(e.cur, id, id_len);
+    if (idx < 0)
+        return ring_edit_abort(&e, ofi_fail(OF_ERR_NOT_FOUND, "no such node"));
+    e.nodes[idx].weight = weight;
+    return ring_edit_commit(&e);
 }
 
-static int pin_common(of_ring *ring, uint64_t hash, const void *id, size_t id_len)
-{
-    pthread_mutex_lock(&ring->wlock);
-    snap *cur = atomic_load(&ring->current);
-    node_in *nodes = NULL;
-    pin_in *pins = NULL;
-    snap *s = NULL;
-    int rc;
-    long idx = ofi_snap_find_node(cur, id, id_len);
-    if (idx < 0) {
-        rc = ofi_fail(OF_ERR_NOT_FOUND, "no such node");
-        goto out;
-    }
-    size_t at = ofi_lower_bound_u64(cur->pin_hash, 0, cur->pin_count, hash);
-    if (at < cur->pin_count && cur->pin_hash[at] == hash) {
-        rc = ofi_fail(OF_ERR_EXISTS, "key already pinned");
-        goto out;
-    }
-    rc = ofi_snap_inputs(cur, 0, 1, &nodes, &pins);
-    if (rc != OF_OK)
-        goto out;
-    pins[cur->pin_count] = (pin_in){hash, cur->nodes[idx].id, cur->nodes[idx].id_len};
-    rc = ofi_snap_build(ring, cur, nodes, cur->node_count, pins, cur->pin_count + 1,
-                    cur->generation + 1, &s);
-    if (rc == OF_OK)
-        ofi_ring_publish(ring, s);
-out:
-    pthread_mutex_unlock(&ring->wlock);
-    free(nodes);
-    free(pins);
-    return rc;
-}
+/* ---------------------------------------------------------------------------------------------
+ * Pins
+ * ------------------------------------------------------------------------------------------- */
 
 OF_API int of_ring_pin_hash(of_ring *ring, uint64_t hash, const void *id, size_t id_len)
 {
@@ -419,9 +414,20 @@ OF_API int of_ring_pin_hash(of_ring *ring, uint64_t hash, const void *id, size_t
     if (ring->algorithm == OF_RING_KETAMA)
         return ofi_fail(OF_ERR_NOT_SUPPORTED, "pins are not offered in ketama mode");
     int rc = ofi_ring_check_id(id, id_len);
+    ring_edit e;
+    if (rc == OF_OK)
+        rc = ring_edit_begin(ring, 0, 1, &e);
     if (rc != OF_OK)
         return rc;
-    return pin_common(ring, hash, id, id_len);
+    long idx = ofi_snap_find_node(e.cur, id, id_len);
+    if (idx < 0)
+        return ring_edit_abort(&e, ofi_fail(OF_ERR_NOT_FOUND, "no such node"));
+    size_t at = ofi_lower_bound_u64(e.cur->pin_hash, 0, e.cur->pin_count, hash);
+    if (at < e.cur->pin_count && e.cur->pin_hash[at] == hash)
+        return ring_edit_abort(&e, ofi_fail(OF_ERR_EXISTS, "key already pinned"));
+    const snap_node *nd = &e.cur->nodes[idx];
+    e.pins[e.pin_count++] = (pin_in){hash, nd->id, nd->id_len};
+    return ring_edit_commit(&e);
 }
 
 OF_API int of_ring_pin(of_ring *ring, const void *key, size_t key_len, const void *id,
@@ -443,28 +449,14 @@ OF_API int of_ring_unpin(of_ring *ring, const void *key, size_t key_len)
     if (!key && key_len)
         return ofi_fail(OF_ERR_INVALID, "key is NULL");
     uint64_t hash = ofi_hash64(key ? key : "", key_len, ring->seed);
-    pthread_mutex_lock(&ring->wlock);
-    snap *cur = atomic_load(&ring->current);
-    node_in *nodes = NULL;
-    pin_in *pins = NULL;
-    snap *s = NULL;
-    int rc;
-    size_t at = ofi_lower_bound_u64(cur->pin_hash, 0, cur->pin_count, hash);
-    if (at == cur->pin_count || cur->pin_hash[at] != hash) {
-        rc = ofi_fail(OF_ERR_NOT_FOUND, "key is not pinned");
-        goto out;
-    }
-    rc = ofi_snap_inputs(cur, 0, 0, &nodes, &pins);
+    ring_edit e;
+    int rc = ring_edit_begin(ring, 0, 0, &e);
     if (rc != OF_OK)
-        goto out;
-    memmove(pins + at, pins + at + 1, (cur->pin_count - at - 1) * sizeof *pins);
-    rc = ofi_snap_build(ring, cur, nodes, cur->node_count, pins, cur->pin_count - 1,
-                    cur->generation + 1, &s);
-    if (rc == OF_OK)
-        ofi_ring_publish(ring, s);
-out:
-    pthread_mutex_unlock(&ring->wlock);
-    free(nodes);
-    free(pins);
-    return rc;
+        return rc;
+    size_t at = ofi_lower_bound_u64(e.cur->pin_hash, 0, e.cur->pin_count, hash);
+    if (at == e.cur->pin_count || e.cur->pin_hash[at] != hash)
+        return ring_edit_abort(&e, ofi_fail(OF_ERR_NOT_FOUND, "key is not pinned"));
+    memmove(e.pins + at, e.pins + at + 1, (e.pin_count - at - 1) * sizeof *e.pins);
+    e.pin_count--;
+    return ring_edit_commit(&e);
 }
