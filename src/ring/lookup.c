@@ -41,7 +41,7 @@ OF_API int of_ring_lookup(const of_ring *ring, const void *key, size_t key_len, 
     int rc;
     if (__builtin_expect(s->node_count == 0, 0))
         rc = ofi_fail_plain(OF_ERR_EMPTY);
-    else if (s->algorithm == OF_RING_KETAMA && s->node_count == 1)
+    else if (s->node_count == 1 && s->pin_count == 0) /* one node answers without hashing */
         rc = answer(s, 0, out_tag, out_id, id_cap, out_id_len);
     else
         rc = answer(s, snap_owner(s, snap_key_hash(s, key, key_len)), out_tag, out_id, id_cap,
@@ -55,8 +55,9 @@ OF_API int of_ring_lookup_hash(const of_ring *ring, uint64_t hash, uint64_t *out
 {
     if (!ring)
         return ofi_fail(OF_ERR_INVALID, "ring is NULL");
-    if (ring->algorithm == OF_RING_KETAMA)
-        return ofi_fail(OF_ERR_NOT_SUPPORTED, "lookup by hash is not offered in ketama mode");
+    if (!ring->algo->seeded_hash)
+        return ofi_fail(OF_ERR_NOT_SUPPORTED, "lookup by hash is not offered in %s mode",
+                        ring->algo->name);
     read_guard g;
     const snap *s = read_begin(ring, &g);
     int rc;
@@ -195,8 +196,9 @@ OF_API int of_ring_lookup_bounded(const of_ring *ring, const void *key, size_t k
 {
     if (!ring || (!key && key_len) || !load || !out_tag)
         return ofi_fail(OF_ERR_INVALID, "NULL ring, key, load or out_tag");
-    if (ring->algorithm == OF_RING_KETAMA)
-        return ofi_fail(OF_ERR_NOT_SUPPORTED, "bounded-load lookup is not offered in ketama mode");
+    if (!ring->algo->seeded_hash)
+        return ofi_fail(OF_ERR_NOT_SUPPORTED, "bounded-load lookup is not offered in %s mode",
+                        ring->algo->name);
     if (!(c > 1.0) || !isfinite(c))
         return ofi_fail(OF_ERR_INVALID, "balance factor c must be finite and > 1");
     if (!key)

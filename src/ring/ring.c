@@ -4,7 +4,6 @@
 #include <stdlib.h>
 
 #include "common/error.h"
-#include "ring/ketama.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Lifecycle
@@ -43,6 +42,19 @@ OF_API size_t of_ring_options_size(void)
     return sizeof(of_ring_options);
 }
 
+/* The placement algorithms, by of_ring_algorithm value: a new one is a file and a line here. */
+static const ofi_ring_algo *algo_of(uint32_t algorithm)
+{
+    switch (algorithm) {
+    case OF_RING_NATIVE:
+        return &ofi_ring_native;
+    case OF_RING_KETAMA:
+        return &ofi_ring_ketama;
+    default:
+        return NULL;
+    }
+}
+
 OF_API int of_ring_create(const of_ring_options *opts, of_ring **out_ring)
 {
     of_ring_options def;
@@ -55,27 +67,27 @@ OF_API int of_ring_create(const of_ring_options *opts, of_ring **out_ring)
     if (opts->struct_size != OPTIONS_V1_SIZE)
         return ofi_fail(OF_ERR_ABI, "of_ring_options struct_size %u (this library's is %zu)",
                         (unsigned)opts->struct_size, sizeof(of_ring_options));
-    if (opts->algorithm != OF_RING_NATIVE && opts->algorithm != OF_RING_KETAMA)
+    const ofi_ring_algo *algo = algo_of(opts->algorithm);
+    if (!algo)
         return ofi_fail(OF_ERR_INVALID, "unknown ring algorithm %u", (unsigned)opts->algorithm);
     if (opts->flags & ~OF_RING_SORT_HOSTS)
         return ofi_fail(OF_ERR_INVALID, "unknown ring flags 0x%x", (unsigned)opts->flags);
-    if (opts->algorithm == OF_RING_NATIVE && (opts->flags & OF_RING_SORT_HOSTS))
-        return ofi_fail(OF_ERR_INVALID, "OF_RING_SORT_HOSTS applies to the ketama mode only");
-    if (opts->algorithm == OF_RING_NATIVE && opts->vnodes == 0)
-        return ofi_fail(OF_ERR_INVALID, "vnodes must be >= 1");
-    if (opts->algorithm == OF_RING_NATIVE && opts->vnodes > OF_RING_MAX_POINTS)
-        return ofi_fail(OF_ERR_INVALID, "vnodes %u above OF_RING_MAX_POINTS",
-                        (unsigned)opts->vnodes);
+    uint32_t vnodes;
+    uint64_t seed;
+    int rc = algo->configure(opts, &vnodes, &seed);
+    if (rc != OF_OK)
+        return rc;
 
     void *mem = NULL;
     if (posix_memalign(&mem, RING_CACHE_LINE, sizeof(of_ring)) != 0)
         return ofi_fail_plain(OF_ERR_NOMEM);
     of_ring *ring = mem;
     memset(ring, 0, sizeof *ring);
+    ring->algo = algo;
     ring->algorithm = opts->algorithm;
     ring->flags = opts->flags;
-    ring->vnodes = opts->algorithm == OF_RING_KETAMA ? OFI_KETAMA_POINTS_PER_SERVER : opts->vnodes;
-    ring->seed = opts->algorithm == OF_RING_KETAMA ? 0 : opts->seed;
+    ring->vnodes = vnodes;
+    ring->seed = seed;
     atomic_init(&ring->epoch, 0);
     for (size_t i = 0; i < RING_STRIPES; i++) {
         atomic_init(&ring->stripes[i].count[0], 0);
@@ -86,7 +98,7 @@ OF_API int of_ring_create(const of_ring_options *opts, of_ring **out_ring)
         return ofi_fail_plain(OF_ERR_NOMEM);
     }
     snap *s = NULL;
-    int rc = ofi_snap_build(ring, NULL, NULL, 0, NULL, 0, 0, &s);
+    rc = ofi_snap_build(ring, NULL, NULL, 0, NULL, 0, 0, &s);
     if (rc != OF_OK) {
         pthread_mutex_destroy(&ring->wlock);
         free(ring);

@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "bisect/search.h"
+#include "common/bytes.h"
 #include "common/hash.h"
-#include "ring/ketama.h"
 
 #define RING_CACHE_LINE 64
 #define RING_STRIPES 64
@@ -35,9 +35,9 @@ typedef struct snap_node {
     uint32_t id_len;
     uint32_t weight;    /* as given */
     uint64_t tag;
-    uint32_t host_off;  /* ketama: host bytes inside id, and port */
-    uint32_t host_len;
-    uint32_t port;
+    uint32_t ident_off; /* identity (ofi_ring_algo.ident): bytes inside id, and a number */
+    uint32_t ident_len;
+    uint32_t ident_num;
     uint32_t point_count;
 } snap_node;
 
@@ -47,13 +47,15 @@ typedef struct snap {
     uint64_t generation;
     uint64_t fingerprint;
     uint64_t seed;
+    const struct ofi_ring_algo *algo;
     uint32_t algorithm;
     uint32_t flags;
     uint32_t vnodes;
     uint32_t shift;             /* bucket of hash h = h >> shift */
-    uint32_t hash_bits;         /* 64 native, 32 ketama */
+    uint32_t hash_bits;         /* algo->hash_bits */
+    bool ident_sorted;          /* nodes in identity order: find by binary search */
     size_t node_count;
-    snap_node *nodes;           /* native: id order; ketama: server index order */
+    snap_node *nodes;           /* identity order, or insertion order (ofi_ring_algo.id_order) */
     uint8_t *id_blob;
     size_t point_count;
     size_t points_cap;          /* allocated length of points and owners */
@@ -84,6 +86,7 @@ struct of_ring {
     /* Read-mostly line: written only by writers. */
     _Alignas(RING_CACHE_LINE) _Atomic(snap *) current;
     _Atomic unsigned epoch;
+    const struct ofi_ring_algo *algo;
     uint32_t algorithm, flags, vnodes;
     uint64_t seed;
     /* Written by readers: starts on its own line. */
@@ -181,7 +184,7 @@ typedef struct node_in {
     uint32_t id_len;
     uint32_t weight;
     uint64_t tag;
-    uint32_t host_off, host_len, port; /* ketama */
+    uint32_t ident_off, ident_len, ident_num;
 } node_in;
 
 typedef struct pin_in {
@@ -198,7 +201,21 @@ static inline int ofi_id_cmp(const uint8_t *a, size_t alen, const uint8_t *b, si
     return alen < blen ? -1 : alen > blen;
 }
 
-int ofi_node_in_cmp_id(const void *pa, const void *pb);
+/* Order of node identities: bytes (as ofi_id_cmp), then number. The one comparison behind
+ * duplicate checks, finds by id and diff, for every algorithm (ketama: host, then port). */
+static inline int ofi_ident_cmp(const uint8_t *a, size_t alen, uint32_t anum, const uint8_t *b,
+                                size_t blen, uint32_t bnum)
+{
+    int c = ofi_id_cmp(a, alen, b, blen);
+    if (c)
+        return c;
+    return anum < bnum ? -1 : anum > bnum;
+}
+
+#define OFI_NODE_IDENT(nd) (nd)->id + (nd)->ident_off, (nd)->ident_len, (nd)->ident_num
+
+/* Identity order of node_in (qsort). */
+int ofi_node_in_cmp_ident(const void *pa, const void *pb);
 /* Index of the node of @p s with this id, or -1. */
 long ofi_snap_find_node(const snap *s, const uint8_t *id, size_t id_len);
 /* Build a snapshot from @p nodes (reordered in place) and @p pins (reordered; pins whose node is
@@ -207,6 +224,64 @@ int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n, pi
                    size_t npins, uint64_t generation, snap **out);
 /* OF_OK, or OF_ERR_INVALID for a NULL id or a length outside 1..OF_NAME_MAX (write.c). */
 int ofi_ring_check_id(const void *id, size_t id_len);
+
+/* ---------------------------------------------------------------------------------------------
+ * Placement algorithms
+ *
+ * What one algorithm decides, in one file each (native.c, ketama.c) and listed once in ring.c:
+ * a node's identity, its points, the key hash and its part of the fingerprint. Everything else
+ * (snapshots, the bucket index, readers, writers, views and diff) is shared. A node's identity
+ * is the part of its id (and a number) that names it: two ids with one identity are the same
+ * node (native: the whole id and 0; ketama: host and port, so "h" and "h:11211" are one server).
+ * ------------------------------------------------------------------------------------------- */
+
+static inline void ofi_fp_u32(XXH3_state_t *st, uint32_t v)
+{
+    uint8_t b[4];
+    ofi_store_le32(b, v);
+    XXH3_64bits_update(st, b, sizeof b);
+}
+
+static inline void ofi_fp_u64(XXH3_state_t *st, uint64_t v)
+{
+    uint8_t b[8];
+    ofi_store_le64(b, v);
+    XXH3_64bits_update(st, b, sizeof b);
+}
+
+typedef struct ofi_ring_algo {
+    const char *name;       /* in detail messages ("... not offered in ketama mode") */
+    uint32_t hash_bits;     /* width of point and key hashes: 64 or 32 */
+    bool seeded_hash;       /* keys hash to the ring's seeded 64-bit hash, so pins, lookup by
+                               hash and bounded lookups are offered */
+    bool id_order;          /* nodes always in identity order (else in insertion order, or in
+                               identity order with OF_RING_SORT_HOSTS) */
+    bool incremental;       /* a node's points depend only on itself: nodes that stay keep
+                               theirs across a change (with id_order) */
+    const char *same_ident; /* appended to a duplicate's detail: why two ids are one node */
+    /* Check the options of a new ring and give the vnodes and seed it keeps (OF_ERR_INVALID with
+     * detail). Unknown flags are refused before this. */
+    int (*configure)(const of_ring_options *opts, uint32_t *vnodes, uint64_t *seed);
+    /* The identity of an id (1..OF_NAME_MAX bytes): OF_OK, or OF_ERR_INVALID with detail. */
+    int (*ident)(const uint8_t *id, size_t len, uint32_t *off, uint32_t *ident_len, uint32_t *num);
+    /* OF_OK, or OF_ERR_INVALID with detail for a weight this ring cannot place. */
+    int (*check_weight)(uint32_t weight, uint32_t vnodes);
+    /* The most points a node of this weight can get (for the OF_RING_MAX_POINTS check). */
+    uint64_t (*max_points)(uint32_t weight, uint32_t vnodes);
+    /* The points of node @p nd of @p s (whose node_count is set), given the total weight with
+     * weight 0 counted as 1. */
+    uint32_t (*point_count)(const snap *s, const snap_node *nd, uint64_t total_weight);
+    /* Write the nd->point_count points of @p nd. */
+    void (*points)(const snap *s, const snap_node *nd, uint64_t *out);
+    /* Key hash; the native one is inlined by snap_key_hash() instead of called through here. */
+    uint64_t (*key_hash)(const void *key, size_t len, uint64_t seed);
+    /* The algorithm's options and one node, into the fingerprint (little-endian fields). */
+    void (*fp_options)(XXH3_state_t *st, const snap *s);
+    void (*fp_node)(XXH3_state_t *st, const snap_node *nd);
+} ofi_ring_algo;
+
+extern const ofi_ring_algo ofi_ring_native; /* native.c */
+extern const ofi_ring_algo ofi_ring_ketama; /* ketama.c */
 
 /* ---------------------------------------------------------------------------------------------
  * Lookup helpers
@@ -244,9 +319,10 @@ static inline uint32_t snap_point_owner(const snap *s, uint64_t h)
 
 static inline uint64_t snap_key_hash(const snap *s, const void *key, size_t key_len)
 {
-    if (s->algorithm == OF_RING_KETAMA)
-        return ofi_ketama_key_hash(key, key_len);
-    return ofi_hash64(key, key_len, s->seed);
+    /* The library's own hash inline (the common case costs no call); others through the table. */
+    if (__builtin_expect(s->algo == &ofi_ring_native, 1))
+        return ofi_hash64(key, key_len, s->seed);
+    return s->algo->key_hash(key, key_len, s->seed);
 }
 
 /* Owner of hash @p h, honouring pins (native). The snapshot has nodes. */
@@ -258,7 +334,7 @@ static inline uint32_t snap_owner(const snap *s, uint64_t h)
             return s->pin_node[at];
     }
     if (s->node_count == 1)
-        return 0; /* also ketama's rule: one server answers without hashing */
+        return 0;
     return snap_point_owner(s, h);
 }
 

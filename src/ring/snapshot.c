@@ -5,85 +5,34 @@
 #include <stdlib.h>
 
 #include "common/error.h"
-#include "ring/ketama.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Building snapshots
  * ------------------------------------------------------------------------------------------- */
 
-int ofi_node_in_cmp_id(const void *pa, const void *pb)
+int ofi_node_in_cmp_ident(const void *pa, const void *pb)
 {
     const node_in *a = pa, *b = pb;
-    return ofi_id_cmp(a->id, a->id_len, b->id, b->id_len);
+    return ofi_ident_cmp(OFI_NODE_IDENT(a), OFI_NODE_IDENT(b));
 }
 
-static int node_in_cmp_host(const node_in *a, const node_in *b)
-{
-    int c = ofi_id_cmp(a->id + a->host_off, a->host_len, b->id + b->host_off, b->host_len);
-    if (c)
-        return c;
-    return a->port < b->port ? -1 : a->port > b->port;
-}
-
-static int node_in_qsort_host(const void *pa, const void *pb)
-{
-    return node_in_cmp_host(pa, pb);
-}
-
-/* Sort by host then port. Host and port are unique in a ring (add and add_many refuse a repeat),
- * so the order is total and qsort's instability cannot change the result. */
-static void sort_hosts(node_in *v, size_t n)
-{
-    if (n > 1)
-        qsort(v, n, sizeof *v, node_in_qsort_host);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void fp_u32(XXH3_state_t *st, uint32_t v)
-{
-    uint8_t b[4];
-    put_le32(b, v);
-    XXH3_64bits_update(st, b, 4);
-}
-
-static void fp_u64(XXH3_state_t *st, uint64_t v)
-{
-    uint8_t b[8];
-    put_le64(b, v);
-    XXH3_64bits_update(st, b, 8);
-}
-
-/* Find a node of @p s by id: native by binary search over id order; ketama by host and port. */
+/* Find a node of @p s by id: by identity, with a binary search when the nodes are in identity
+ * order. An id that has no identity in this algorithm names no node. */
 long ofi_snap_find_node(const snap *s, const uint8_t *id, size_t id_len)
 {
-    if (s->algorithm == OF_RING_KETAMA) {
-        size_t off, hlen;
-        uint32_t port;
-        if (ofi_ketama_parse(id, id_len, &off, &hlen, &port) != OF_OK)
-            return -1;
-        for (size_t i = 0; i < s->node_count; i++) {
-            const snap_node *nd = &s->nodes[i];
-            if (nd->port == port && nd->host_len == hlen &&
-                memcmp(nd->id + nd->host_off, id + off, hlen) == 0)
+    uint32_t off, len, num;
+    if (s->algo->ident(id, id_len, &off, &len, &num) != OF_OK)
+        return -1;
+    if (!s->ident_sorted) {
+        for (size_t i = 0; i < s->node_count; i++)
+            if (ofi_ident_cmp(OFI_NODE_IDENT(&s->nodes[i]), id + off, len, num) == 0)
                 return (long)i;
-        }
         return -1;
     }
     size_t lo = 0, hi = s->node_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = ofi_id_cmp(s->nodes[mid].id, s->nodes[mid].id_len, id, id_len);
+        int c = ofi_ident_cmp(OFI_NODE_IDENT(&s->nodes[mid]), id + off, len, num);
         if (c == 0)
             return (long)mid;
         if (c < 0)
@@ -155,7 +104,7 @@ static int sort_points(const uint64_t *in_p, const uint32_t *in_o, size_t n, uns
 
 /* Generate the points of every node of @p s for which @p fresh is NULL or fresh[i] is set, in
  * node order (so a stable sort leaves ties in node order), sorted into @p out_p / @p out_o. */
-static int fresh_points_into(const of_ring *ring, const snap *s, const bool *fresh, size_t count,
+static int fresh_points_into(const snap *s, const bool *fresh, size_t count,
                              uint64_t *out_p, uint32_t *out_o)
 {
     uint64_t *tmp_p = malloc((count ? count : 1) * sizeof *tmp_p);
@@ -166,28 +115,13 @@ static int fresh_points_into(const of_ring *ring, const snap *s, const bool *fre
         return ofi_fail_plain(OF_ERR_NOMEM);
     }
     size_t k = 0;
-    uint8_t buf[OF_NAME_MAX + 4];
     for (size_t i = 0; i < s->node_count; i++) {
         const snap_node *nd = &s->nodes[i];
         if (fresh && !fresh[i])
             continue;
-        if (s->algorithm == OF_RING_KETAMA) {
-            for (uint32_t d = 0; d < nd->point_count / 4; d++) {
-                uint32_t p4[4];
-                ofi_ketama_points(nd->id + nd->host_off, nd->host_len, nd->port, d, p4);
-                for (int x = 0; x < 4; x++) {
-                    tmp_p[k] = p4[x];
-                    tmp_o[k++] = (uint32_t)i;
-                }
-            }
-        } else {
-            memcpy(buf, nd->id, nd->id_len);
-            for (uint32_t j = 0; j < nd->point_count; j++) {
-                put_le32(buf + nd->id_len, j);
-                tmp_p[k] = ofi_hash64(buf, nd->id_len + 4, ring->seed);
-                tmp_o[k++] = (uint32_t)i;
-            }
-        }
+        s->algo->points(s, nd, tmp_p + k);
+        for (uint32_t j = 0; j < nd->point_count; j++)
+            tmp_o[k++] = (uint32_t)i;
     }
     int rc = sort_points(tmp_p, tmp_o, k, s->hash_bits, out_p, out_o);
     free(tmp_p);
@@ -195,16 +129,16 @@ static int fresh_points_into(const of_ring *ring, const snap *s, const bool *fre
     return rc;
 }
 
-static int fresh_points(const of_ring *ring, snap *s, const bool *fresh)
+static int fresh_points(snap *s, const bool *fresh)
 {
-    return fresh_points_into(ring, s, fresh, s->point_count, s->points, s->owners);
+    return fresh_points_into(s, fresh, s->point_count, s->points, s->owners);
 }
 
-/* Native mode with a previous snapshot: nodes whose id and weight are unchanged keep their
- * (already sorted) points, renumbered; only new or re-weighted nodes are hashed, and the two
- * sorted runs are merged by (point, node index). A membership change then costs one pass over
- * the points instead of hashing and sorting all of them. */
-static int merge_points(of_ring *ring, snap *s, const snap *base)
+/* An incremental algorithm with a previous snapshot: nodes whose id and weight are unchanged
+ * keep their (already sorted) points, renumbered; only new or re-weighted nodes are hashed, and
+ * the two sorted runs are merged by (point, node index). A membership change then costs one pass
+ * over the points instead of hashing and sorting all of them. */
+static int merge_points(snap *s, const snap *base)
 {
     uint32_t *old_to_new = malloc((base->node_count ? base->node_count : 1) * sizeof *old_to_new);
     bool *fresh = calloc(s->node_count ? s->node_count : 1, sizeof *fresh);
@@ -221,7 +155,7 @@ static int merge_points(of_ring *ring, snap *s, const snap *base)
         const snap_node *nd = &s->nodes[i];
         int c = 1;
         while (j < base->node_count &&
-               (c = ofi_id_cmp(base->nodes[j].id, base->nodes[j].id_len, nd->id, nd->id_len)) < 0)
+               (c = ofi_ident_cmp(OFI_NODE_IDENT(&base->nodes[j]), OFI_NODE_IDENT(nd))) < 0)
             j++;
         if (j < base->node_count && c == 0 && base->nodes[j].point_count == nd->point_count) {
             old_to_new[j] = (uint32_t)i;
@@ -234,7 +168,7 @@ static int merge_points(of_ring *ring, snap *s, const snap *base)
     fo = malloc((fresh_count ? fresh_count : 1) * sizeof *fo);
     if (!fp || !fo)
         goto out;
-    rc = fresh_points_into(ring, s, fresh, fresh_count, fp, fo);
+    rc = fresh_points_into(s, fresh, fresh_count, fp, fo);
     if (rc != OF_OK)
         goto out;
     size_t a = 0, b = 0, k = 0;
@@ -302,22 +236,24 @@ static int build_buckets(of_ring *ring, snap *s)
 int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n,
                       pin_in *pins, size_t npins, uint64_t generation, snap **out)
 {
-    bool ketama = ring->algorithm == OF_RING_KETAMA;
+    const ofi_ring_algo *algo = ring->algo;
     snap *s = calloc(1, sizeof *s);
     if (!s)
         return ofi_fail_plain(OF_ERR_NOMEM);
     atomic_init(&s->refs, 1);
     s->generation = generation;
     s->seed = ring->seed;
+    s->algo = algo;
     s->algorithm = ring->algorithm;
     s->flags = ring->flags;
     s->vnodes = ring->vnodes;
-    s->hash_bits = ketama ? 32 : 64;
+    s->hash_bits = algo->hash_bits;
     s->node_count = n;
-    if (!ketama && n > 1)
-        qsort(nodes, n, sizeof *nodes, ofi_node_in_cmp_id);
-    else if (ring->flags & OF_RING_SORT_HOSTS)
-        sort_hosts(nodes, n);
+    /* Identities are unique in a ring (add and add_many refuse a repeat), so the order is total
+     * and qsort's instability cannot change the result. */
+    s->ident_sorted = algo->id_order || (ring->flags & OF_RING_SORT_HOSTS);
+    if (s->ident_sorted && n > 1)
+        qsort(nodes, n, sizeof *nodes, ofi_node_in_cmp_ident);
 
     size_t blob_len = 0;
     for (size_t i = 0; i < n; i++)
@@ -341,14 +277,10 @@ int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n,
         nd->id_len = nodes[i].id_len;
         nd->weight = nodes[i].weight;
         nd->tag = nodes[i].tag;
-        nd->host_off = nodes[i].host_off;
-        nd->host_len = nodes[i].host_len;
-        nd->port = nodes[i].port;
-        if (ketama)
-            nd->point_count = 4 * ofi_ketama_digests(nd->weight ? nd->weight : 1, total_weight,
-                                                     (uint32_t)n);
-        else
-            nd->point_count = nd->weight * ring->vnodes;
+        nd->ident_off = nodes[i].ident_off;
+        nd->ident_len = nodes[i].ident_len;
+        nd->ident_num = nodes[i].ident_num;
+        nd->point_count = algo->point_count(s, nd, total_weight);
         P += nd->point_count;
     }
     s->point_count = P;
@@ -356,7 +288,9 @@ int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n,
     if (P > 0) {
         if (ofi_ring_alloc_points(ring, s, P) != OF_OK)
             goto nomem;
-        int prc = base && !ketama ? merge_points(ring, s, base) : fresh_points(ring, s, NULL);
+        int prc = base && algo->incremental && s->ident_sorted && base->ident_sorted
+                      ? merge_points(s, base)
+                      : fresh_points(s, NULL);
         if (prc != OF_OK)
             goto nomem;
         if (build_buckets(ring, s) != OF_OK)
@@ -383,35 +317,21 @@ int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n,
     }
     s->bytes += sizeof *s + n * sizeof *s->nodes + blob_len;
 
-    /* Fingerprint: options, nodes in canonical order (ketama: host and port, in server order),
-     * pins by hash with their node's position. Tags and generation are left out. */
+    /* Fingerprint: options, nodes in snapshot order as the algorithm names them, pins by hash
+     * with their node's position. Tags and generation are left out. */
     XXH3_state_t st;
     XXH3_64bits_reset_withSeed(&st, 0);
     XXH3_64bits_update(&st, "openfault-ring-1", 16);
-    fp_u32(&st, s->algorithm);
-    fp_u32(&st, s->flags);
-    if (!ketama) {
-        fp_u32(&st, s->vnodes);
-        fp_u64(&st, s->seed);
-    }
-    fp_u64(&st, n);
-    for (size_t i = 0; i < n; i++) {
-        const snap_node *nd = &s->nodes[i];
-        if (ketama) {
-            fp_u32(&st, nd->host_len);
-            XXH3_64bits_update(&st, nd->id + nd->host_off, nd->host_len);
-            fp_u32(&st, nd->port);
-            fp_u32(&st, nd->weight ? nd->weight : 1);
-        } else {
-            fp_u32(&st, nd->id_len);
-            XXH3_64bits_update(&st, nd->id, nd->id_len);
-            fp_u32(&st, nd->weight);
-        }
-    }
-    fp_u64(&st, s->pin_count);
+    ofi_fp_u32(&st, s->algorithm);
+    ofi_fp_u32(&st, s->flags);
+    algo->fp_options(&st, s);
+    ofi_fp_u64(&st, n);
+    for (size_t i = 0; i < n; i++)
+        algo->fp_node(&st, &s->nodes[i]);
+    ofi_fp_u64(&st, s->pin_count);
     for (size_t i = 0; i < s->pin_count; i++) {
-        fp_u64(&st, s->pin_hash[i]);
-        fp_u32(&st, s->pin_node[i]);
+        ofi_fp_u64(&st, s->pin_hash[i]);
+        ofi_fp_u32(&st, s->pin_node[i]);
     }
     s->fingerprint = XXH3_64bits_digest(&st);
     *out = s;

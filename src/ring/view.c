@@ -47,10 +47,7 @@ static bool same_node(const snap_node *x, const snap_node *y)
 {
     if (!x || !y)
         return x == y;
-    if (x->host_len) /* ketama: the same server is the same host and port */
-        return x->port == y->port && x->host_len == y->host_len &&
-               memcmp(x->id + x->host_off, y->id + y->host_off, x->host_len) == 0;
-    return ofi_id_cmp(x->id, x->id_len, y->id, y->id_len) == 0;
+    return ofi_ident_cmp(OFI_NODE_IDENT(x), OFI_NODE_IDENT(y)) == 0;
 }
 
 static int diff_flush(diff_state *d)

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 
 #include "common/error.h"
-#include "ring/ketama.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Writers
@@ -43,7 +42,7 @@ int ofi_ring_check_id(const void *id, size_t id_len)
     return OF_OK;
 }
 
-/* Validate a node for @p ring and fill the ketama fields. */
+/* Validate a node for @p ring and fill its identity. */
 static int make_node(const of_ring *ring, const void *id, size_t id_len, uint32_t weight,
                      uint64_t tag, node_in *out)
 {
@@ -51,33 +50,21 @@ static int make_node(const of_ring *ring, const void *id, size_t id_len, uint32_
     if (rc != OF_OK)
         return rc;
     node_in nd = {id, (uint32_t)id_len, weight, tag, 0, 0, 0};
-    if (ring->algorithm == OF_RING_KETAMA) {
-        size_t off, hlen;
-        rc = ofi_ketama_parse(id, id_len, &off, &hlen, &nd.port);
-        if (rc != OF_OK)
-            return rc;
-        nd.host_off = (uint32_t)off;
-        nd.host_len = (uint32_t)hlen;
-    } else {
-        if (weight == 0)
-            return ofi_fail(OF_ERR_INVALID, "weight 0: remove the node to drain it");
-        if ((uint64_t)weight * ring->vnodes > OF_RING_MAX_POINTS)
-            return ofi_fail(OF_ERR_INVALID, "weight %u x vnodes %u exceeds OF_RING_MAX_POINTS",
-                            (unsigned)weight, (unsigned)ring->vnodes);
-    }
-    *out = nd;
-    return OF_OK;
+    rc = ring->algo->ident(id, id_len, &nd.ident_off, &nd.ident_len, &nd.ident_num);
+    if (rc == OF_OK)
+        rc = ring->algo->check_weight(weight, ring->vnodes);
+    if (rc == OF_OK)
+        *out = nd;
+    return rc;
 }
 
-/* Total points after the change must stay within the limit (native: exact; ketama: 160 x n
- * bounds it). */
+/* Total points after the change must stay within the limit (exact, or a bound where a node's
+ * points depend on the others, as in ketama). */
 static int check_total_points(const of_ring *ring, const node_in *nodes, size_t n)
 {
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++)
-        total += ring->algorithm == OF_RING_KETAMA
-                     ? OFI_KETAMA_POINTS_PER_SERVER
-                     : (uint64_t)nodes[i].weight * ring->vnodes;
+        total += ring->algo->max_points(nodes[i].weight, ring->vnodes);
     if (total > OF_RING_MAX_POINTS)
         return ofi_fail(OF_ERR_INVALID, "the ring would hold %llu points, above OF_RING_MAX_POINTS",
                         (unsigned long long)total);
@@ -108,7 +95,7 @@ static int snap_inputs(const snap *s, size_t extra_nodes, size_t extra_pins, nod
     for (size_t i = 0; i < s->node_count; i++) {
         const snap_node *nd = &s->nodes[i];
         nodes[i] = (node_in){nd->id, nd->id_len, nd->weight, nd->tag,
-                             nd->host_off, nd->host_len, nd->port};
+                             nd->ident_off, nd->ident_len, nd->ident_num};
     }
     for (size_t i = 0; i < s->pin_count; i++) {
         const snap_node *nd = &s->nodes[s->pin_node[i]];
@@ -189,52 +176,49 @@ OF_API int of_ring_add(of_ring *ring, const void *id, size_t id_len, uint32_t we
     return ring_edit_commit(&e);
 }
 
-typedef struct host_key {
-    const uint8_t *host;
-    uint32_t host_len;
-    uint32_t port;
+/* One node of a duplicate check: its identity, and where it came from. */
+typedef struct ident_key {
+    const uint8_t *bytes;
+    uint32_t len;
+    uint32_t num;
     size_t index;
-} host_key;
+} ident_key;
 
-static int host_key_cmp(const void *pa, const void *pb)
+static bool same_ident(const ident_key *a, const ident_key *b)
 {
-    const host_key *a = pa, *b = pb;
-    int c = ofi_id_cmp(a->host, a->host_len, b->host, b->host_len);
+    return ofi_ident_cmp(a->bytes, a->len, a->num, b->bytes, b->len, b->num) == 0;
+}
+
+static int ident_key_cmp(const void *pa, const void *pb)
+{
+    const ident_key *a = pa, *b = pb;
+    int c = ofi_ident_cmp(a->bytes, a->len, a->num, b->bytes, b->len, b->num);
     if (c)
         return c;
-    if (a->port != b->port)
-        return a->port < b->port ? -1 : 1;
     return a->index < b->index ? -1 : a->index > b->index;
 }
 
-static host_key *batch_host_keys(const node_in *batch, size_t count)
+static ident_key *batch_keys(const node_in *batch, size_t count)
 {
-    host_key *k = malloc(count * sizeof *k);
+    ident_key *k = malloc(count * sizeof *k);
     if (k) {
         for (size_t i = 0; i < count; i++)
-            k[i] = (host_key){batch[i].id + batch[i].host_off, batch[i].host_len, batch[i].port, i};
-        qsort(k, count, sizeof *k, host_key_cmp);
+            k[i] = (ident_key){OFI_NODE_IDENT(&batch[i]), i};
+        qsort(k, count, sizeof *k, ident_key_cmp);
     }
     return k;
 }
 
-static bool same_host_key(const host_key *a, const host_key *b)
+/* A node (an identity) twice in the batch. Sorted by (identity, index), the answer is the pair
+ * the pairwise scan would name: the smallest first index that repeats, and its next repeat. */
+static int batch_repeats(const of_ring *ring, const node_in *batch, size_t count)
 {
-    return a->port == b->port && a->host_len == b->host_len &&
-           memcmp(a->host, b->host, a->host_len) == 0;
-}
-
-/* Ketama: a server (host and port) twice in the batch. Sorted by (host, port, index), the
- * answer is the pair the pairwise scan would name: the smallest first index that repeats, and
- * its next repeat. */
-static int ketama_batch_repeats(const node_in *batch, size_t count)
-{
-    host_key *k = batch_host_keys(batch, count);
+    ident_key *k = batch_keys(batch, count);
     if (!k)
         return ofi_fail_plain(OF_ERR_NOMEM);
     size_t first = SIZE_MAX, second = 0;
     for (size_t i = 1; i < count; i++)
-        if (same_host_key(&k[i - 1], &k[i]) && (i < 2 || !same_host_key(&k[i - 2], &k[i - 1])) &&
+        if (same_ident(&k[i - 1], &k[i]) && (i < 2 || !same_ident(&k[i - 2], &k[i - 1])) &&
             k[i - 1].index < first) {
             first = k[i - 1].index;
             second = k[i].index;
@@ -243,34 +227,33 @@ static int ketama_batch_repeats(const node_in *batch, size_t count)
     if (first == SIZE_MAX)
         return OF_OK;
     char a[200], b[200];
-    return ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" repeats node %zu \"%s\" (same host and port)",
-                    second, id_text(a, sizeof a, batch[second].id, batch[second].id_len), first,
-                    id_text(b, sizeof b, batch[first].id, batch[first].id_len));
+    return ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" repeats node %zu \"%s\"%s", second,
+                    id_text(a, sizeof a, batch[second].id, batch[second].id_len), first,
+                    id_text(b, sizeof b, batch[first].id, batch[first].id_len),
+                    ring->algo->same_ident);
 }
 
-/* Ketama: the first batch node whose host and port the ring already has (a merge of the two
- * sorted server lists instead of a scan of the ring per node). */
-static int ketama_batch_present(const snap *cur, const node_in *batch, size_t count)
+/* The first batch node whose identity the ring already has (a merge of the two sorted lists
+ * instead of a search of the ring per node). */
+static int batch_present(const snap *cur, const node_in *batch, size_t count)
 {
     if (cur->node_count == 0)
         return OF_OK;
-    host_key *k = batch_host_keys(batch, count);
-    host_key *have = malloc(cur->node_count * sizeof *have);
+    ident_key *k = batch_keys(batch, count);
+    ident_key *have = malloc(cur->node_count * sizeof *have);
     if (!k || !have) {
         free(k);
         free(have);
         return ofi_fail_plain(OF_ERR_NOMEM);
     }
-    for (size_t i = 0; i < cur->node_count; i++) {
-        const snap_node *nd = &cur->nodes[i];
-        have[i] = (host_key){nd->id + nd->host_off, nd->host_len, nd->port, i};
-    }
-    qsort(have, cur->node_count, sizeof *have, host_key_cmp);
+    for (size_t i = 0; i < cur->node_count; i++)
+        have[i] = (ident_key){OFI_NODE_IDENT(&cur->nodes[i]), i};
+    if (!cur->ident_sorted)
+        qsort(have, cur->node_count, sizeof *have, ident_key_cmp);
     size_t found = SIZE_MAX, found_have = 0;
     for (size_t i = 0, j = 0; i < count && j < cur->node_count;) {
-        host_key probe = k[i];
-        probe.index = have[j].index; /* compare host and port only */
-        int c = host_key_cmp(&probe, &have[j]);
+        int c = ofi_ident_cmp(k[i].bytes, k[i].len, k[i].num, have[j].bytes, have[j].len,
+                              have[j].num);
         if (c < 0) {
             i++;
         } else if (c > 0) {
@@ -288,12 +271,15 @@ static int ketama_batch_present(const snap *cur, const node_in *batch, size_t co
     if (found == SIZE_MAX)
         return OF_OK;
     char a[200], b[200];
+    const node_in *nb = &batch[found];
     const snap_node *nd = &cur->nodes[found_have];
+    if (ofi_id_cmp(nb->id, nb->id_len, nd->id, nd->id_len) == 0)
+        return ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" already present", found,
+                        id_text(a, sizeof a, nb->id, nb->id_len));
     return ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" already present (as \"%s\")", found,
-                    id_text(a, sizeof a, batch[found].id, batch[found].id_len),
+                    id_text(a, sizeof a, nb->id, nb->id_len),
                     id_text(b, sizeof b, nd->id, nd->id_len));
 }
-
 
 OF_API int of_ring_add_many(of_ring *ring, const of_ring_node_spec *specs, size_t count)
 {
@@ -314,26 +300,7 @@ OF_API int of_ring_add_many(of_ring *ring, const of_ring_node_spec *specs, size_
         free(batch);
         return rc;
     }
-    /* Duplicates inside the batch. */
-    if (ring->algorithm == OF_RING_KETAMA) {
-        rc = ketama_batch_repeats(batch, count);
-    } else {
-        node_in *sorted = malloc(count * sizeof *sorted);
-        if (!sorted) {
-            free(batch);
-            return ofi_fail_plain(OF_ERR_NOMEM);
-        }
-        memcpy(sorted, batch, count * sizeof *sorted);
-        qsort(sorted, count, sizeof *sorted, ofi_node_in_cmp_id);
-        for (size_t i = 1; i < count; i++)
-            if (ofi_node_in_cmp_id(&sorted[i - 1], &sorted[i]) == 0) {
-                char a[200];
-                rc = ofi_fail(OF_ERR_EXISTS, "node id \"%s\" appears twice in the batch",
-                              id_text(a, sizeof a, sorted[i].id, sorted[i].id_len));
-                break;
-            }
-        free(sorted);
-    }
+    rc = batch_repeats(ring, batch, count);
     ring_edit e;
     if (rc == OF_OK)
         rc = ring_edit_begin(ring, count, 0, &e);
@@ -341,16 +308,7 @@ OF_API int of_ring_add_many(of_ring *ring, const of_ring_node_spec *specs, size_
         free(batch);
         return rc;
     }
-    if (ring->algorithm == OF_RING_KETAMA) {
-        rc = ketama_batch_present(e.cur, batch, count);
-    } else {
-        for (size_t i = 0; i < count && rc == OF_OK; i++)
-            if (ofi_snap_find_node(e.cur, batch[i].id, batch[i].id_len) >= 0) {
-                char a[200];
-                rc = ofi_fail(OF_ERR_EXISTS, "node %zu \"%s\" already present", i,
-                              id_text(a, sizeof a, batch[i].id, batch[i].id_len));
-            }
-    }
+    rc = batch_present(e.cur, batch, count);
     if (rc == OF_OK) {
         memcpy(e.nodes + e.node_count, batch, count * sizeof *batch);
         e.node_count += count;
@@ -411,8 +369,8 @@ OF_API int of_ring_pin_hash(of_ring *ring, uint64_t hash, const void *id, size_t
 {
     if (!ring)
         return ofi_fail(OF_ERR_INVALID, "ring is NULL");
-    if (ring->algorithm == OF_RING_KETAMA)
-        return ofi_fail(OF_ERR_NOT_SUPPORTED, "pins are not offered in ketama mode");
+    if (!ring->algo->seeded_hash)
+        return ofi_fail(OF_ERR_NOT_SUPPORTED, "pins are not offered in %s mode", ring->algo->name);
     int rc = ofi_ring_check_id(id, id_len);
     ring_edit e;
     if (rc == OF_OK)
@@ -444,8 +402,8 @@ OF_API int of_ring_unpin(of_ring *ring, const void *key, size_t key_len)
 {
     if (!ring)
         return ofi_fail(OF_ERR_INVALID, "ring is NULL");
-    if (ring->algorithm == OF_RING_KETAMA)
-        return ofi_fail(OF_ERR_NOT_SUPPORTED, "pins are not offered in ketama mode");
+    if (!ring->algo->seeded_hash)
+        return ofi_fail(OF_ERR_NOT_SUPPORTED, "pins are not offered in %s mode", ring->algo->name);
     if (!key && key_len)
         return ofi_fail(OF_ERR_INVALID, "key is NULL");
     uint64_t hash = ofi_hash64(key ? key : "", key_len, ring->seed);
