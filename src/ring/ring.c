@@ -9,16 +9,28 @@
  * Lifecycle
  * ------------------------------------------------------------------------------------------- */
 
-#define OPTIONS_V1_SIZE sizeof(of_ring_options)
+/* The first released layout of of_ring_options ends after `seed` (ring.h: "members above: ABI
+ * 1"). A caller built against it, or against any later layout up to this library's, is served:
+ * fields past its struct_size are neither read nor written and take their defaults. */
+#define OPTIONS_V1_SIZE (offsetof(of_ring_options, seed) + sizeof(uint64_t))
+
+static int check_options_size(size_t struct_size)
+{
+    if (struct_size < OPTIONS_V1_SIZE || struct_size > sizeof(of_ring_options))
+        return ofi_fail(OF_ERR_ABI,
+                        "of_ring_options struct_size %zu: this library knows %zu to %zu",
+                        struct_size, (size_t)OPTIONS_V1_SIZE, sizeof(of_ring_options));
+    return OF_OK;
+}
 
 OF_API int of_ring_options_init(of_ring_options *opts, size_t struct_size)
 {
     if (!opts)
         return ofi_fail(OF_ERR_INVALID, "opts is NULL");
-    if (struct_size != OPTIONS_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "of_ring_options struct_size %zu (this library's is %zu)",
-                        struct_size, sizeof(of_ring_options));
-    memset(opts, 0, sizeof *opts);
+    int rc = check_options_size(struct_size);
+    if (rc != OF_OK)
+        return rc;
+    memset(opts, 0, struct_size);
     opts->struct_size = (uint32_t)struct_size;
     opts->algorithm = OF_RING_NATIVE;
     opts->vnodes = OF_RING_DEFAULT_VNODES;
@@ -57,16 +69,19 @@ static const ofi_ring_algo *algo_of(uint32_t algorithm)
 
 OF_API int of_ring_create(const of_ring_options *opts, of_ring **out_ring)
 {
-    of_ring_options def;
     if (!out_ring)
         return ofi_fail(OF_ERR_INVALID, "out_ring is NULL");
-    if (!opts) {
-        of_ring_options_init(&def, sizeof def);
-        opts = &def;
+    /* The caller's fields over the defaults: an older caller's struct ends early. */
+    of_ring_options def;
+    of_ring_options_init(&def, sizeof def);
+    if (opts) {
+        int rc = check_options_size(opts->struct_size);
+        if (rc != OF_OK)
+            return rc;
+        memcpy(&def, opts, opts->struct_size);
+        def.struct_size = sizeof def;
     }
-    if (opts->struct_size != OPTIONS_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "of_ring_options struct_size %u (this library's is %zu)",
-                        (unsigned)opts->struct_size, sizeof(of_ring_options));
+    opts = &def;
     const ofi_ring_algo *algo = algo_of(opts->algorithm);
     if (!algo)
         return ofi_fail(OF_ERR_INVALID, "unknown ring algorithm %u", (unsigned)opts->algorithm);
