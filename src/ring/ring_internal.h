@@ -214,8 +214,6 @@ static inline int ofi_ident_cmp(const uint8_t *a, size_t alen, uint32_t anum, co
 
 #define OFI_NODE_IDENT(nd) (nd)->id + (nd)->ident_off, (nd)->ident_len, (nd)->ident_num
 
-/* Identity order of node_in (qsort). */
-int ofi_node_in_cmp_ident(const void *pa, const void *pb);
 /* Index of the node of @p s with this id, or -1. */
 long ofi_snap_find_node(const snap *s, const uint8_t *id, size_t id_len);
 /* Build a snapshot from @p nodes (reordered in place) and @p pins (reordered; pins whose node is

@@ -10,7 +10,7 @@
  * Building snapshots
  * ------------------------------------------------------------------------------------------- */
 
-int ofi_node_in_cmp_ident(const void *pa, const void *pb)
+static int node_in_cmp_ident(const void *pa, const void *pb)
 {
     const node_in *a = pa, *b = pb;
     return ofi_ident_cmp(OFI_NODE_IDENT(a), OFI_NODE_IDENT(b));
@@ -253,7 +253,7 @@ int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n,
      * and qsort's instability cannot change the result. */
     s->ident_sorted = algo->id_order || (ring->flags & OF_RING_SORT_HOSTS);
     if (s->ident_sorted && n > 1)
-        qsort(nodes, n, sizeof *nodes, ofi_node_in_cmp_ident);
+        qsort(nodes, n, sizeof *nodes, node_in_cmp_ident);
 
     size_t blob_len = 0;
     for (size_t i = 0; i < n; i++)
