@@ -146,12 +146,7 @@ OF_API int of_ring_lookup_n(const of_ring *ring, const void *key, size_t key_len
         rc = ofi_fail(OF_ERR_INVALID, "n = %zu outside 1..%zu (node count)", n, s->node_count);
     } else {
         uint64_t h = snap_key_hash(s, key, key_len);
-        uint32_t first = UINT32_MAX;
-        if (s->pin_count) {
-            size_t at = ofi_lower_bound_u64(s->pin_hash, 0, s->pin_count, h);
-            if (at < s->pin_count && s->pin_hash[at] == h)
-                first = s->pin_node[at];
-        }
+        uint32_t first = s->pin_count ? snap_pinned(s, h) : UINT32_MAX;
         uint64_t stack_tags[16];
         uint64_t *tags = n <= 16 ? stack_tags : malloc(n * sizeof *tags);
         if (!tags) {
@@ -242,48 +237,44 @@ OF_API int of_ring_contains(const of_ring *ring, const void *id, size_t id_len, 
     return OF_OK;
 }
 
-OF_API size_t of_ring_node_count(const of_ring *ring)
+/* The current snapshot's counters, read under one guard (all zero for a NULL ring). */
+typedef struct snap_summary {
+    size_t node_count;
+    uint64_t generation;
+    uint64_t fingerprint;
+    size_t bytes;
+} snap_summary;
+
+static snap_summary summary(const of_ring *ring)
 {
+    snap_summary v = {0, 0, 0, 0};
     if (!ring)
-        return 0;
+        return v;
     read_guard g;
     const snap *s = read_begin(ring, &g);
-    size_t n = s->node_count;
+    v = (snap_summary){s->node_count, s->generation, s->fingerprint, s->bytes};
     read_end(&g);
-    return n;
+    return v;
+}
+
+OF_API size_t of_ring_node_count(const of_ring *ring)
+{
+    return summary(ring).node_count;
 }
 
 OF_API uint64_t of_ring_generation(const of_ring *ring)
 {
-    if (!ring)
-        return 0;
-    read_guard g;
-    const snap *s = read_begin(ring, &g);
-    uint64_t v = s->generation;
-    read_end(&g);
-    return v;
+    return summary(ring).generation;
 }
 
 OF_API uint64_t of_ring_fingerprint(const of_ring *ring)
 {
-    if (!ring)
-        return 0;
-    read_guard g;
-    const snap *s = read_begin(ring, &g);
-    uint64_t v = s->fingerprint;
-    read_end(&g);
-    return v;
+    return summary(ring).fingerprint;
 }
 
 OF_API size_t of_ring_memory_usage(const of_ring *ring)
 {
-    if (!ring)
-        return 0;
-    read_guard g;
-    const snap *s = read_begin(ring, &g);
-    size_t v = s->bytes;
-    read_end(&g);
-    return v;
+    return summary(ring).bytes;
 }
 
 OF_API int of_ring_foreach(const of_ring *ring, of_ring_node_fn fn, void *ctx)

@@ -323,13 +323,20 @@ static inline uint64_t snap_key_hash(const snap *s, const void *key, size_t key_
     return s->algo->key_hash(key, key_len, s->seed);
 }
 
+/* The node hash @p h is pinned to, or UINT32_MAX. */
+static inline uint32_t snap_pinned(const snap *s, uint64_t h)
+{
+    size_t at = ofi_lower_bound_u64(s->pin_hash, 0, s->pin_count, h);
+    return at < s->pin_count && s->pin_hash[at] == h ? s->pin_node[at] : UINT32_MAX;
+}
+
 /* Owner of hash @p h, honouring pins (native). The snapshot has nodes. */
 static inline uint32_t snap_owner(const snap *s, uint64_t h)
 {
     if (s->pin_count) {
-        size_t at = ofi_lower_bound_u64(s->pin_hash, 0, s->pin_count, h);
-        if (at < s->pin_count && s->pin_hash[at] == h)
-            return s->pin_node[at];
+        uint32_t pinned = snap_pinned(s, h);
+        if (pinned != UINT32_MAX)
+            return pinned;
     }
     if (s->node_count == 1)
         return 0;

@@ -149,6 +149,23 @@ static int ring_edit_commit(ring_edit *e)
     return ring_edit_abort(e, rc);
 }
 
+/* An edit of the node named @p id (checked), at *@p out_idx of e->nodes: OF_ERR_NOT_FOUND, with
+ * nothing held, if the ring has no such node. */
+static int ring_edit_begin_node(of_ring *ring, const void *id, size_t id_len, size_t extra_pins,
+                                ring_edit *e, size_t *out_idx)
+{
+    int rc = ofi_ring_check_id(id, id_len);
+    if (rc == OF_OK)
+        rc = ring_edit_begin(ring, 0, extra_pins, e);
+    if (rc != OF_OK)
+        return rc;
+    long idx = ofi_snap_find_node(e->cur, id, id_len);
+    if (idx < 0)
+        return ring_edit_abort(e, ofi_fail(OF_ERR_NOT_FOUND, "no such node"));
+    *out_idx = (size_t)idx;
+    return OF_OK;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Membership
  * ------------------------------------------------------------------------------------------- */
@@ -324,16 +341,12 @@ OF_API int of_ring_remove(of_ring *ring, const void *id, size_t id_len)
 {
     if (!ring)
         return ofi_fail(OF_ERR_INVALID, "ring is NULL");
-    int rc = ofi_ring_check_id(id, id_len);
     ring_edit e;
-    if (rc == OF_OK)
-        rc = ring_edit_begin(ring, 0, 0, &e);
+    size_t idx;
+    int rc = ring_edit_begin_node(ring, id, id_len, 0, &e, &idx);
     if (rc != OF_OK)
         return rc;
-    long idx = ofi_snap_find_node(e.cur, id, id_len);
-    if (idx < 0)
-        return ring_edit_abort(&e, ofi_fail(OF_ERR_NOT_FOUND, "no such node"));
-    memmove(e.nodes + idx, e.nodes + idx + 1, (e.node_count - (size_t)idx - 1) * sizeof *e.nodes);
+    memmove(e.nodes + idx, e.nodes + idx + 1, (e.node_count - idx - 1) * sizeof *e.nodes);
     e.node_count--;
     size_t np = 0;
     for (size_t i = 0; i < e.pin_count; i++)
@@ -348,15 +361,13 @@ OF_API int of_ring_set_weight(of_ring *ring, const void *id, size_t id_len, uint
     if (!ring)
         return ofi_fail(OF_ERR_INVALID, "ring is NULL");
     node_in nd;
-    int rc = make_node(ring, id, id_len, weight, 0, &nd);
     ring_edit e;
+    size_t idx;
+    int rc = make_node(ring, id, id_len, weight, 0, &nd);
     if (rc == OF_OK)
-        rc = ring_edit_begin(ring, 0, 0, &e);
+        rc = ring_edit_begin_node(ring, id, id_len, 0, &e, &idx);
     if (rc != OF_OK)
         return rc;
-    long idx = ofi_snap_find_node(e.cur, id, id_len);
-    if (idx < 0)
-        return ring_edit_abort(&e, ofi_fail(OF_ERR_NOT_FOUND, "no such node"));
     e.nodes[idx].weight = weight;
     return ring_edit_commit(&e);
 }
@@ -371,15 +382,11 @@ OF_API int of_ring_pin_hash(of_ring *ring, uint64_t hash, const void *id, size_t
         return ofi_fail(OF_ERR_INVALID, "ring is NULL");
     if (!ring->algo->seeded_hash)
         return ofi_fail(OF_ERR_NOT_SUPPORTED, "pins are not offered in %s mode", ring->algo->name);
-    int rc = ofi_ring_check_id(id, id_len);
     ring_edit e;
-    if (rc == OF_OK)
-        rc = ring_edit_begin(ring, 0, 1, &e);
+    size_t idx;
+    int rc = ring_edit_begin_node(ring, id, id_len, 1, &e, &idx);
     if (rc != OF_OK)
         return rc;
-    long idx = ofi_snap_find_node(e.cur, id, id_len);
-    if (idx < 0)
-        return ring_edit_abort(&e, ofi_fail(OF_ERR_NOT_FOUND, "no such node"));
     size_t at = ofi_lower_bound_u64(e.cur->pin_hash, 0, e.cur->pin_count, hash);
     if (at < e.cur->pin_count && e.cur->pin_hash[at] == hash)
         return ring_edit_abort(&e, ofi_fail(OF_ERR_EXISTS, "key already pinned"));
