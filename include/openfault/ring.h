@@ -76,13 +76,17 @@ typedef enum of_ring_algorithm {
  * Thread-safety: one thread at a time (copied by of_ring_create()).
  */
 typedef struct of_ring_options {
-    uint32_t struct_size; /**< set by of_ring_options_init() to the caller's sizeof */
+    uint32_t struct_size; /**< set by of_ring_options_init() to the caller's sizeof; members
+                               past it take their defaults */
     uint32_t algorithm;   /**< ::of_ring_algorithm; default ::OF_RING_NATIVE */
     uint32_t vnodes;      /**< native: points per unit of weight, >= 1; default
                                ::OF_RING_DEFAULT_VNODES. Ignored by ketama (fixed at 160). */
     uint32_t flags;       /**< ::OF_RING_SORT_HOSTS (ketama only) or 0 */
     uint64_t seed;        /**< native: seed of point and key hashes; default 0. Ignored by
                                ketama. */
+    /* members above: ABI 1 */
+    /* Later members go here, each with a default for callers whose struct_size ends before it
+     * (of_ring_options_init() and of_ring_create() accept any size from the ABI 1 end up). */
 } of_ring_options;
 
 /**
@@ -90,8 +94,8 @@ typedef struct of_ring_options {
  * `struct_size`.
  * @param opts         options to fill
  * @param struct_size  `sizeof *opts` as the caller compiled it
- * @return ::OF_OK; ::OF_ERR_INVALID if @p opts is NULL; ::OF_ERR_ABI if @p struct_size is not
- *         the size of a struct version this library knows
+ * @return ::OF_OK; ::OF_ERR_INVALID if @p opts is NULL; ::OF_ERR_ABI if @p struct_size is larger
+ *         than this library's struct or smaller than its first version (nothing is written)
  * @note Thread-safety: safe: any thread, any time.
  */
 OF_API int of_ring_options_init(of_ring_options *opts, size_t struct_size);
@@ -156,7 +160,8 @@ typedef int (*of_ring_pin_fn)(void *ctx, const of_ring_pin_change *change);
  * @param opts      options (of_ring_options_init()), or NULL for the defaults; copied
  * @param out_ring  receives the ring on ::OF_OK; untouched on error. Free with of_ring_destroy().
  * @return ::OF_OK; ::OF_ERR_INVALID NULL @p out_ring, unknown algorithm or flags, vnodes 0,
- *         ::OF_RING_SORT_HOSTS in native mode; ::OF_ERR_ABI bad `struct_size`; ::OF_ERR_NOMEM
+ *         ::OF_RING_SORT_HOSTS in native mode; ::OF_ERR_ABI `struct_size` larger than this
+ *         library's or smaller than the first version; ::OF_ERR_NOMEM
  * @note Thread-safety: safe: any thread, any time.
  */
 OF_API int of_ring_create(const of_ring_options *opts, of_ring **out_ring);

@@ -1,5 +1,6 @@
 /* Weighted ketama exactly as libmemcached 1.1.4 computes it; the float steps are deliberate. */
 #include "ring/ketama.h"
+#include "ring/ring_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -98,13 +99,107 @@ void ofi_ketama_points(const uint8_t *host, size_t host_len, uint32_t port, uint
     uint8_t m[16];
     ofi_md5(buf, n, m);
     for (int x = 0; x < 4; x++)
-        out_points[x] = (uint32_t)m[4 * x] | (uint32_t)m[4 * x + 1] << 8 |
-                        (uint32_t)m[4 * x + 2] << 16 | (uint32_t)m[4 * x + 3] << 24;
+        out_points[x] = ofi_load_le32(m + 4 * x);
 }
 
 uint32_t ofi_ketama_key_hash(const void *key, size_t len)
 {
     uint8_t m[16];
     ofi_md5(key, len, m);
-    return (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+    return ofi_load_le32(m);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * The ketama placement (ring_internal.h's interface)
+ * ------------------------------------------------------------------------------------------- */
+
+static int ketama_configure(const of_ring_options *opts, uint32_t *vnodes, uint64_t *seed)
+{
+    (void)opts;
+    *vnodes = OFI_KETAMA_POINTS_PER_SERVER;
+    *seed = 0;
+    return OF_OK;
+}
+
+/* A server is its host and port: "h", "h:11211" and the same host written again are one. */
+static int ketama_ident(const uint8_t *id, size_t len, uint32_t *off, uint32_t *ident_len,
+                        uint32_t *num)
+{
+    size_t o, l;
+    int rc = ofi_ketama_parse(id, len, &o, &l, num);
+    if (rc != OF_OK)
+        return rc;
+    *off = (uint32_t)o;
+    *ident_len = (uint32_t)l;
+    return OF_OK;
+}
+
+static int ketama_check_weight(uint32_t weight, uint32_t vnodes)
+{
+    (void)weight; /* any weight: 0 counts as 1, as in libmemcached */
+    (void)vnodes;
+    return OF_OK;
+}
+
+/* A server's share of 160 x n points is at most 160 x (its weight / total) x n <= 160 x n. */
+static uint64_t ketama_max_points(uint32_t weight, uint32_t vnodes)
+{
+    (void)weight;
+    (void)vnodes;
+    return OFI_KETAMA_POINTS_PER_SERVER;
+}
+
+static uint32_t ketama_point_count(const snap *s, const snap_node *nd, uint64_t total_weight)
+{
+    return 4 * ofi_ketama_digests(nd->weight ? nd->weight : 1, total_weight,
+                                  (uint32_t)s->node_count);
+}
+
+static void ketama_points(const snap *s, const snap_node *nd, uint64_t *out)
+{
+    (void)s;
+    for (uint32_t d = 0; d < nd->point_count / 4; d++) {
+        uint32_t p4[4];
+        ofi_ketama_points(nd->id + nd->ident_off, nd->ident_len, nd->ident_num, d, p4);
+        for (int x = 0; x < 4; x++)
+            out[4 * d + (uint32_t)x] = p4[x];
+    }
+}
+
+static uint64_t ketama_key_hash(const void *key, size_t len, uint64_t seed)
+{
+    (void)seed;
+    return ofi_ketama_key_hash(key, len);
+}
+
+static void ketama_fp_options(XXH3_state_t *st, const snap *s)
+{
+    (void)st; /* vnodes and seed are fixed */
+    (void)s;
+}
+
+static void ketama_fp_node(XXH3_state_t *st, const snap_node *nd)
+{
+    ofi_fp_u32(st, nd->ident_len);
+    XXH3_64bits_update(st, nd->id + nd->ident_off, nd->ident_len);
+    ofi_fp_u32(st, nd->ident_num);
+    ofi_fp_u32(st, nd->weight ? nd->weight : 1);
+}
+
+const ofi_ring_algo ofi_ring_ketama = {
+    .name = "ketama",
+    .hash_bits = 32,
+    .seeded_hash = false,
+    .id_order = false,
+    .incremental = false, /* every point count depends on the total weight and server count */
+    .same_ident = " (same host and port)",
+    .configure = ketama_configure,
+    .ident = ketama_ident,
+    .check_weight = ketama_check_weight,
+    .max_points = ketama_max_points,
+    .point_count = ketama_point_count,
+    .points = ketama_points,
+    .key_hash = ketama_key_hash,
+    .fp_options = ketama_fp_options,
+    .fp_node = ketama_fp_node,
+};

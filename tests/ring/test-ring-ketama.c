@@ -15,6 +15,8 @@
 
 #include <openfault/openfault.h>
 
+#include "common/backoff.h"
+
 /* >= 10,000 keys per server set natively; fewer under valgrind (same code paths, 50x slower). */
 static unsigned nkeys(void)
 {
@@ -25,10 +27,7 @@ static uint64_t rng_state = 0x5851f42d4c957f2du;
 
 static uint64_t rnd(void)
 {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
+    return ofi_splitmix64(&rng_state);
 }
 
 typedef struct server {

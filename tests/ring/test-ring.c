@@ -17,6 +17,7 @@
 
 #include <openfault/openfault.h>
 
+#include "common/backoff.h"
 #include "common/hash.h"
 #include "ring/ketama.h"
 #include "ring/md5.h"
@@ -27,10 +28,7 @@ static uint64_t rng_state = 0x243f6a8885a308d3u;
 
 static uint64_t rnd(void)
 {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
+    return ofi_splitmix64(&rng_state);
 }
 
 static int under_valgrind(void)

@@ -1,0 +1,346 @@
+/* Consistent-hash ring: immutable snapshots published atomically, reclaimed with striped
+ * two-parity reader counters (see "Reader protection" below), point search through the bisect
+ * kernel over a bucket index on the top bits of the hash.
+ *
+ * The ring's internals shared by its files: snapshot and ring layouts, the reader protocol and
+ * the lookup helpers (inline here so that every lookup compiles them into its own body), and the
+ * functions one file offers another. Files: reclaim.c (reader protection, reclamation, reused
+ * arrays), snapshot.c (building snapshots), ring.c (lifecycle), write.c (writers), lookup.c
+ * (lookups and inspection), view.c (views and diff). */
+#ifndef OPENFAULT_SRC_RING_RING_INTERNAL_H
+#define OPENFAULT_SRC_RING_RING_INTERNAL_H
+
+#include <openfault/ring.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bisect/search.h"
+#include "common/bytes.h"
+#include "common/hash.h"
+
+#define RING_CACHE_LINE 64
+#define RING_STRIPES 64
+
+/* ---------------------------------------------------------------------------------------------
+ * Snapshots
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct snap_node {
+    const uint8_t *id;  /* into the snapshot's id blob */
+    uint32_t id_len;
+    uint32_t weight;    /* as given */
+    uint64_t tag;
+    uint32_t ident_off; /* identity (ofi_ring_algo.ident): bytes inside id, and a number */
+    uint32_t ident_len;
+    uint32_t ident_num;
+    uint32_t point_count;
+} snap_node;
+
+typedef struct snap {
+    _Atomic size_t refs;        /* 1 for the ring (until reclaimed) + 1 per view */
+    struct snap *next_retired;
+    uint64_t generation;
+    uint64_t fingerprint;
+    uint64_t seed;
+    const struct ofi_ring_algo *algo;
+    uint32_t algorithm;
+    uint32_t flags;
+    uint32_t vnodes;
+    uint32_t shift;             /* bucket of hash h = h >> shift */
+    uint32_t hash_bits;         /* algo->hash_bits */
+    bool ident_sorted;          /* nodes in identity order: find by binary search */
+    size_t node_count;
+    snap_node *nodes;           /* identity order, or insertion order (ofi_ring_algo.id_order) */
+    uint8_t *id_blob;
+    size_t point_count;
+    size_t points_cap;          /* allocated length of points and owners */
+    size_t buckets_cap;         /* allocated length of buckets */
+    uint64_t *points;           /* ascending; ties in node order */
+    uint32_t *owners;           /* node index of each point */
+    uint64_t *buckets;          /* 2^bits + 1 entries: start offset into points (low 32 bits)
+                                   and the owner of that point, wrapping (high 32 bits) */
+    size_t pin_count;
+    uint64_t *pin_hash;         /* ascending, unique */
+    uint32_t *pin_node;
+    size_t bytes;
+} snap;
+
+/* An of_ring_view is a snap with a reference held for the caller. */
+
+/* ---------------------------------------------------------------------------------------------
+ * The ring
+ * ------------------------------------------------------------------------------------------- */
+
+/* One cache line per stripe, aligned, so readers on different stripes never share a line. */
+typedef struct ring_stripe {
+    _Alignas(RING_CACHE_LINE) _Atomic size_t count[2];
+    char pad[RING_CACHE_LINE - 2 * sizeof(size_t)];
+} ring_stripe;
+
+struct of_ring {
+    /* Read-mostly line: written only by writers. */
+    _Alignas(RING_CACHE_LINE) _Atomic(snap *) current;
+    _Atomic unsigned epoch;
+    const struct ofi_ring_algo *algo;
+    uint32_t algorithm, flags, vnodes;
+    uint64_t seed;
+    /* Written by readers: starts on its own line. */
+    ring_stripe stripes[RING_STRIPES];
+    /* Writer-only state. */
+    _Alignas(RING_CACHE_LINE) pthread_mutex_t wlock;
+    snap *retired_cur;  /* unpublished since the last epoch flip */
+    snap *retired_prev; /* unpublished before the last epoch flip */
+    /* The largest arrays of reclaimed snapshots, reused by the next build: a membership change
+     * then neither page-faults fresh memory nor unmaps old memory (whose TLB shootdowns would
+     * interrupt the readers' CPUs). */
+    uint64_t *spare_points;
+    uint32_t *spare_owners;
+    size_t spare_pcap;
+    uint64_t *spare_buckets;
+    size_t spare_bcap;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Reader protection
+ *
+ * A reader picks its thread's stripe, reads the epoch parity e, increments count[e] of its
+ * stripe, re-reads the epoch (retrying if it flipped: the increment must be ordered before any
+ * later flip), then loads `current`. A writer publishes a new snapshot, puts the old one on
+ * retired_cur, and, when the counters of the parity it would flip to are all zero, frees
+ * retired_prev (unpublished before the previous flip: only readers of the other parity could
+ * hold them, and those are now gone), moves retired_cur to retired_prev and flips. Readers never
+ * wait; writers never wait either (a busy parity just defers freeing to a later write or to
+ * destroy). Readers on different threads write different cache lines unless more than
+ * RING_STRIPES threads read at once. All operations are seq_cst: the argument is Dekker's.
+ * ------------------------------------------------------------------------------------------- */
+
+extern _Atomic unsigned ofi_ring_next_stripe;
+/* initial-exec: a plain %fs-relative load instead of a __tls_get_addr call per lookup. One int
+ * fits in the static TLS surplus glibc reserves for libraries loaded with dlopen (FFI users). */
+#if defined(__GNUC__)
+#define RING_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define RING_TLS_MODEL
+#endif
+/* stripe + 1; 0 before first use */
+extern _Thread_local unsigned ofi_ring_my_stripe RING_TLS_MODEL;
+
+static inline unsigned thread_stripe(void)
+{
+    unsigned s = ofi_ring_my_stripe;
+    if (__builtin_expect(s == 0, 0)) {
+        s = atomic_fetch_add_explicit(&ofi_ring_next_stripe, 1, memory_order_relaxed) % RING_STRIPES +
+            1;
+        ofi_ring_my_stripe = s;
+    }
+    return s - 1;
+}
+
+typedef struct read_guard {
+    _Atomic size_t *counter;
+} read_guard;
+
+static inline snap *read_begin(const of_ring *cring, read_guard *g)
+{
+    of_ring *ring = (of_ring *)cring; /* the counters are the only thing a reader writes */
+    ring_stripe *st = &ring->stripes[thread_stripe()];
+    for (;;) {
+        unsigned e = atomic_load(&ring->epoch) & 1u;
+        atomic_fetch_add(&st->count[e], 1);
+        if (__builtin_expect((atomic_load(&ring->epoch) & 1u) == e, 1)) {
+            g->counter = &st->count[e];
+            return atomic_load(&ring->current);
+        }
+        atomic_fetch_sub(&st->count[e], 1);
+    }
+}
+
+static inline void read_end(read_guard *g)
+{
+    atomic_fetch_sub(g->counter, 1);
+}
+
+/* Writer lock held (or destroy): snapshot references and reclamation (reclaim.c). */
+void ofi_snap_free(snap *s);
+void ofi_snap_unref(snap *s);
+void ofi_snap_free_list(snap *s);
+/* Point and bucket arrays of @p s, from the ring's spares when they fit (@p ring may be NULL). */
+int ofi_ring_alloc_points(of_ring *ring, snap *s, size_t P);
+int ofi_ring_alloc_buckets(of_ring *ring, snap *s, size_t n);
+/* Writer lock held: publish @p s, retire the old snapshot, free what no reader can hold. */
+void ofi_ring_publish(of_ring *ring, snap *s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Snapshot inputs (snapshot.c)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct node_in {
+    const uint8_t *id;
+    uint32_t id_len;
+    uint32_t weight;
+    uint64_t tag;
+    uint32_t ident_off, ident_len, ident_num;
+} node_in;
+
+typedef struct pin_in {
+    uint64_t hash;
+    const uint8_t *id;
+    uint32_t id_len;
+} pin_in;
+
+static inline int ofi_id_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* Order of node identities: bytes (as ofi_id_cmp), then number. The one comparison behind
+ * duplicate checks, finds by id and diff, for every algorithm (ketama: host, then port). */
+static inline int ofi_ident_cmp(const uint8_t *a, size_t alen, uint32_t anum, const uint8_t *b,
+                                size_t blen, uint32_t bnum)
+{
+    int c = ofi_id_cmp(a, alen, b, blen);
+    if (c)
+        return c;
+    return anum < bnum ? -1 : anum > bnum;
+}
+
+#define OFI_NODE_IDENT(nd) (nd)->id + (nd)->ident_off, (nd)->ident_len, (nd)->ident_num
+
+/* Index of the node of @p s with this id, or -1. */
+long ofi_snap_find_node(const snap *s, const uint8_t *id, size_t id_len);
+/* Build a snapshot from @p nodes (reordered in place) and @p pins (reordered; pins whose node is
+ * absent are dropped). The caller has validated ids, weights and point limits. */
+int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n, pin_in *pins,
+                   size_t npins, uint64_t generation, snap **out);
+/* OF_OK, or OF_ERR_INVALID for a NULL id or a length outside 1..OF_NAME_MAX (write.c). */
+int ofi_ring_check_id(const void *id, size_t id_len);
+
+/* ---------------------------------------------------------------------------------------------
+ * Placement algorithms
+ *
+ * What one algorithm decides, in one file each (native.c, ketama.c) and listed once in ring.c:
+ * a node's identity, its points, the key hash and its part of the fingerprint. Everything else
+ * (snapshots, the bucket index, readers, writers, views and diff) is shared. A node's identity
+ * is the part of its id (and a number) that names it: two ids with one identity are the same
+ * node (native: the whole id and 0; ketama: host and port, so "h" and "h:11211" are one server).
+ * ------------------------------------------------------------------------------------------- */
+
+static inline void ofi_fp_u32(XXH3_state_t *st, uint32_t v)
+{
+    uint8_t b[4];
+    ofi_store_le32(b, v);
+    XXH3_64bits_update(st, b, sizeof b);
+}
+
+static inline void ofi_fp_u64(XXH3_state_t *st, uint64_t v)
+{
+    uint8_t b[8];
+    ofi_store_le64(b, v);
+    XXH3_64bits_update(st, b, sizeof b);
+}
+
+typedef struct ofi_ring_algo {
+    const char *name;       /* in detail messages ("... not offered in ketama mode") */
+    uint32_t hash_bits;     /* width of point and key hashes: 64 or 32 */
+    bool seeded_hash;       /* keys hash to the ring's seeded 64-bit hash, so pins, lookup by
+                               hash and bounded lookups are offered */
+    bool id_order;          /* nodes always in identity order (else in insertion order, or in
+                               identity order with OF_RING_SORT_HOSTS) */
+    bool incremental;       /* a node's points depend only on itself: nodes that stay keep
+                               theirs across a change (with id_order) */
+    const char *same_ident; /* appended to a duplicate's detail: why two ids are one node */
+    /* Check the options of a new ring and give the vnodes and seed it keeps (OF_ERR_INVALID with
+     * detail). Unknown flags are refused before this. */
+    int (*configure)(const of_ring_options *opts, uint32_t *vnodes, uint64_t *seed);
+    /* The identity of an id (1..OF_NAME_MAX bytes): OF_OK, or OF_ERR_INVALID with detail. */
+    int (*ident)(const uint8_t *id, size_t len, uint32_t *off, uint32_t *ident_len, uint32_t *num);
+    /* OF_OK, or OF_ERR_INVALID with detail for a weight this ring cannot place. */
+    int (*check_weight)(uint32_t weight, uint32_t vnodes);
+    /* The most points a node of this weight can get (for the OF_RING_MAX_POINTS check). */
+    uint64_t (*max_points)(uint32_t weight, uint32_t vnodes);
+    /* The points of node @p nd of @p s (whose node_count is set), given the total weight with
+     * weight 0 counted as 1. */
+    uint32_t (*point_count)(const snap *s, const snap_node *nd, uint64_t total_weight);
+    /* Write the nd->point_count points of @p nd. */
+    void (*points)(const snap *s, const snap_node *nd, uint64_t *out);
+    /* Key hash; the native one is inlined by snap_key_hash() instead of called through here. */
+    uint64_t (*key_hash)(const void *key, size_t len, uint64_t seed);
+    /* The algorithm's options and one node, into the fingerprint (little-endian fields). */
+    void (*fp_options)(XXH3_state_t *st, const snap *s);
+    void (*fp_node)(XXH3_state_t *st, const snap_node *nd);
+} ofi_ring_algo;
+
+extern const ofi_ring_algo ofi_ring_native; /* native.c */
+extern const ofi_ring_algo ofi_ring_ketama; /* ketama.c */
+
+/* ---------------------------------------------------------------------------------------------
+ * Lookup helpers
+ * ------------------------------------------------------------------------------------------- */
+
+/* Index of the first point >= h, wrapping to 0. The snapshot has points. */
+static inline size_t snap_point(const snap *s, uint64_t h)
+{
+    size_t k = (size_t)(h >> s->shift);
+    size_t i = ofi_lower_bound_u64(s->points, (uint32_t)s->buckets[k],
+                                   (uint32_t)s->buckets[k + 1], h);
+    return i == s->point_count ? 0 : i;
+}
+
+/* Rings with more points than this leave the L2 cache: reading the owner from the bucket entry
+ * when the answer is a bucket edge then saves a cache miss, which is worth the unpredictable
+ * branch. Smaller rings read the owners array without branching. */
+#define RING_EDGE_OWNER_MIN_POINTS 32768
+
+/* Owner node of the first point >= h (wrapping). */
+static inline uint32_t snap_point_owner(const snap *s, uint64_t h)
+{
+    size_t k = (size_t)(h >> s->shift);
+    uint64_t e0 = s->buckets[k], e1 = s->buckets[k + 1];
+    size_t lo = (uint32_t)e0, hi = (uint32_t)e1;
+    size_t i = ofi_lower_bound_u64(s->points, lo, hi, h);
+    if (s->point_count < RING_EDGE_OWNER_MIN_POINTS)
+        return s->owners[i == s->point_count ? 0 : i];
+    if (i == lo)
+        return (uint32_t)(e0 >> 32);
+    if (i == hi)
+        return (uint32_t)(e1 >> 32);
+    return s->owners[i];
+}
+
+static inline uint64_t snap_key_hash(const snap *s, const void *key, size_t key_len)
+{
+    /* The library's own hash inline (the common case costs no call); others through the table. */
+    if (__builtin_expect(s->algo == &ofi_ring_native, 1))
+        return ofi_hash64(key, key_len, s->seed);
+    return s->algo->key_hash(key, key_len, s->seed);
+}
+
+/* The node hash @p h is pinned to, or UINT32_MAX. */
+static inline uint32_t snap_pinned(const snap *s, uint64_t h)
+{
+    size_t at = ofi_lower_bound_u64(s->pin_hash, 0, s->pin_count, h);
+    return at < s->pin_count && s->pin_hash[at] == h ? s->pin_node[at] : UINT32_MAX;
+}
+
+/* Owner of hash @p h, honouring pins (native). The snapshot has nodes. */
+static inline uint32_t snap_owner(const snap *s, uint64_t h)
+{
+    if (s->pin_count) {
+        uint32_t pinned = snap_pinned(s, h);
+        if (pinned != UINT32_MAX)
+            return pinned;
+    }
+    if (s->node_count == 1)
+        return 0;
+    return snap_point_owner(s, h);
+}
+
+#endif
