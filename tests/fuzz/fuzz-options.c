@@ -1,6 +1,6 @@
 /* Sanitizer defaults every harness is built with, so a bare `./fuzz-ring` behaves as under the
  * test runner: any UBSan report is fatal (libFuzzer then saves the input) and comes with a stack.
- * UBSAN_OPTIONS in the environment adds to these (see known-defects.supp). */
+ * UBSAN_OPTIONS in the environment adds to these. */
 const char *__ubsan_default_options(void);
 
 const char *__ubsan_default_options(void)

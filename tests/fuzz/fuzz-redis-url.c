@@ -8,10 +8,8 @@
  *    The two calls must give the same status and the same detail, byte for byte;
  *  - a URL assembled from components with correct percent-encoding parses back to exactly those
  *    components (checked on the internal parsed configuration).
- * For local runs that look past defects already found, OF_FUZZ_SKIP may name them: `qmark`
- * leaves out passwords with a raw '?' (the query split runs before the credentials are found),
- * `rawbyte` those with a raw byte the userinfo never allows (echoed by the percent-decoder).
- * The tests and scripts/run-fuzz never set it. */
+ * tests/fuzz/regressions/redis-url holds the inputs that found echoes (a raw '?' in the
+ * credentials, a disallowed raw byte in the password): each must pass. */
 #include <netdb.h>
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -73,15 +71,12 @@ static void self_test(void)
     g_allow_net = 0;
 }
 
-static bool g_skip_qmark, g_skip_rawbyte;
 
 /* ---- URL builder ---------------------------------------------------------------------------- */
 
 typedef struct sbuf {
     char a[8192], b[8192]; /* variants A and B: same length, same parse */
     size_t n;
-    bool qmark_in_secret;
-    bool bad_raw_in_secret; /* a raw byte the userinfo never allows */
 } sbuf;
 
 static void put2(sbuf *s, char ca, char cb)
@@ -118,18 +113,15 @@ static void secret_token(fz_in *in, sbuf *s)
         break;
     case 3:
         put2(s, plain_bad[k % 7], plain_bad[(k + 1) % 7]);
-        s->bad_raw_in_secret = true;
         break;
     case 4:
         put2(s, subdelim[k % 8], subdelim[(k + 1) % 8]);
         break;
     case 5: /* raw high byte */
         put2(s, (char)(0x80 | k), (char)((0x80 | k) ^ 1));
-        s->bad_raw_in_secret = true;
         break;
     case 6: /* raw control byte */
         put2(s, (char)(1 + k % 31), (char)(1 + (k + 1) % 31));
-        s->bad_raw_in_secret = true;
         break;
     case 7: { /* escape of a high byte; B changes both hex digits within their class */
         uint8_t hi = 8 + (k >> 4) % 8, lo = k % 16;
@@ -148,8 +140,6 @@ static void secret_token(fz_in *in, sbuf *s)
     }
     default: {
         char c = structural[k % (sizeof structural - 1)];
-        if (c == '?')
-            s->qmark_in_secret = true;
         put2(s, c, c);
         break;
     }
@@ -160,8 +150,6 @@ static void plain_token(fz_in *in, sbuf *s)
 {
     static const char chars[] = "abcdefghuvw0123456789-._~:@/?#&=%[]!$;";
     char c = chars[fz_u8(in) % (sizeof chars - 1)];
-    if (c == '?')
-        s->qmark_in_secret = true; /* the same split: the query starts inside the userinfo */
     put2(s, c, c);
 }
 
@@ -245,8 +233,6 @@ static void url_case(fz_in *in)
 {
     static sbuf s;
     build_url(in, &s);
-    if ((g_skip_qmark && s.qmark_in_secret) || (g_skip_rawbyte && s.bad_raw_in_secret))
-        return;
     static char da[1024];
     of_lock_provider *pa = NULL, *pb = NULL;
     int rca = of_lock_redis_create_url(s.a, &pa);
@@ -395,7 +381,9 @@ static void round_trip(fz_in *in)
         if (!path[1])
             strcpy(path, "/s");
         url[n++] = '/'; /* the path's first '/' ends the (empty) authority: never encoded */
-        enc(in, url, &n, path + 1, "!$&'()*+,;=:@/");
+        /* No raw '@' after the authority: the parser refuses one (it would leave doubt about
+         * where credentials end), so the path writes it %40. */
+        enc(in, url, &n, path + 1, "!$&'()*+,;=:/");
     } else {
         static const char *v6[] = {"::1", "fe80::1", "2001:db8::2"};
         uint8_t h = fz_u8(in);
@@ -436,7 +424,7 @@ static void round_trip(fz_in *in)
     if (f & 32) {
         rand_str(in, prefix, (fz_u8(in) & 1) ? 256 : 20, "{}");
         n += (size_t)sprintf(url + n, "%cprefix=", sep);
-        enc(in, url, &n, prefix, "!$'()*+,;:@/?");
+        enc(in, url, &n, prefix, "!$'()*+,;:/?"); /* '@' only as %40, as in the path */
         sep = '&';
     }
     if (f & 64) {
@@ -488,9 +476,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static bool once;
     if (!once) {
         self_test();
-        const char *skip = getenv("OF_FUZZ_SKIP");
-        g_skip_qmark = skip && strstr(skip, "qmark");
-        g_skip_rawbyte = skip && strstr(skip, "rawbyte");
         once = true;
     }
     fz_in in = {data, size};
