@@ -20,30 +20,41 @@
 /* ------------------------------------------------------------------------------------------ */
 /* options                                                                                      */
 
-#define OPTIONS_V1_SIZE sizeof(of_lock_options)
+static const of_lock_options default_options = {
+    .struct_size = sizeof(of_lock_options),
+    .ttl_ms = OF_LOCK_DEFAULT_TTL_MS,
+};
+
+static int options_size_error(size_t size)
+{
+    return ofi_fail(OF_ERR_ABI, "of_lock_options struct_size %zu (this library knows %zu..%zu)",
+                    size, OFI_LOCK_OPTIONS_V1_SIZE, sizeof(of_lock_options));
+}
 
 OF_API int of_lock_options_init(of_lock_options *opts, size_t struct_size)
 {
     if (!opts)
         return ofi_fail(OF_ERR_INVALID, "of_lock_options_init: opts is NULL");
-    if (struct_size != OPTIONS_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "of_lock_options struct_size %zu (this library's is %zu)",
-                        struct_size, sizeof(of_lock_options));
-    memset(opts, 0, sizeof *opts);
+    if (!OFI_SIZE_KNOWN(struct_size, OFI_LOCK_OPTIONS_V1_SIZE, of_lock_options))
+        return options_size_error(struct_size);
+    memcpy(opts, &default_options, struct_size); /* an older caller's struct ends earlier */
     opts->struct_size = (uint32_t)struct_size;
-    opts->ttl_ms = OF_LOCK_DEFAULT_TTL_MS;
     return OF_OK;
 }
 
-static const of_lock_options default_options = {
-    sizeof(of_lock_options), OF_LOCK_DEFAULT_TTL_MS, 0, 0, 0, NULL, NULL,
-};
-
-static int check_options(const of_lock_options *o)
+/* Check @p o; on OF_OK, *view is @p o or, for an older caller's smaller struct, a copy in
+ * @p full whose missing members have their defaults. */
+static int check_options(const of_lock_options *o, of_lock_options *full,
+                         const of_lock_options **view)
 {
-    if (o->struct_size != OPTIONS_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "of_lock_options struct_size %u (this library's is %zu)",
-                        (unsigned)o->struct_size, sizeof(of_lock_options));
+    if (!OFI_SIZE_KNOWN(o->struct_size, OFI_LOCK_OPTIONS_V1_SIZE, of_lock_options))
+        return options_size_error(o->struct_size);
+    if (o->struct_size < sizeof *o) {
+        *full = default_options;
+        memcpy(full, o, o->struct_size);
+        o = full;
+    }
+    *view = o;
     if (o->ttl_ms == 0 || o->ttl_ms > OF_LOCK_TTL_MAX)
         return ofi_fail(OF_ERR_INVALID, "ttl_ms %u outside 1..%u", (unsigned)o->ttl_ms,
                         (unsigned)OF_LOCK_TTL_MAX);
@@ -261,9 +272,8 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
                         !p ? "provider" : !name ? "name" : "out_lock");
     if (name_len == 0 || name_len > OF_NAME_MAX)
         return ofi_fail(OF_ERR_INVALID, "lock name length %zu outside 1..%d", name_len, OF_NAME_MAX);
-    if (!opts)
-        opts = &default_options;
-    int rc = check_options(opts);
+    of_lock_options full;
+    int rc = check_options(opts ? opts : &default_options, &full, &opts);
     if (rc != OF_OK)
         return rc;
     if ((opts->flags & OF_LOCK_AUTO_RENEW) && !p->ops.extend)

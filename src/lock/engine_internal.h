@@ -88,6 +88,23 @@
 /* Longest rendering of a name in a log line, with its NUL (see ofi_lock_name_for_log). */
 #define OFI_LOCK_LOG_NAME 72
 
+/* The sizes of the first version (ABI 1) of each struct the caller sizes with `struct_size`:
+ * frozen as the end of its last ABI-1 member, so they stay put when members are added. A call
+ * accepts any size from these to this library's sizeof (members the caller's struct lacks take
+ * their defaults) and refuses a smaller one, or a larger one (a newer header), with OF_ERR_ABI. */
+#define OFI_SIZE_THROUGH(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+#define OFI_LOCK_OPS_V1_SIZE OFI_SIZE_THROUGH(of_lock_provider_ops, destroy)
+#define OFI_LOCK_OPTIONS_V1_SIZE OFI_SIZE_THROUGH(of_lock_options, on_lost_ctx)
+#define OFI_LOCK_STATS_V1_SIZE OFI_SIZE_THROUGH(of_lock_stats, cleanups_dropped)
+#define OFI_LOCK_CONFIG_V1_SIZE OFI_SIZE_THROUGH(of_lock_provider_config, reserved0)
+_Static_assert(OFI_LOCK_OPS_V1_SIZE <= sizeof(of_lock_provider_ops), "ops V1 size");
+_Static_assert(OFI_LOCK_OPTIONS_V1_SIZE <= sizeof(of_lock_options), "options V1 size");
+_Static_assert(OFI_LOCK_STATS_V1_SIZE <= sizeof(of_lock_stats), "stats V1 size");
+_Static_assert(OFI_LOCK_CONFIG_V1_SIZE <= sizeof(of_lock_provider_config), "config V1 size");
+
+/* Whether @p size is one this library reads: ABI 1 up to its own sizeof. */
+#define OFI_SIZE_KNOWN(size, v1, type) ((size) >= (v1) && (size) <= sizeof(type))
+
 struct of_lock {
     of_lock_provider *p;
     of_lock_token token;

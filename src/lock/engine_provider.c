@@ -10,10 +10,6 @@
  * bounded by min(step timeout, this) in total. */
 #define DESTROY_ATTEMPT_MS 1000
 
-#define OPS_V1_SIZE sizeof(of_lock_provider_ops)
-#define STATS_V1_SIZE sizeof(of_lock_stats)
-#define CONFIG_V1_SIZE sizeof(of_lock_provider_config)
-
 /* ------------------------------------------------------------------------------------------ */
 /* logging                                                                                      */
 
@@ -81,9 +77,10 @@ OF_API int of_lock_provider_create(const of_lock_provider_ops *ops, void *self,
     if (ops->abi_version == 0 || ops->abi_version > OF_LOCK_PROVIDER_ABI)
         return ofi_fail(OF_ERR_ABI, "provider ops abi_version %u (this library knows 1..%u)",
                         (unsigned)ops->abi_version, (unsigned)OF_LOCK_PROVIDER_ABI);
-    if (ops->struct_size < OPS_V1_SIZE || ops->struct_size > sizeof(of_lock_provider_ops))
-        return ofi_fail(OF_ERR_ABI, "provider ops struct_size %u (this library's is %zu)",
-                        (unsigned)ops->struct_size, sizeof(of_lock_provider_ops));
+    if (!OFI_SIZE_KNOWN(ops->struct_size, OFI_LOCK_OPS_V1_SIZE, of_lock_provider_ops))
+        return ofi_fail(OF_ERR_ABI, "provider ops struct_size %u (this library knows %zu..%zu)",
+                        (unsigned)ops->struct_size, OFI_LOCK_OPS_V1_SIZE,
+                        sizeof(of_lock_provider_ops));
     if (!ops->name || !ops->name[0])
         return ofi_fail(OF_ERR_INVALID, "provider ops: empty name");
     if (ops->caps & ~(uint32_t)OF_LOCK_CAP_ALL)
@@ -264,19 +261,28 @@ OF_API uint32_t of_lock_provider_caps(const of_lock_provider *p)
 /* ------------------------------------------------------------------------------------------ */
 /* configuration and counters                                                                   */
 
+static const of_lock_provider_config default_config = {
+    .struct_size = sizeof(of_lock_provider_config),
+    .step_timeout_ms = 5000,
+    .backoff_base_ms = 1,
+    .backoff_cap_ms = 100,
+    .log_level = OF_LOCK_LOG_WARN,
+};
+
+static int config_size_error(size_t size)
+{
+    return ofi_fail(OF_ERR_ABI, "of_lock_provider_config struct_size %zu (this library knows "
+                    "%zu..%zu)", size, OFI_LOCK_CONFIG_V1_SIZE, sizeof(of_lock_provider_config));
+}
+
 OF_API int of_lock_provider_config_init(of_lock_provider_config *cfg, size_t struct_size)
 {
     if (!cfg)
         return ofi_fail(OF_ERR_INVALID, "of_lock_provider_config_init: cfg is NULL");
-    if (struct_size != CONFIG_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "of_lock_provider_config struct_size %zu (this library's is %zu)",
-                        struct_size, sizeof(of_lock_provider_config));
-    memset(cfg, 0, sizeof *cfg);
+    if (!OFI_SIZE_KNOWN(struct_size, OFI_LOCK_CONFIG_V1_SIZE, of_lock_provider_config))
+        return config_size_error(struct_size);
+    memcpy(cfg, &default_config, struct_size); /* an older caller's struct ends earlier */
     cfg->struct_size = (uint32_t)struct_size;
-    cfg->step_timeout_ms = 5000;
-    cfg->backoff_base_ms = 1;
-    cfg->backoff_cap_ms = 100;
-    cfg->log_level = OF_LOCK_LOG_WARN;
     return OF_OK;
 }
 
@@ -284,9 +290,15 @@ OF_API int of_lock_provider_configure(of_lock_provider *p, const of_lock_provide
 {
     if (!p || !cfg)
         return ofi_fail(OF_ERR_INVALID, "of_lock_provider_configure: %s is NULL", p ? "cfg" : "provider");
-    if (cfg->struct_size != CONFIG_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "of_lock_provider_config struct_size %u (this library's is %zu)",
-                        (unsigned)cfg->struct_size, sizeof(of_lock_provider_config));
+    if (!OFI_SIZE_KNOWN(cfg->struct_size, OFI_LOCK_CONFIG_V1_SIZE, of_lock_provider_config))
+        return config_size_error(cfg->struct_size);
+    of_lock_provider_config full;
+    if (cfg->struct_size < sizeof full) {
+        /* An older caller: the members its struct lacks take their defaults. */
+        full = default_config;
+        memcpy(&full, cfg, cfg->struct_size);
+        cfg = &full;
+    }
     if (cfg->step_timeout_ms == 0)
         return ofi_fail(OF_ERR_INVALID, "step_timeout_ms must be > 0");
     if (cfg->backoff_base_ms == 0 || cfg->backoff_base_ms > cfg->backoff_cap_ms)
@@ -310,25 +322,31 @@ OF_API int of_lock_provider_stats(const of_lock_provider *p, of_lock_stats *out)
 {
     if (!p || !out)
         return ofi_fail(OF_ERR_INVALID, "of_lock_provider_stats: %s is NULL", p ? "out_stats" : "provider");
-    if (out->struct_size != STATS_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "of_lock_stats struct_size %u (this library's is %zu)",
-                        (unsigned)out->struct_size, sizeof(of_lock_stats));
+    const uint32_t size = out->struct_size;
+    if (!OFI_SIZE_KNOWN(size, OFI_LOCK_STATS_V1_SIZE, of_lock_stats))
+        return ofi_fail(OF_ERR_ABI, "of_lock_stats struct_size %u (this library knows %zu..%zu)",
+                        (unsigned)size, OFI_LOCK_STATS_V1_SIZE, sizeof(of_lock_stats));
+    /* Filled in full here, then copied up to the caller's size: an older caller's struct ends
+     * earlier, and nothing past it is written. */
+    of_lock_stats full;
+    memset(&full, 0, sizeof full);
+    full.struct_size = size;
     const ofi_lock_stats_block *st = &p->st;
 #define RD(f) atomic_load_explicit(&((ofi_lock_stats_block *)st)->f, memory_order_relaxed)
-    out->reserved0 = 0;
-    out->attempts = RD(acquired) + RD(busy) + RD(timeouts) + RD(acq_failed) + RD(retries);
-    out->acquired = RD(acquired);
-    out->busy = RD(busy);
-    out->timeouts = RD(timeouts);
-    out->lost = RD(lost);
-    out->errors = RD(errors);
-    out->wait_ns = RD(wait_ns);
-    out->released = RD(released);
-    out->extended = RD(extended);
-    out->cleanups_queued = RD(cleanups_queued);
-    out->cleanups_done = RD(cleanups_done);
-    out->cleanups_dropped = RD(cleanups_dropped);
+    full.attempts = RD(acquired) + RD(busy) + RD(timeouts) + RD(acq_failed) + RD(retries);
+    full.acquired = RD(acquired);
+    full.busy = RD(busy);
+    full.timeouts = RD(timeouts);
+    full.lost = RD(lost);
+    full.errors = RD(errors);
+    full.wait_ns = RD(wait_ns);
+    full.released = RD(released);
+    full.extended = RD(extended);
+    full.cleanups_queued = RD(cleanups_queued);
+    full.cleanups_done = RD(cleanups_done);
+    full.cleanups_dropped = RD(cleanups_dropped);
 #undef RD
+    memcpy(out, &full, size);
     return OF_OK;
 }
 
