@@ -531,6 +531,32 @@ typedef struct of_lock_provider_ops {
 OF_API int of_lock_provider_create(const of_lock_provider_ops *ops, void *self,
                                    of_lock_provider **out_provider);
 
+/**
+ * The `self` a provider implementation gave of_lock_provider_create(), for the implementation's
+ * own functions that take an ::of_lock_provider (a test hook, a backend-specific setting).
+ * @param provider  the provider
+ * @param ops_name  the implementation's ops `name`: the very pointer it put in its
+ *                  ::of_lock_provider_ops (compared as a pointer, not as text), so a provider made
+ *                  by another implementation, even one with the same name text, gives NULL
+ * @return its `self`; NULL for NULL arguments or a provider of another implementation
+ * @note Thread-safety: safe: any thread, any time.
+ */
+OF_API void *of_lock_provider_self(const of_lock_provider *provider, const char *ops_name);
+
+/**
+ * Test facility: stop (@p paused non-zero) or resume (0) the auto-renewals of every handle of
+ * @p provider, so a test can let a lease run out under an auto-renewed handle. While paused the
+ * engine thread extends nothing, but still marks a handle lost (and calls its loss callback) once
+ * its `valid_until` passes; resuming renews what is still valid. Not for production use: a
+ * paused provider loses every auto-renewed lock at its TTL. The conformance suite uses this
+ * unless its target supplies its own pause_renewals (docs/providers.md).
+ * @param provider  the provider
+ * @param paused    1 to pause, 0 to resume
+ * @return ::OF_OK; ::OF_ERR_INVALID for NULL
+ * @note Thread-safety: safe: any thread, any time.
+ */
+OF_API int of_lock_provider_pause_renewals(of_lock_provider *provider, int paused);
+
 /** sizeof(of_lock_provider_ops) in this library (for bindings building the table in memory).
  *  Thread-safety: safe: any thread, any time. */
 OF_API size_t of_lock_provider_ops_size(void);

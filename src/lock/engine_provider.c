@@ -248,6 +248,11 @@ void *ofi_lock_provider_self(const of_lock_provider *p)
     return p->self;
 }
 
+OF_API void *of_lock_provider_self(const of_lock_provider *p, const char *ops_name)
+{
+    return p && ops_name && p->ops.name == ops_name ? p->self : NULL;
+}
+
 OF_API const char *of_lock_provider_name(const of_lock_provider *p)
 {
     return p ? p->ops.name : NULL;

@@ -314,12 +314,15 @@ void ofi_lock_stop_thread(of_lock_provider *p)
         pthread_join(p->thread, NULL);
 }
 
-void ofi_lock_provider_pause_renewals(of_lock_provider *p, int paused)
+OF_API int of_lock_provider_pause_renewals(of_lock_provider *p, int paused)
 {
+    if (!p)
+        return ofi_fail(OF_ERR_INVALID, "of_lock_provider_pause_renewals: provider is NULL");
     atomic_store(&p->paused, paused ? 1 : 0);
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    return OF_OK;
 }
 
 size_t ofi_lock_provider_cleanup_pending(of_lock_provider *p)
