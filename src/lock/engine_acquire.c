@@ -25,21 +25,12 @@ static const of_lock_options default_options = {
     .ttl_ms = OF_LOCK_DEFAULT_TTL_MS,
 };
 
-static int options_size_error(size_t size)
-{
-    return ofi_fail(OF_ERR_ABI, "of_lock_options struct_size %zu (this library knows %zu..%zu)",
-                    size, OFI_LOCK_OPTIONS_V1_SIZE, sizeof(of_lock_options));
-}
-
 OF_API int of_lock_options_init(of_lock_options *opts, size_t struct_size)
 {
     if (!opts)
         return ofi_fail(OF_ERR_INVALID, "of_lock_options_init: opts is NULL");
-    if (!OFI_SIZE_KNOWN(struct_size, OFI_LOCK_OPTIONS_V1_SIZE, of_lock_options))
-        return options_size_error(struct_size);
-    memcpy(opts, &default_options, struct_size); /* an older caller's struct ends earlier */
-    opts->struct_size = (uint32_t)struct_size;
-    return OF_OK;
+    return ofi_lock_struct_init(opts, struct_size, &default_options, OFI_LOCK_OPTIONS_V1_SIZE,
+                                sizeof *opts, "of_lock_options");
 }
 
 /* Check @p o; on OF_OK, *view is @p o or, for an older caller's smaller struct, a copy in
@@ -48,12 +39,9 @@ static int check_options(const of_lock_options *o, of_lock_options *full,
                          const of_lock_options **view)
 {
     if (!OFI_SIZE_KNOWN(o->struct_size, OFI_LOCK_OPTIONS_V1_SIZE, of_lock_options))
-        return options_size_error(o->struct_size);
-    if (o->struct_size < sizeof *o) {
-        *full = default_options;
-        memcpy(full, o, o->struct_size);
-        o = full;
-    }
+        return ofi_lock_size_error("of_lock_options", o->struct_size, OFI_LOCK_OPTIONS_V1_SIZE,
+                                   sizeof *o);
+    o = ofi_lock_struct_view(o, o->struct_size, &default_options, full, sizeof *full);
     *view = o;
     if (o->ttl_ms == 0 || o->ttl_ms > OF_LOCK_TTL_MAX)
         return ofi_fail(OF_ERR_INVALID, "ttl_ms %u outside 1..%u", (unsigned)o->ttl_ms,

@@ -105,6 +105,19 @@ _Static_assert(OFI_LOCK_CONFIG_V1_SIZE <= sizeof(of_lock_provider_config), "conf
 /* Whether @p size is one this library reads: ABI 1 up to its own sizeof. */
 #define OFI_SIZE_KNOWN(size, v1, type) ((size) >= (v1) && (size) <= sizeof(type))
 
+/* A caller's struct @p in of @p in_size bytes (already checked) read as this library's: @p in
+ * itself, or for an older caller's smaller struct a copy in @p full (@p full_size bytes) whose
+ * missing members come from @p defaults. */
+static inline const void *ofi_lock_struct_view(const void *in, size_t in_size,
+                                               const void *defaults, void *full, size_t full_size)
+{
+    if (in_size >= full_size)
+        return in;
+    memcpy(full, defaults, full_size);
+    memcpy(full, in, in_size);
+    return full;
+}
+
 struct of_lock {
     of_lock_provider *p;
     of_lock_token token;
@@ -233,6 +246,14 @@ static inline uint64_t ofi_lock_token_seed(const of_lock_token *t)
     return s;
 }
 
+/* engine_provider.c: OF_ERR_ABI, with the detail, for a @p size of struct @p type outside
+ * @p v1 .. @p current. */
+int ofi_lock_size_error(const char *type, size_t size, size_t v1, size_t current);
+/* engine_provider.c: an *_init(): fill the caller's struct @p dst of @p size bytes from
+ * @p defaults (only up to @p size: an older caller's struct ends earlier) and set its
+ * struct_size, the first member of each such struct; or OF_ERR_ABI as above. */
+int ofi_lock_struct_init(void *dst, size_t size, const void *defaults, size_t v1, size_t current,
+                         const char *type);
 /* engine_provider.c: a log line through the provider's hook (dropped above its level), and a
  * printable, bounded rendering of a (binary) name for such lines. */
 void ofi_lock_logf(of_lock_provider *p, int level, const char *fmt, ...) OFI_PRINTF(3, 4);

@@ -13,14 +13,22 @@
 /* ------------------------------------------------------------------------------------------ */
 /* logging                                                                                      */
 
-void ofi_lock_logf(of_lock_provider *p, int level, const char *fmt, ...)
+/* The log hook that a line of @p level goes to, with its ctx; NULL: the line is dropped. */
+static of_lock_log_fn log_hook(of_lock_provider *p, int level, void **ctx)
 {
     if (level > atomic_load_explicit(&p->log_level, memory_order_relaxed))
-        return;
+        return NULL;
     pthread_mutex_lock(&p->log_mu);
     of_lock_log_fn fn = p->log;
-    void *ctx = p->log_ctx;
+    *ctx = p->log_ctx;
     pthread_mutex_unlock(&p->log_mu);
+    return fn;
+}
+
+void ofi_lock_logf(of_lock_provider *p, int level, const char *fmt, ...)
+{
+    void *ctx;
+    of_lock_log_fn fn = log_hook(p, level, &ctx);
     if (!fn)
         return;
     char buf[256];
@@ -56,12 +64,8 @@ OF_API void of_lock_provider_log(of_lock_provider *p, int level, const char *msg
 {
     if (!p || !msg)
         return;
-    if (level > atomic_load_explicit(&p->log_level, memory_order_relaxed))
-        return;
-    pthread_mutex_lock(&p->log_mu);
-    of_lock_log_fn fn = p->log;
-    void *ctx = p->log_ctx;
-    pthread_mutex_unlock(&p->log_mu);
+    void *ctx;
+    of_lock_log_fn fn = log_hook(p, level, &ctx);
     if (fn)
         fn(ctx, level, msg);
 }
@@ -78,9 +82,8 @@ OF_API int of_lock_provider_create(const of_lock_provider_ops *ops, void *self,
         return ofi_fail(OF_ERR_ABI, "provider ops abi_version %u (this library knows 1..%u)",
                         (unsigned)ops->abi_version, (unsigned)OF_LOCK_PROVIDER_ABI);
     if (!OFI_SIZE_KNOWN(ops->struct_size, OFI_LOCK_OPS_V1_SIZE, of_lock_provider_ops))
-        return ofi_fail(OF_ERR_ABI, "provider ops struct_size %u (this library knows %zu..%zu)",
-                        (unsigned)ops->struct_size, OFI_LOCK_OPS_V1_SIZE,
-                        sizeof(of_lock_provider_ops));
+        return ofi_lock_size_error("of_lock_provider_ops", ops->struct_size, OFI_LOCK_OPS_V1_SIZE,
+                                   sizeof(of_lock_provider_ops));
     if (!ops->name || !ops->name[0])
         return ofi_fail(OF_ERR_INVALID, "provider ops: empty name");
     if (ops->caps & ~(uint32_t)OF_LOCK_CAP_ALL)
@@ -274,21 +277,29 @@ static const of_lock_provider_config default_config = {
     .log_level = OF_LOCK_LOG_WARN,
 };
 
-static int config_size_error(size_t size)
+int ofi_lock_size_error(const char *type, size_t size, size_t v1, size_t current)
 {
-    return ofi_fail(OF_ERR_ABI, "of_lock_provider_config struct_size %zu (this library knows "
-                    "%zu..%zu)", size, OFI_LOCK_CONFIG_V1_SIZE, sizeof(of_lock_provider_config));
+    return ofi_fail(OF_ERR_ABI, "%s struct_size %zu (this library knows %zu..%zu)", type, size,
+                    v1, current);
+}
+
+int ofi_lock_struct_init(void *dst, size_t size, const void *defaults, size_t v1, size_t current,
+                         const char *type)
+{
+    if (size < v1 || size > current)
+        return ofi_lock_size_error(type, size, v1, current);
+    memcpy(dst, defaults, size);
+    uint32_t struct_size = (uint32_t)size;
+    memcpy(dst, &struct_size, sizeof struct_size);
+    return OF_OK;
 }
 
 OF_API int of_lock_provider_config_init(of_lock_provider_config *cfg, size_t struct_size)
 {
     if (!cfg)
         return ofi_fail(OF_ERR_INVALID, "of_lock_provider_config_init: cfg is NULL");
-    if (!OFI_SIZE_KNOWN(struct_size, OFI_LOCK_CONFIG_V1_SIZE, of_lock_provider_config))
-        return config_size_error(struct_size);
-    memcpy(cfg, &default_config, struct_size); /* an older caller's struct ends earlier */
-    cfg->struct_size = (uint32_t)struct_size;
-    return OF_OK;
+    return ofi_lock_struct_init(cfg, struct_size, &default_config, OFI_LOCK_CONFIG_V1_SIZE,
+                                sizeof *cfg, "of_lock_provider_config");
 }
 
 OF_API int of_lock_provider_configure(of_lock_provider *p, const of_lock_provider_config *cfg)
@@ -296,14 +307,10 @@ OF_API int of_lock_provider_configure(of_lock_provider *p, const of_lock_provide
     if (!p || !cfg)
         return ofi_fail(OF_ERR_INVALID, "of_lock_provider_configure: %s is NULL", p ? "cfg" : "provider");
     if (!OFI_SIZE_KNOWN(cfg->struct_size, OFI_LOCK_CONFIG_V1_SIZE, of_lock_provider_config))
-        return config_size_error(cfg->struct_size);
+        return ofi_lock_size_error("of_lock_provider_config", cfg->struct_size,
+                                   OFI_LOCK_CONFIG_V1_SIZE, sizeof *cfg);
     of_lock_provider_config full;
-    if (cfg->struct_size < sizeof full) {
-        /* An older caller: the members its struct lacks take their defaults. */
-        full = default_config;
-        memcpy(&full, cfg, cfg->struct_size);
-        cfg = &full;
-    }
+    cfg = ofi_lock_struct_view(cfg, cfg->struct_size, &default_config, &full, sizeof full);
     if (cfg->step_timeout_ms == 0)
         return ofi_fail(OF_ERR_INVALID, "step_timeout_ms must be > 0");
     if (cfg->backoff_base_ms == 0 || cfg->backoff_base_ms > cfg->backoff_cap_ms)
@@ -329,8 +336,8 @@ OF_API int of_lock_provider_stats(const of_lock_provider *p, of_lock_stats *out)
         return ofi_fail(OF_ERR_INVALID, "of_lock_provider_stats: %s is NULL", p ? "out_stats" : "provider");
     const uint32_t size = out->struct_size;
     if (!OFI_SIZE_KNOWN(size, OFI_LOCK_STATS_V1_SIZE, of_lock_stats))
-        return ofi_fail(OF_ERR_ABI, "of_lock_stats struct_size %u (this library knows %zu..%zu)",
-                        (unsigned)size, OFI_LOCK_STATS_V1_SIZE, sizeof(of_lock_stats));
+        return ofi_lock_size_error("of_lock_stats", size, OFI_LOCK_STATS_V1_SIZE,
+                                   sizeof(of_lock_stats));
     /* Filled in full here, then copied up to the caller's size: an older caller's struct ends
      * earlier, and nothing past it is written. */
     of_lock_stats full;
