@@ -1,4 +1,4 @@
-/* Unit tests of the lock engine (src/lock/engine.c) through a scripted fake provider: retries,
+/* Unit tests of the lock engine (src/lock/engine_*.c) through a scripted fake provider: retries,
  * backoff and hints, UNKNOWN vs UNAVAILABLE vs TIMEOUT, the cleanup queue, auto-renew failure
  * modes, fences, step deadlines, stats, configuration and the log hook. */
 #include <setjmp.h>
