@@ -171,6 +171,8 @@ static int fp_try_acquire(void *self, const void *name, size_t name_len, const o
                           uint32_t ttl_ms, int64_t deadline_ns, uint64_t *out_fence,
                           int64_t *out_valid_until_ns, uint32_t *out_retry_after_ms)
 {
+    /* The engine's pre-set lease end is right for a file lease; no retry-after hint is given. */
+    (void)out_valid_until_ns, (void)out_retry_after_ms;
     file_provider *fp = self;
     char path[PATH_MAX];
     lease_path(fp->dir, name, name_len, path, sizeof path);
@@ -254,6 +256,7 @@ static int fp_release(void *self, const void *name, size_t name_len, const of_lo
 static int fp_extend(void *self, const void *name, size_t name_len, const of_lock_token *token,
                      uint32_t ttl_ms, int64_t deadline_ns, int64_t *out_valid_until_ns)
 {
+    (void)out_valid_until_ns; /* the engine's pre-set lease end is right for a file lease */
     char path[PATH_MAX];
     int fd;
     lease cur;

@@ -17,6 +17,14 @@
  * (of_clock_monotonic_ns()); TTLs are `uint32_t` milliseconds in 1..::OF_LOCK_TTL_MAX; waits are
  * `int64_t` milliseconds (0 = try once, < 0 = forever, > 0 = at most that long).
  * Names are bytes, 1..::OF_NAME_MAX long, NUL bytes allowed.
+ *
+ * Struct versions: ::of_lock_options, ::of_lock_provider_config, ::of_lock_stats and
+ * ::of_lock_provider_ops carry their caller's `struct_size`. New members are only ever added at
+ * the end, below the "members above: ABI 1" line of each struct. The library accepts any size
+ * from the ABI-1 struct's up to its own sizeof: a program built against an older header keeps
+ * working, the members its struct lacks take their defaults (NULL for an ops member), and
+ * nothing past its size is read or written. A size below ABI 1's, or above this library's (a
+ * program built against a newer header than the library it runs with), is ::OF_ERR_ABI.
  */
 #ifndef OPENFAULT_LOCK_H
 #define OPENFAULT_LOCK_H
@@ -94,6 +102,7 @@ typedef struct of_lock_options {
     uint32_t reserved0;       /**< must be 0 */
     of_lock_lost_fn on_lost;  /**< optional loss callback; needs ::OF_LOCK_AUTO_RENEW (else ::OF_ERR_INVALID) */
     void *on_lost_ctx;        /**< passed to @c on_lost as given */
+    /* members above: ABI 1 (libopenfault 0.1); add new members below this line only */
 } of_lock_options;
 
 /**
@@ -287,13 +296,15 @@ typedef struct of_lock_provider_config {
     void *log_ctx;             /**< passed to @c log as given */
     int32_t log_level;         /**< most verbose level delivered; default ::OF_LOCK_LOG_WARN */
     uint32_t reserved0;        /**< must be 0 */
+    /* members above: ABI 1 (libopenfault 0.1); add new members below this line only */
 } of_lock_provider_config;
 
 /**
  * Fill @p cfg with the defaults and set its `struct_size`.
  * @param cfg          config to fill
  * @param struct_size  `sizeof *cfg` as the caller compiled it
- * @return ::OF_OK; ::OF_ERR_INVALID for NULL; ::OF_ERR_ABI for a size this library does not know
+ * @return ::OF_OK; ::OF_ERR_INVALID for NULL; ::OF_ERR_ABI if @p struct_size is larger than
+ *         this library's struct (a newer header) or smaller than its first version
  * @note Thread-safety: safe: any thread, any time.
  */
 OF_API int of_lock_provider_config_init(of_lock_provider_config *cfg, size_t struct_size);
@@ -303,7 +314,8 @@ OF_API int of_lock_provider_config_init(of_lock_provider_config *cfg, size_t str
  * @param provider  the provider
  * @param cfg       filled by of_lock_provider_config_init(); copied
  * @return ::OF_OK; ::OF_ERR_INVALID NULL, a 0 step timeout, base 0 or above cap, level outside
- *         1..4, a non-zero reserved field; ::OF_ERR_ABI unknown `struct_size`
+ *         1..4, a non-zero reserved field; ::OF_ERR_ABI `struct_size` larger than this
+ *         library's or smaller than its first version
  * @note Thread-safety: safe: any thread, any time.
  */
 OF_API int of_lock_provider_configure(of_lock_provider *provider,
@@ -329,6 +341,7 @@ typedef struct of_lock_stats {
     uint64_t cleanups_done;    /**< cleanups whose release deleted a lease left by an unknown outcome */
     uint64_t cleanups_dropped; /**< cleanups ended without deleting: ttl passed since the attempt
                                     (the lease surely expired), or the provider was destroyed */
+    /* members above: ABI 1 (libopenfault 0.1); add new members below this line only */
 } of_lock_stats;
 
 /**
@@ -495,6 +508,7 @@ typedef struct of_lock_provider_ops {
      * the engine's last cleanup attempts; may be NULL.
      */
     void (*destroy)(void *self);
+    /* members above: ABI 1 (OF_LOCK_PROVIDER_ABI 1); add new members below this line only */
 } of_lock_provider_ops;
 
 /**
@@ -516,6 +530,32 @@ typedef struct of_lock_provider_ops {
  */
 OF_API int of_lock_provider_create(const of_lock_provider_ops *ops, void *self,
                                    of_lock_provider **out_provider);
+
+/**
+ * The `self` a provider implementation gave of_lock_provider_create(), for the implementation's
+ * own functions that take an ::of_lock_provider (a test hook, a backend-specific setting).
+ * @param provider  the provider
+ * @param ops_name  the implementation's ops `name`: the very pointer it put in its
+ *                  ::of_lock_provider_ops (compared as a pointer, not as text), so a provider made
+ *                  by another implementation, even one with the same name text, gives NULL
+ * @return its `self`; NULL for NULL arguments or a provider of another implementation
+ * @note Thread-safety: safe: any thread, any time.
+ */
+OF_API void *of_lock_provider_self(const of_lock_provider *provider, const char *ops_name);
+
+/**
+ * Test facility: stop (@p paused non-zero) or resume (0) the auto-renewals of every handle of
+ * @p provider, so a test can let a lease run out under an auto-renewed handle. While paused the
+ * engine thread extends nothing, but still marks a handle lost (and calls its loss callback) once
+ * its `valid_until` passes; resuming renews what is still valid. Not for production use: a
+ * paused provider loses every auto-renewed lock at its TTL. The conformance suite uses this
+ * unless its target supplies its own pause_renewals (docs/providers.md).
+ * @param provider  the provider
+ * @param paused    1 to pause, 0 to resume
+ * @return ::OF_OK; ::OF_ERR_INVALID for NULL
+ * @note Thread-safety: safe: any thread, any time.
+ */
+OF_API int of_lock_provider_pause_renewals(of_lock_provider *provider, int paused);
 
 /** sizeof(of_lock_provider_ops) in this library (for bindings building the table in memory).
  *  Thread-safety: safe: any thread, any time. */

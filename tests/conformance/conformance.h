@@ -1,10 +1,13 @@
 /* Lock-provider conformance suite: one set of cmocka cases, written once against the public lock
  * API, run against any provider (see docs/providers.md).
  *
- * Link the non-installed static library `openfault_conformance` (meson: `conformance_dep`) and
- * call of_conformance_main() from a test program's main() with one target per provider; register
- * one meson test per target (`args: ['local']`) because a TAP executable may run only one cmocka
- * group (STYLE.md). */
+ * It needs only the installed public headers, libopenfault and cmocka: a provider outside this
+ * tree compiles conformance.c with its own test program. In this tree, link the non-installed
+ * static library `openfault_conformance` (meson: `conformance_public_dep` with the public
+ * library, `conformance_dep` with the internal one for tests that also use internal hooks).
+ * Call of_conformance_main() from a test program's main() with one target per provider;
+ * register one meson test per target (`args: ['local']`) because a TAP executable may run only
+ * one cmocka group (STYLE.md). */
 #ifndef OPENFAULT_TESTS_CONFORMANCE_H
 #define OPENFAULT_TESTS_CONFORMANCE_H
 
@@ -41,8 +44,8 @@ typedef struct of_conformance_target {
     int (*force_lapse)(void *ctx, of_lock_provider *provider, const void *name, size_t name_len);
 
     /* Optional: stop (paused = 1) or resume (0) the auto-renewals of @p provider so a lease can
-     * run out under an auto-renewed handle. NULL: the engine's built-in test hook is used, which
-     * works for every provider made with of_lock_provider_create(). */
+     * run out under an auto-renewed handle. NULL: the public of_lock_provider_pause_renewals(),
+     * which works for every provider made with of_lock_provider_create(). */
     int (*pause_renewals)(void *ctx, of_lock_provider *provider, int paused);
 
     /* The capability bits the provider must report (checked exactly). Cases that need a cap the

@@ -1,4 +1,4 @@
-/* Unit tests of the lock engine (src/lock/engine.c) through a scripted fake provider: retries,
+/* Unit tests of the lock engine (src/lock/engine_*.c) through a scripted fake provider: retries,
  * backoff and hints, UNKNOWN vs UNAVAILABLE vs TIMEOUT, the cleanup queue, auto-renew failure
  * modes, fences, step deadlines, stats, configuration and the log hook. */
 #include <setjmp.h>
@@ -153,6 +153,7 @@ static void f_destroy(void *self)
 
 static fake F;
 static of_lock_provider *P;
+static const char fake_name[] = "fake";
 
 static int make(uint32_t caps)
 {
@@ -163,7 +164,7 @@ static int make(uint32_t caps)
     memset(&ops, 0, sizeof ops);
     ops.abi_version = OF_LOCK_PROVIDER_ABI;
     ops.struct_size = sizeof ops;
-    ops.name = "fake";
+    ops.name = fake_name;
     ops.caps = caps;
     ops.try_acquire = f_try;
     ops.release = f_release;
@@ -1247,6 +1248,20 @@ static void engine_waiter_not_starved_by_reacquiring_holder_local(void **state)
     of_lock_provider_destroy(p);
 }
 
+/* A provider's own functions get their self back only with their own ops name pointer. */
+static void engine_provider_self_needs_the_ops_name_pointer(void **state)
+{
+    (void)state;
+    assert_ptr_equal(of_lock_provider_self(P, fake_name), &F);
+    char same_text[] = "fake";
+    assert_null(of_lock_provider_self(P, same_text));
+    assert_null(of_lock_provider_self(NULL, fake_name));
+    assert_null(of_lock_provider_self(P, NULL));
+    assert_int_equal(of_lock_provider_pause_renewals(NULL, 1), OF_ERR_INVALID);
+    assert_int_equal(of_lock_provider_pause_renewals(P, 1), OF_OK);
+    assert_int_equal(of_lock_provider_pause_renewals(P, 0), OF_OK);
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1288,6 +1303,7 @@ int main(void)
         CASE(engine_destroy_with_held_handles_warns_and_frees_them),
         CASE(engine_waiter_not_starved_by_reacquiring_holder_polling),
         CASE(engine_waiter_not_starved_by_reacquiring_holder_local),
+        CASE(engine_provider_self_needs_the_ops_name_pointer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,6 @@
 
 #include <openfault/openfault.h>
 
-#include "lock/engine.h"
 #include "lock/providers/local.h"
 
 void *__real_malloc(size_t n);

@@ -20,7 +20,6 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/token.h"
-#include "lock/engine.h"
 
 #define SHARD_BITS 6
 #define NSHARDS (1u << SHARD_BITS)
@@ -393,9 +392,9 @@ OF_API int of_lock_local_create(of_lock_provider **out_provider)
 
 int ofi_lock_local_force_lapse(of_lock_provider *provider, const void *name, size_t name_len)
 {
-    if (!provider || of_lock_provider_name(provider) != local_name || !name)
+    local_provider *l = of_lock_provider_self(provider, local_name);
+    if (!l || !name)
         return ofi_fail(OF_ERR_INVALID, "force_lapse: not a local provider");
-    local_provider *l = ofi_lock_provider_self(provider);
     uint64_t h = ofi_hash64(name, name_len, l->seed);
     shard *s = shard_of(l, h);
     pthread_mutex_lock(&s->mu);

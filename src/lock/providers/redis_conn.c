@@ -14,6 +14,14 @@
 #include <hiredis/read.h>
 #include <hiredis/sds.h>
 
+/* conn_failed() and the output-buffer flush write redisContext's err, errstr and obuf (an sds),
+ * and the reads use its fd and reader, as hiredis 0.14 lays them out (Debian 12 ships 0.14.1).
+ * hiredis 1.x renamed sds to hisds and typed fd as redisFD: check those uses before building
+ * against another version. */
+#if !defined(HIREDIS_MAJOR) || HIREDIS_MAJOR != 0 || HIREDIS_MINOR < 14
+#error "redis_conn.c uses hiredis 0.14's redisContext fields: check them against this hiredis"
+#endif
+
 #include "common/clock.h"
 #include "common/error.h"
 

@@ -1,0 +1,325 @@
+/* Lock handles: the per-provider pool they come from, and what is done to a held one (release,
+ * extend, the accessors). The pool keeps the uncontended acquire + release free of malloc and of
+ * any mutex: a bounded free list behind a spin lock. */
+#include "lock/engine_internal.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Bound on recycled handles per provider (each is ~200 bytes, plus a name buffer for long names). */
+#define HANDLE_FREE_MAX 256
+
+static void spin_lock(atomic_flag *f)
+{
+    unsigned spins = 0;
+    while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) {
+        if (++spins > 64) {
+            sched_yield();
+            spins = 0;
+        }
+    }
+}
+
+static void spin_unlock(atomic_flag *f)
+{
+    atomic_flag_clear_explicit(f, memory_order_release);
+}
+
+/* Under p->fl_lock. */
+static void live_link(of_lock_provider *p, of_lock *h)
+{
+    h->live_prev = NULL;
+    h->live_next = p->live_head;
+    if (p->live_head)
+        p->live_head->live_prev = h;
+    p->live_head = h;
+}
+
+/* Under p->fl_lock. */
+static void live_unlink(of_lock_provider *p, of_lock *h)
+{
+    if (h->live_prev)
+        h->live_prev->live_next = h->live_next;
+    else
+        p->live_head = h->live_next;
+    if (h->live_next)
+        h->live_next->live_prev = h->live_prev;
+    h->live_prev = h->live_next = NULL;
+}
+
+of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_len)
+{
+    spin_lock(&p->fl_lock);
+    of_lock *h = p->fl_head;
+    if (h) {
+        p->fl_head = h->free_next;
+        p->fl_count--;
+        live_link(p, h);
+    }
+    spin_unlock(&p->fl_lock);
+    if (!h) {
+        h = malloc(sizeof *h);
+        if (!h)
+            return NULL;
+        h->heap = NULL;
+        h->heap_cap = 0;
+        spin_lock(&p->fl_lock);
+        live_link(p, h);
+        spin_unlock(&p->fl_lock);
+    }
+    if (name_len <= OFI_LOCK_NAME_INLINE) {
+        h->name = h->name_inline;
+    } else {
+        if (h->heap_cap < name_len + 1) {
+            char *nb = malloc(OF_NAME_MAX + 1);
+            if (!nb) {
+                spin_lock(&p->fl_lock);
+                live_unlink(p, h);
+                spin_unlock(&p->fl_lock);
+                free(h->heap);
+                free(h);
+                return NULL;
+            }
+            free(h->heap);
+            h->heap = nb;
+            h->heap_cap = OF_NAME_MAX + 1;
+        }
+        h->name = h->heap;
+    }
+    memcpy(h->name, name, name_len);
+    h->name[name_len] = '\0';
+    h->name_len = name_len;
+    h->p = p;
+    h->fence = 0;
+    atomic_store_explicit(&h->lost, 0, memory_order_relaxed);
+    h->flags = 0;
+    h->on_lost = NULL;
+    h->on_lost_ctx = NULL;
+    h->rn_prev = h->rn_next = NULL;
+    h->registered = 0;
+    h->busy = 0;
+    h->want = 0;
+    h->notified = 0;
+    h->next_renew_ns = 0;
+    return h;
+}
+
+void ofi_lock_handle_put(of_lock_provider *p, of_lock *h)
+{
+    spin_lock(&p->fl_lock);
+    live_unlink(p, h);
+    if (p->fl_count < HANDLE_FREE_MAX) {
+        h->free_next = p->fl_head;
+        p->fl_head = h;
+        p->fl_count++;
+        h = NULL;
+    }
+    spin_unlock(&p->fl_lock);
+    if (h) {
+        free(h->heap);
+        free(h);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* release and extend                                                                           */
+
+/* A release answer other than OK and NOT_OWNER leaves the lease possibly in place: queue its
+ * cleanup, and keep the provider's cause as the detail the caller reads. */
+static void release_not_final(of_lock_provider *p, of_lock *h, int rc)
+{
+    int64_t after = ofi_now_ns();
+    char why[128];
+    if (rc == OF_ERR_UNKNOWN)
+        snprintf(why, sizeof why, "release sent, no reply: outcome unknown");
+    else if (rc == OF_ERR_UNAVAILABLE)
+        snprintf(why, sizeof why, "release not sent (backend unavailable): the lease stays "
+                 "until its TTL ends unless the cleanup deletes it first");
+    else
+        snprintf(why, sizeof why, "release failed (%s): the lease may still be held",
+                 of_status_name(rc));
+    char keep[256];
+    snprintf(keep, sizeof keep, "%s", ofi_error_detail()); /* queueing must not lose the cause */
+    ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token,
+                           ofi_add_sat_ns(after, (int64_t)h->ttl_ms * OFI_NS_PER_MS), why);
+    ofi_fail(rc, "%s; cleanup queued", keep[0] ? keep : why);
+}
+
+OF_API int of_lock_release(of_lock *h)
+{
+    if (!h)
+        return ofi_fail(OF_ERR_INVALID, "of_lock_release: lock is NULL");
+    of_lock_provider *p = h->p;
+    if (h->flags & OF_LOCK_AUTO_RENEW) {
+        ofi_lock_quiesce_locked(p, h);
+        ofi_lock_rn_unlink(p, h);
+        pthread_mutex_unlock(&p->mu);
+    }
+    int was_lost = atomic_load_explicit(&h->lost, memory_order_acquire);
+    int64_t t = ofi_now_coarse_ns();
+    int rc = p->ops.release(p->self, h->name, h->name_len, &h->token, t + ofi_lock_step_ns(p));
+    /* Only OK (deleted) and NOT_OWNER (not ours) are final. Any other answer leaves the lease
+     * possibly in place: UNKNOWN (sent, no reply), UNAVAILABLE or AUTH (refused before it ran),
+     * PROTOCOL (an answer we cannot read), NOMEM... The cleanup keeps trying to delete it until
+     * it surely ran out; the release compares the token, so this never hurts a new owner. */
+    if (rc != OF_OK && rc != OF_ERR_NOT_OWNER)
+        release_not_final(p, h, rc);
+    int out;
+    if (was_lost) {
+        out = ofi_fail(OF_ERR_LOST, "release of a lock already marked lost");
+    } else if (rc == OF_OK) {
+        OFI_LOCK_STAT_ADD(p, released, 1);
+        out = OF_OK;
+    } else if (rc == OF_ERR_NOT_OWNER) {
+        OFI_LOCK_STAT_ADD(p, lost, 1);
+        out = ofi_fail(OF_ERR_NOT_OWNER, "release: our token no longer holds the lock");
+    } else {
+        OFI_LOCK_STAT_ADD(p, errors, 1);
+        out = rc;
+    }
+    ofi_lock_handle_put(p, h);
+    return out;
+}
+
+static void mark_lost(of_lock_provider *p, of_lock *h)
+{
+    atomic_store_explicit(&h->lost, 1, memory_order_release);
+    OFI_LOCK_STAT_ADD(p, lost, 1);
+}
+
+/* The extend itself, with h->busy held by the caller when the handle is auto-renewed. */
+static int extend_step(of_lock_provider *p, of_lock *h, uint32_t ttl_ms, int renewed)
+{
+    if (atomic_load_explicit(&h->lost, memory_order_acquire))
+        return ofi_fail(OF_ERR_LOST, "extend of a lock already marked lost");
+    int64_t now = ofi_now_ns();
+    if (now >= atomic_load_explicit(&h->valid_until, memory_order_relaxed)) {
+        /* The lease has run out by our own conservative clock: don't ask the backend. */
+        mark_lost(p, h);
+        return ofi_fail(OF_ERR_NOT_OWNER, "extend after valid_until: the lease has expired");
+    }
+    int64_t t_send = ofi_now_coarse_ns();
+    int64_t ttl_ns = (int64_t)ttl_ms * OFI_NS_PER_MS;
+    int64_t vu = t_send + ttl_ns;
+    int rc = p->ops.extend(p->self, h->name, h->name_len, &h->token, ttl_ms,
+                           now + ofi_lock_step_ns(p), &vu);
+    int64_t after = ofi_now_ns();
+    int64_t end = ofi_lock_min_ns(vu, t_send + ttl_ns);
+    if (rc == OF_OK && after >= end) {
+        /* The answer came after the lease it set had ended by our clock: not an extension. */
+        mark_lost(p, h);
+        OFI_LOCK_STAT_ADD(p, errors, 1);
+        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, ofi_add_sat_ns(after, ttl_ns),
+                               "extend answered after the extended lease had ended");
+        return ofi_fail(OF_ERR_UNKNOWN, "the extend answer arrived %lld ms after the extended "
+                        "lease ended (ttl %u ms): lock given up, cleanup queued",
+                        (long long)((after - end) / OFI_NS_PER_MS), (unsigned)ttl_ms);
+    }
+    if (rc == OF_OK) {
+        atomic_store_explicit(&h->valid_until, end, memory_order_release);
+        h->ttl_ms = ttl_ms;
+        if (renewed)
+            h->next_renew_ns = t_send + ttl_ns / 3; /* published under p->mu by the caller */
+        OFI_LOCK_STAT_ADD(p, extended, 1);
+        return OF_OK;
+    }
+    if (rc == OF_ERR_NOT_OWNER) {
+        mark_lost(p, h);
+        return ofi_fail(OF_ERR_NOT_OWNER, "extend: our token no longer holds the lock");
+    }
+    OFI_LOCK_STAT_ADD(p, errors, 1);
+    if (rc == OF_ERR_UNKNOWN) {
+        /* Extended or not, nobody knows: give the lease up and clean it up. */
+        mark_lost(p, h);
+        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, ofi_add_sat_ns(after, ttl_ns),
+                               "extend sent, no reply: outcome unknown, lock given up");
+        return ofi_fail(OF_ERR_UNKNOWN, "extend sent, no reply: lock given up, cleanup queued");
+    }
+    return rc;
+}
+
+OF_API int of_lock_extend(of_lock *h, uint32_t ttl_ms)
+{
+    if (!h)
+        return ofi_fail(OF_ERR_INVALID, "of_lock_extend: lock is NULL");
+    if (ttl_ms == 0 || ttl_ms > OF_LOCK_TTL_MAX)
+        return ofi_fail(OF_ERR_INVALID, "ttl_ms %u outside 1..%u", (unsigned)ttl_ms,
+                        (unsigned)OF_LOCK_TTL_MAX);
+    of_lock_provider *p = h->p;
+    if (!p->ops.extend)
+        return ofi_fail(OF_ERR_NOT_SUPPORTED, "provider '%s' cannot extend", p->ops.name);
+    const int renewed = (h->flags & OF_LOCK_AUTO_RENEW) != 0;
+    if (!renewed)
+        return extend_step(p, h, ttl_ms, 0);
+    /* Auto-renewed: take the handle from the engine thread for the step (busy), so no renewal
+     * runs beside it, then hand it back. */
+    ofi_lock_quiesce_locked(p, h);
+    h->busy = 1;
+    pthread_mutex_unlock(&p->mu);
+    int rc = extend_step(p, h, ttl_ms, 1);
+    pthread_mutex_lock(&p->mu);
+    h->busy = 0;
+    if (atomic_load_explicit(&h->lost, memory_order_relaxed))
+        h->notified = 1; /* the caller learnt it from us: no callback */
+    pthread_cond_broadcast(&p->idle_cv);
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* accessors                                                                                    */
+
+OF_API int of_lock_fence(const of_lock *h, uint64_t *out_fence)
+{
+    if (!h || !out_fence)
+        return ofi_fail(OF_ERR_INVALID, "of_lock_fence: %s is NULL", h ? "out_fence" : "lock");
+    if (!(h->p->ops.caps & OF_LOCK_CAP_FENCE))
+        return ofi_fail(OF_ERR_NOT_SUPPORTED, "provider '%s' has no fencing tokens", h->p->ops.name);
+    *out_fence = h->fence;
+    return OF_OK;
+}
+
+OF_API int64_t of_lock_valid_until_ns(const of_lock *h)
+{
+    return h ? atomic_load_explicit(&((of_lock *)h)->valid_until, memory_order_acquire) : 0;
+}
+
+OF_API int of_lock_is_lost(const of_lock *h)
+{
+    return h ? atomic_load_explicit(&((of_lock *)h)->lost, memory_order_acquire) : 1;
+}
+
+OF_API const void *of_lock_name(const of_lock *h, size_t *out_len)
+{
+    if (!h)
+        return NULL;
+    if (out_len)
+        *out_len = h->name_len;
+    return h->name;
+}
+
+OF_API int of_lock_token_get(const of_lock *h, of_lock_token *out_token)
+{
+    if (!h || !out_token)
+        return ofi_fail(OF_ERR_INVALID, "of_lock_token_get: %s is NULL", h ? "out_token" : "lock");
+    *out_token = h->token;
+    return OF_OK;
+}
+
+OF_API void of_lock_token_to_hex(const of_lock_token *token, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    if (!out)
+        return;
+    if (!token) {
+        out[0] = '\0';
+        return;
+    }
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = digits[token->bytes[i] >> 4];
+        out[2 * i + 1] = digits[token->bytes[i] & 15];
+    }
+    out[OF_LOCK_TOKEN_HEX_LEN] = '\0';
+}
