@@ -243,6 +243,15 @@ ROW(index_build_count_max, of_index_build, F_INDEX, OF_ERR_NOMEM, 0,
     return of_index_build(f->idx, k, NULL, SIZE_MAX);
 }
 
+ROW(index_build_empty, of_index_build, F_INDEX, OF_OK, MUT,
+    "keys NULL, count 0 (allowed): the index becomes empty")
+{
+    int rc = of_index_build(f->idx, NULL, NULL, 0);
+    if (of_index_size(f->idx) != 0)
+        bi_why(f, "size %zu afterwards", of_index_size(f->idx));
+    return rc;
+}
+
 ROW(index_insert_left_null, of_index_insert_left, F_NONE, OF_ERR_INVALID, D, "index NULL")
 {
     return of_index_insert_left(NULL, 1, 1, &f->o.pos);

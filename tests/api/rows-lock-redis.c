@@ -103,10 +103,31 @@ REDIS_FIELD_ROW(redis_create_unix_empty, OF_ERR_INVALID, "unix_path \"\"", b.o.u
 REDIS_FIELD_ROW(redis_create_unix_long, OF_ERR_INVALID, "unix_path of 108 bytes",
                 memset(b.long_text, 'p', 108);
                 b.long_text[0] = '/'; b.o.unix_path = b.long_text)
+ROW(redis_create_unix_longest, of_lock_redis_create, F_NONE, OF_OK, MUT | REDIS,
+    "unix_path of 107 bytes (the maximum) is accepted; nothing connects")
+{
+    redis_opts b;
+    redis_defaults(f, &b);
+    memset(b.long_text, 'p', 107);
+    b.long_text[0] = '/';
+    b.o.unix_path = b.long_text;
+    return redis_create(f, &b);
+}
+
 REDIS_FIELD_ROW(redis_create_user_alone, OF_ERR_INVALID, "user without password",
                 b.o.user = "alice")
 REDIS_FIELD_ROW(redis_create_prefix_long, OF_ERR_INVALID, "prefix of 257 bytes",
                 memset(b.long_text, 'k', 257); b.o.prefix = b.long_text)
+ROW(redis_create_prefix_longest, of_lock_redis_create, F_NONE, OF_OK, MUT | REDIS,
+    "prefix of 256 bytes (the maximum) is accepted")
+{
+    redis_opts b;
+    redis_defaults(f, &b);
+    memset(b.long_text, 'k', 256);
+    b.o.prefix = b.long_text;
+    return redis_create(f, &b);
+}
+
 REDIS_FIELD_ROW(redis_create_prefix_brace, OF_ERR_INVALID, "prefix \"a{b\"", b.o.prefix = "a{b")
 REDIS_FIELD_ROW(redis_create_prefix_close, OF_ERR_INVALID, "prefix \"a}b\"", b.o.prefix = "a}b")
 REDIS_FIELD_ROW(redis_create_db_big, OF_ERR_INVALID, "db 2^31", b.o.db = 2147483648u)
@@ -118,6 +139,9 @@ REDIS_FIELD_ROW(redis_create_command_zero, OF_ERR_INVALID, "command_timeout_ms 0
                 b.o.command_timeout_ms = 0)
 REDIS_FIELD_ROW(redis_create_command_big, OF_ERR_INVALID, "command_timeout_ms 2^31",
                 b.o.command_timeout_ms = 2147483648u)
+REDIS_FIELD_ROW(redis_create_host_space, OF_ERR_INVALID, "host \"a b\"", b.o.host = "a b")
+REDIS_FIELD_ROW(redis_create_host_long, OF_ERR_INVALID, "host of 300 bytes",
+                memset(b.long_text, 'h', 300); b.o.host = b.long_text)
 REDIS_FIELD_ROW(redis_create_keepalive, OF_ERR_INVALID, "keepalive 2", b.o.keepalive = 2)
 
 /* ------------------------------------------------------------------------------------------ */
@@ -150,14 +174,24 @@ ROW(redis_url_null_out, of_lock_redis_create_url, F_NONE, OF_ERR_INVALID, D | RE
     return of_lock_redis_create_url("redis://127.0.0.1:1", NULL);
 }
 
+/* "redis://:PASSWORD@127.0.0.1:1" of exactly @p len bytes (the password pads it). */
+static int url_of_length(bi_fx *f, size_t len)
+{
+    char url[4200];
+    const char *head = "redis://:", *tail = "@127.0.0.1:1";
+    size_t h = strlen(head), t = strlen(tail);
+    memcpy(url, head, h);
+    memset(url + h, 'p', len - h - t);
+    memcpy(url + len - t, tail, t + 1);
+    if (strlen(url) != len)
+        bi_why(f, "built a URL of %zu bytes", strlen(url));
+    return url_create(f, url);
+}
+
 ROW(redis_url_too_long, of_lock_redis_create_url, F_NONE, OF_ERR_INVALID, D | REDIS,
     "4097 bytes")
 {
-    char url[4098];
-    memset(url, 'h', sizeof url);
-    memcpy(url, "redis://", 8);
-    url[4097] = '\0';
-    return url_create(f, url);
+    return url_of_length(f, 4097);
 }
 
 URL_ROW(redis_url_empty, OF_ERR_INVALID, D, "\"\"", "")
@@ -207,4 +241,11 @@ ROW(redis_url_unix_long, of_lock_redis_create_url, F_NONE, OF_ERR_INVALID, D | R
     return url_create(f, url);
 }
 
+URL_ROW(redis_url_bracket, OF_ERR_INVALID, D, "unbalanced '[' in the host", "redis://[::1:1")
+URL_ROW(redis_url_port_negative, OF_ERR_INVALID, D, "port -1", "redis://127.0.0.1:-1")
+URL_ROW(redis_url_path_junk, OF_ERR_INVALID, D, "path /0/1", "redis://127.0.0.1:1/0/1")
+URL_ROW(redis_url_timeout_float, OF_ERR_INVALID, D, "connect_timeout_ms=1e3",
+        "redis://127.0.0.1:1/?connect_timeout_ms=1e3")
+URL_ROW(redis_url_password_empty_host, OF_ERR_INVALID, D, "credentials, then an empty host",
+        "redis://alice:" SECRET "@:1")
 URL_ROW(redis_url_junk, OF_ERR_INVALID, D, "junk after the port", "redis://127.0.0.1:1x/")

@@ -132,6 +132,48 @@ ROW(lock_acquire_ttl_max, of_lock_acquire, F_LOCAL, OF_ERR_INVALID, D, "ttl_ms U
     return acquire_with(f, (acq_opts){.ttl_ms = UINT32_MAX});
 }
 
+ROW(lock_acquire_ttl_limit, of_lock_acquire, F_LOCAL, OF_OK, MUT,
+    "ttl_ms 2^31 - 1 (the maximum) is accepted")
+{
+    return acquire_with(f, (acq_opts){.ttl_ms = 2147483647u});
+}
+
+/* A wait far beyond the clock's range waits like "forever" (the deadline saturates): a name whose
+ * 50 ms lease passes is then granted. */
+static int wait_huge(bi_fx *f, int64_t wait_ms)
+{
+    of_lock *holder = NULL;
+    of_lock_options o;
+    of_lock_options_init(&o, sizeof o);
+    o.ttl_ms = 50;
+    if (of_lock_acquire(f->prov, "w", 1, &o, &holder) != OF_OK)
+        bi_why(f, "the holder's acquire failed");
+    int64_t end = of_lock_valid_until_ns(holder);
+    o.ttl_ms = 1000;
+    o.wait_ms = wait_ms;
+    int rc = of_lock_acquire(f->prov, "w", 1, &o, &f->o.lock);
+    if (rc == OF_OK && of_clock_monotonic_ns() < end)
+        bi_why(f, "granted before the holder's lease ended");
+    if (rc == OF_OK) {
+        of_lock_release(f->o.lock);
+        memset(&f->o.lock, BI_SENTINEL, sizeof f->o.lock);
+    }
+    of_lock_release(holder);
+    return rc;
+}
+
+ROW(lock_acquire_wait_max, of_lock_acquire, F_LOCAL, OF_OK, MUT,
+    "wait_ms INT64_MAX on a name whose lease ends in 50 ms: granted then")
+{
+    return wait_huge(f, INT64_MAX);
+}
+
+ROW(lock_acquire_wait_min, of_lock_acquire, F_LOCAL, OF_OK, MUT,
+    "wait_ms INT64_MIN (forever) on a name whose lease ends in 50 ms: granted then")
+{
+    return wait_huge(f, INT64_MIN);
+}
+
 ROW(lock_acquire_flags, of_lock_acquire, F_LOCAL, OF_ERR_INVALID, D, "flags 0x2 (unknown)")
 {
     return acquire_with(f, (acq_opts){.flags = 0x2u});
@@ -231,6 +273,16 @@ ROW(lock_extend_ttl_max, of_lock_extend, F_LOCAL, OF_ERR_INVALID, D,
     "ttl_ms UINT32_MAX (held handle)")
 {
     return of_lock_extend(f->lock, UINT32_MAX);
+}
+
+ROW(lock_extend_ttl_limit, of_lock_extend, F_LOCAL, OF_OK, MUT,
+    "ttl_ms 2^31 - 1 (the maximum) is accepted")
+{
+    int64_t before = of_lock_valid_until_ns(f->lock);
+    int rc = of_lock_extend(f->lock, 2147483647u);
+    if (rc == OF_OK && of_lock_valid_until_ns(f->lock) <= before)
+        bi_why(f, "valid_until did not move forward");
+    return rc;
 }
 
 static int extend_marks_lost(bi_fx *f)

@@ -116,6 +116,12 @@ ROW(ring_create_vnodes_zero, of_ring_create, F_NONE, OF_ERR_INVALID, D, "vnodes 
     return create_with(f, OF_RING_NATIVE, 0, 0, sizeof(of_ring_options));
 }
 
+ROW(ring_create_vnodes_over, of_ring_create, F_NONE, OF_ERR_INVALID, D,
+    "vnodes 2^28 + 1, native (no node could fit `OF_RING_MAX_POINTS`)")
+{
+    return create_with(f, OF_RING_NATIVE, (1u << 28) + 1, 0, sizeof(of_ring_options));
+}
+
 ROW(ring_create_sort_hosts_native, of_ring_create, F_NONE, OF_ERR_INVALID, D,
     "`OF_RING_SORT_HOSTS`, native")
 {
@@ -214,6 +220,24 @@ ROW(ring_add_weight_max, of_ring_add, F_RING, OF_ERR_INVALID, D,
     return of_ring_add(f->ring, "z", 1, UINT32_MAX, 9);
 }
 
+ROW(ring_add_points_wrap, of_ring_add, F_NONE, OF_ERR_INVALID, D,
+    "vnodes 2^28, weight 16 (weight x vnodes wraps to 0 in 32 bits)")
+{
+    of_ring_options o;
+    of_ring *r = NULL;
+    of_ring_options_init(&o, sizeof o);
+    o.vnodes = 1u << 28;
+    if (of_ring_create(&o, &r) != OF_OK) {
+        bi_why(f, "of_ring_create with vnodes 2^28 failed");
+        return OF_OK;
+    }
+    int rc = of_ring_add(r, "a", 1, 16, 1);
+    if (of_ring_node_count(r) != 0 || of_ring_generation(r) != 0)
+        bi_why(f, "the node was added");
+    of_ring_destroy(r);
+    return rc;
+}
+
 ROW(ring_add_exists, of_ring_add, F_RING, OF_ERR_EXISTS, 0, "id \"a\" present")
 {
     return of_ring_add(f->ring, "a", 1, 1, 9);
@@ -247,6 +271,35 @@ ROW(ring_add_ketama_bracket, of_ring_add, F_KETAMA, OF_ERR_INVALID, D,
     "ketama id \"[::1\" (unbalanced bracket)")
 {
     return of_ring_add(f->ketama, "[::1", 4, 1, 9);
+}
+
+ROW(ring_add_ketama_port_empty, of_ring_add, F_KETAMA, OF_ERR_INVALID, D,
+    "ketama id \"h:\" (empty port)")
+{
+    return of_ring_add(f->ketama, "h:", 2, 1, 9);
+}
+
+ROW(ring_add_ketama_port_negative, of_ring_add, F_KETAMA, OF_ERR_INVALID, D,
+    "ketama id \"h:-1\"")
+{
+    return of_ring_add(f->ketama, "h:-1", 4, 1, 9);
+}
+
+ROW(ring_add_ketama_bracket_empty, of_ring_add, F_KETAMA, OF_ERR_INVALID, D,
+    "ketama id \"[]:11211\" (empty host)")
+{
+    return of_ring_add(f->ketama, "[]:11211", 8, 1, 9);
+}
+
+ROW(ring_add_ketama_bracket_port_zero, of_ring_add, F_KETAMA, OF_ERR_INVALID, D,
+    "ketama id \"[::1]:0\"")
+{
+    return of_ring_add(f->ketama, "[::1]:0", 7, 1, 9);
+}
+
+ROW(ring_add_ketama_id_1025, of_ring_add, F_KETAMA, OF_ERR_INVALID, D, "ketama id_len 1025")
+{
+    return of_ring_add(f->ketama, f->big, 1025, 1, 9);
 }
 
 ROW(ring_add_ketama_empty, of_ring_add, F_KETAMA, OF_ERR_INVALID, D, "ketama id_len 0")
@@ -533,6 +586,17 @@ ROW(ring_lookup_empty, of_ring_lookup, F_EMPTY_RING, OF_ERR_EMPTY, 0, "ring with
     return of_ring_lookup(f->empty_ring, "k", 1, &f->o.tag, f->o.id, sizeof f->o.id, &f->o.len);
 }
 
+ROW(ring_lookup_null_key_empty, of_ring_lookup, F_RING, OF_OK, 0,
+    "key NULL, key_len 0 (allowed: the empty key)")
+{
+    uint64_t want = 0;
+    int rc = of_ring_lookup(f->ring, NULL, 0, &f->o.tag, NULL, 0, NULL);
+    if (of_ring_lookup(f->ring, "", 0, &want, NULL, 0, NULL) != OF_OK || f->o.tag != want)
+        bi_why(f, "tag %llu, the empty key's is %llu", (unsigned long long)f->o.tag,
+               (unsigned long long)want);
+    return rc;
+}
+
 /* NOSPACE writes only the id length (documented), so the row checks the outputs itself. */
 static int nospace(bi_fx *f, int rc, size_t want_len)
 {
@@ -618,6 +682,12 @@ ROW(ring_lookup_n_empty, of_ring_lookup_n, F_EMPTY_RING, OF_ERR_EMPTY, 0,
     return of_ring_lookup_n(f->empty_ring, "k", 1, 1, f->o.tags);
 }
 
+ROW(ring_lookup_n_empty_many, of_ring_lookup_n, F_EMPTY_RING, OF_ERR_EMPTY, 0,
+    "ring without nodes, n 5")
+{
+    return of_ring_lookup_n(f->empty_ring, "k", 1, 5, f->o.tags);
+}
+
 ROW(ring_bounded_null_ring, of_ring_lookup_bounded, F_NONE, OF_ERR_INVALID, D, "ring NULL")
 {
     return of_ring_lookup_bounded(NULL, "k", 1, 1.25, 0, load_cb, f, &f->o.tag);
@@ -688,6 +758,13 @@ ROW(ring_bounded_total_max, of_ring_lookup_bounded, F_RING, OF_ERR_NOSPACE, 0,
     "total_load UINT64_MAX, every load UINT64_MAX (capacity overflows)")
 {
     return of_ring_lookup_bounded(f->ring, "k", 1, 1.25, UINT64_MAX, load_full, f, &f->o.tag);
+}
+
+ROW(ring_bounded_c_max, of_ring_lookup_bounded, F_RING, OF_OK, 0,
+    "c DBL_MAX, total_load UINT64_MAX (allowed: the capacity is huge)")
+{
+    return of_ring_lookup_bounded(f->ring, "k", 1, 1.7976931348623157e308, UINT64_MAX, load_cb, f,
+                                  &f->o.tag);
 }
 
 ROW(ring_bounded_ketama, of_ring_lookup_bounded, F_KETAMA, OF_ERR_NOT_SUPPORTED, 0,
