@@ -255,11 +255,11 @@ static const char *setup(bi_fx *f, unsigned fix)
                 return "of_lock_acquire held";
         } else {
             f->lock_name = "lease";
-            o.ttl_ms = 20;
+            o.ttl_ms = 50;
             if (of_lock_acquire(f->prov, "lease", 5, &o, &f->lock) != OF_OK)
                 return "of_lock_acquire lease";
             /* Past the engine's conservative valid_until and the provider's own lease end. */
-            sleep_ms(60);
+            sleep_ms(120);
             if (of_clock_monotonic_ns() <= of_lock_valid_until_ns(f->lock))
                 return "lease did not pass";
             if (of_lock_is_lost(f->lock))
@@ -432,7 +432,7 @@ static const char *snap_diff(const snap *a, const snap *b, unsigned flags, char 
         return "frozen index content changed";
     if (memcmp(a->arrays, b->arrays, sizeof a->arrays))
         return "caller array or its count changed";
-    if (!(flags & H1)) {
+    if (!(flags & (H1 | ST))) {
         if (a->has_stats != b->has_stats || memcmp(&a->stats, &b->stats, sizeof a->stats)) {
             const uint64_t *x = &a->stats.attempts, *y = &b->stats.attempts;
             static const char *names[] = {"attempts", "acquired", "busy", "timeouts",
@@ -445,6 +445,8 @@ static const char *snap_diff(const snap *a, const snap *b, unsigned flags, char 
                                     (unsigned long long)x[i], (unsigned long long)y[i]), buf;
             return "provider stats changed";
         }
+    }
+    if (!(flags & H1)) {
         const char *d = lock_diff(&a->lk[0], &b->lk[0]);
         if (d)
             return snprintf(buf, cap, "f->lock: %s changed", d), buf;

@@ -11,8 +11,10 @@
  *     }
  *
  * Adding a public function is adding rows for it in the rows-*.c file of its header (a new header
- * gets a new rows file listed in meson.build): the header scan (--check-headers) fails while a
- * public function has none. */
+ * gets a new rows file, listed in meson.build, with its own ROWS_GROUP; its table follows the
+ * others in docs/errors.md): the header scan (--check-headers) fails while a public function has
+ * none. Fixtures are bits (F_*) built by setup() in badinput.c; a new provider's fixture is one
+ * more bit there. */
 #ifndef OF_TESTS_API_BADINPUT_H
 #define OF_TESTS_API_BADINPUT_H
 
@@ -26,20 +28,23 @@ enum {
     F_NONE = 0,
     F_RING = 1u << 0,       /* f->ring: native, vnodes 16, seed 7; "a" w1 tag 1, "b" w2 tag 2,
                                "c" w1 tag 3; the key "pinned" pinned to "b" */
-    F_KETAMA = 1u << 1,     /* f->ketama: "10.0.0.1:11211" w1 tag 11, "10.0.0.2:11212" w2 tag 12 */
+    F_KETAMA = 1u << 1,     /* f->ketama: "10.0.0.1:11211" w1 tag 11,
+                               "10.0.0.2:11212" w2 tag 12 */
     F_EMPTY_RING = 1u << 2, /* f->empty_ring: native, vnodes 16, seed 7, no node */
-    F_VIEWS = 1u << 3,      /* f->v_old, f->v_new (one node more), f->v_ketama, f->v_seed (seed 8) */
+    F_VIEWS = 1u << 3,      /* f->v_old (F_RING's), f->v_new (one node more), f->v_ketama,
+                               f->v_seed (seed 8) */
     F_INDEX = 1u << 4,      /* f->idx: keys 10, 20, 20, 30 with payloads 1..4; f->idx_empty */
     F_FROZEN = 1u << 5,     /* f->frz: frozen f->idx content; f->frz_empty */
-    F_ARRAYS = 1u << 6,     /* f->au/ai/ad/ac: {10, 20, 30} in use of capacity 4 (count f->an...);
-                               f->fu/fi/fd/fc: {10, 20, 30} full (capacity 3) */
+    F_ARRAYS = 1u << 6,     /* f->au/ai/ad/ac: 3 sorted elements of capacity 4 (counts
+                               f->nu/ni/nd/nc); f->fu/fi/fd/fc: 3 of capacity 3 (full) */
     F_LOCAL = 1u << 7,      /* f->prov: local provider; f->lock holds "held" (ttl 60 s) */
-    F_EXPIRED = 1u << 8,    /* f->prov: local provider; f->lock acquired "lease" with ttl 20 ms, no
+    F_EXPIRED = 1u << 8,    /* f->prov: local provider; f->lock acquired "lease" with ttl 50 ms, no
                                auto-renew, and the lease has passed (not marked lost) */
     F_TAKEN = 1u << 9,      /* F_EXPIRED, then f->lock2 took "lease" over (ttl 60 s) */
     F_LOST = 1u << 10,      /* F_TAKEN, then of_lock_extend(f->lock) answered NOT_OWNER: f->lock
                                is marked lost */
-    F_OPS = 1u << 11,       /* f->ops: a valid provider vtable (f->destroyed counts destroy(self)) */
+    F_OPS = 1u << 11,       /* f->ops: a valid provider vtable (f->destroyed counts
+                               destroy(self)) */
 };
 
 /* Row flags. */
@@ -52,6 +57,8 @@ enum {
                              row): its state and the provider's counters are not compared */
     REDIS = 1u << 4,      /* a Redis create function: without hiredis the answer is
                              OF_ERR_NOT_SUPPORTED whatever the input */
+    ST = 1u << 6,         /* the provider's counters count this call (e.g. a BUSY answer): they
+                             are not compared; the handles are */
     BI_VALUE = 1u << 5,   /* (VROW) a function that cannot fail: the row returns 1 when the
                              documented value or effect was seen */
 };
@@ -141,8 +148,8 @@ int bi_acquire(bi_fx *f, of_lock_provider *p, const void *name, size_t len,
 
 #define BI_ROW_(id, fnname, fix, st, fl, ans, in)                                                 \
     static int bi_call_##id(bi_fx *f);                                                            \
-    static bi_row bi_row_##id = {#id, #fnname, __FILE__, ROWS_GROUP, in, ans, __COUNTER__, fix, fl, \
-                                 st, bi_call_##id, NULL};                                        \
+    static bi_row bi_row_##id = {#id, #fnname, __FILE__, ROWS_GROUP, in,       ans,              \
+                                 __COUNTER__, fix, fl, st, bi_call_##id, NULL};                \
     __attribute__((constructor)) static void bi_reg_##id(void)                                    \
     {                                                                                             \
         (void)&fnname; /* the row must name a declared function */                                \

@@ -213,10 +213,10 @@ ROW(lock_acquire_size_large, of_lock_acquire, F_LOCAL, OF_ERR_ABI, D,
     return acquire_with(f, (acq_opts){.struct_size = sizeof(of_lock_options) + 8});
 }
 
-ROW(lock_acquire_busy, of_lock_acquire, F_LOCAL, OF_ERR_BUSY, D | H1,
+ROW(lock_acquire_busy, of_lock_acquire, F_LOCAL, OF_ERR_BUSY, D | ST,
     "name held by another handle, wait 0")
 {
-    /* H1: a BUSY answer counts in the provider's stats (attempts, busy). */
+    /* ST: a BUSY answer counts in the provider's stats (attempts, busy). */
     return bi_acquire(f, f->prov, "held", 4, NULL);
 }
 
