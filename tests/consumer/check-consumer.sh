@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # usage: check-consumer.sh BUILD_DIR CC consumer.c [SOURCE_ROOT]
 # Installs the build into a temporary destdir, then compiles and runs consumer.c against it via
-# pkg-config, linked to the shared library and then to the static archive. pkg-config sees only
+# pkg-config, linked to the shared library and then to the static archive, first with the
+# compiler directly and then from a meson project (meson-parent/meson.build). pkg-config sees only
 # the installed openfault.pc (PKG_CONFIG_LIBDIR replaces the system directories, so hiredis.pc is
 # hidden): a consumer must not need the .pc files of the library's private dependencies.
 # With SOURCE_ROOT (the build installs the tools), also checks that the installed tools start
@@ -52,6 +53,27 @@ if ldd "$dest/consumer-static" | grep -q 'libopenfault\.so'; then
   echo "static consumer still needs libopenfault.so"; exit 1
 fi
 echo "consumer: shared and static OK"
+
+# meson with the installed library: dependency('openfault') finds openfault.pc, and
+# dependency('openfault', static: true) links the archive.
+app=$dest/meson-app
+mkdir "$app"
+cp "$(dirname "$0")/meson-parent/meson.build" "$app/meson.build"
+cp "$src" "$app/app.c"
+if ! CC=$cc meson setup "$app/build" "$app" -Dwerror=true >"$app/log" 2>&1 ||
+   ! meson compile -C "$app/build" >>"$app/log" 2>&1; then
+  cat "$app/log"; echo "meson build against the installed openfault.pc failed"; exit 1
+fi
+grep -q "Run-time dependency openfault found: YES" "$app/log" || {
+  cat "$app/log"; echo "meson did not find openfault through pkg-config"; exit 1; }
+LD_LIBRARY_PATH="$libdir" "$app/build/app"
+LD_LIBRARY_PATH="$libdir" ldd "$app/build/app" | grep -q 'libopenfault\.so' || {
+  echo "meson app is not linked to libopenfault.so"; exit 1; }
+"$app/build/app-static"
+if ldd "$app/build/app-static" | grep -q 'libopenfault\.so'; then
+  echo "meson app-static (static: true) still needs libopenfault.so"; exit 1
+fi
+echo "consumer: meson dependency('openfault') from the installation, shared and static OK"
 
 [ -n "$source_root" ] || exit 0
 prefix=$(sed -n 's/^prefix=//p' "$pcdir/openfault.pc")
