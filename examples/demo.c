@@ -302,7 +302,8 @@ static void demo_next(void)
            "  examples/                short programs, one task each (ring-lookup.c, lock-redis.c)\n"
            "  docs/tools.md            the tools: build/tools/ring-route, build/tools/oflock\n"
            "  docs/locks.md            leases and fencing tokens, before a lock guards your data\n"
-           "  docs/api.md              the rules every call follows (reference: meson compile -C build docs)\n"
+           "  docs/api.md              the rules every call follows"
+           " (the reference: meson compile -C build docs)\n"
            "  scripts/run-tests        the whole test suite\n");
 }
 
