@@ -3,7 +3,9 @@
  *   2. the bisect kernels and index, next to the Python calls they mirror
  *   3. locks: threads contending on an in-process lock with fencing tokens, then (when
  *      redis-server is on PATH) two processes sharing a Redis lock on a private server.
- * Fixed seeds make every ring and bisect line exact; each lock part ends with one summary line. */
+ * Each section first says in a line or two what it shows (unindented), then prints its results
+ * (indented); the tour ends with where to go next. Fixed seeds make every ring and bisect line
+ * exact; each lock part ends with one summary line. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -32,7 +34,9 @@ static const char *const node_names[] = {"cache-a", "cache-b", "cache-c", "cache
 
 static void demo_ring(void)
 {
-    printf("== ring: consistent hashing\n");
+    printf("== ring: consistent hashing (of_ring_*, docs/ring.md)\n"
+           "Five cache nodes share the keys. Adding a sixth moves only the keys it takes over\n"
+           "(ideally 1/6); a pin sends one key to a chosen node; replicas are the next nodes.\n");
     of_ring_options opts;
     CHECK(of_ring_options_init(&opts, sizeof opts));
     opts.seed = 42;
@@ -83,7 +87,9 @@ static void demo_ring(void)
 
 static void demo_bisect(void)
 {
-    printf("== bisect: Python's bisect module in C\n");
+    printf("== bisect: Python's bisect module in C (of_bisect_*, of_index_*, docs/bisect.md)\n"
+           "The same answers as Python's bisect calls, on a sorted uint64_t array; then an index:\n"
+           "sorted keys with payloads, rank and select, and a frozen read-optimised copy.\n");
     uint64_t a[8] = {1, 2, 4, 4, 8};
     size_t count = 5, pos;
     CHECK(of_bisect_left_u64(a, count, 4, 0, count, &pos));
@@ -153,7 +159,9 @@ static void *local_worker(void *arg)
 
 static void demo_local_lock(void)
 {
-    printf("== locks: in-process provider\n");
+    printf("== locks: in-process provider (of_lock_*, docs/locks.md)\n"
+           "A held lock refuses a second holder at once; then 4 threads take one lock in turn, and\n"
+           "each holder's fencing token is larger than the last one's.\n");
     struct local_shared s = {0};
     s.fences_ok = 1;
     CHECK(of_lock_local_create(&s.provider));
@@ -208,7 +216,9 @@ static int redis_child(const char *url, int out_fd)
 
 static void demo_redis_lock(void)
 {
-    printf("== locks: Redis provider\n");
+    printf("== locks: Redis provider (of_lock_redis_*, docs/redis.md)\n"
+           "Two processes share one lock through a private redis-server on a unix socket; their\n"
+           "fencing tokens stay strictly increasing across both.\n");
     if (!of_lock_redis_available()) {
         printf("redis: skipped (this build has no hiredis)\n");
         return;
@@ -283,12 +293,28 @@ static void demo_redis_lock(void)
         exit(1);
 }
 
+static void demo_next(void)
+{
+    /* check-demo.sh checks that every path named here exists in the source tree. */
+    printf("== next (paths from the repository root)\n"
+           "  docs/getting-started.md  build, install, a first C program, Python, oflock\n"
+           "  docs/consuming.md        use the library from your build: pkg-config, CMake, meson\n"
+           "  examples/                short programs, one task each (ring-lookup.c, lock-redis.c)\n"
+           "  docs/tools.md            the tools: build/tools/ring-route, build/tools/oflock\n"
+           "  docs/locks.md            leases and fencing tokens, before a lock guards your data\n"
+           "  docs/api.md              the rules every call follows"
+           " (the reference: meson compile -C build docs)\n"
+           "  scripts/run-tests        the whole test suite\n");
+}
+
 int main(void)
 {
-    printf("libopenfault %s\n", of_version_string());
+    printf("libopenfault %s: a tour of the consistent-hash ring, the bisect index and locks.\n",
+           of_version_string());
     demo_ring();
     demo_bisect();
     demo_local_lock();
     demo_redis_lock();
+    demo_next();
     return 0;
 }

@@ -1,4 +1,6 @@
-/* Built against an installed libopenfault through pkg-config by check-consumer.sh. */
+/* Built against libopenfault the ways a user would: through pkg-config (check-consumer.sh), CMake
+ * find_package and pkg_check_modules (check-cmake.sh) and as a meson subproject
+ * (check-subproject.sh); each links it shared and static. */
 #include <stdio.h>
 #include <string.h>
 
