@@ -246,7 +246,7 @@ class Checker:
                     self.fail(where, "a sh block needs <!-- snippet: run --> or <!-- snippet: not run: WHY -->")
             elif info == "console":
                 self.console(where, body)
-            elif info in ("", "text", "meson", "ini"):
+            elif info in ("", "text", "meson", "ini", "cmake"):
                 if any(l.startswith("$ ") for l in body):
                     self.fail(where, "a transcript with `$ ` lines belongs in a ```console block")
                 self.count("text")
