@@ -219,7 +219,7 @@ static void url_set_free(url_set *u)
 static int url_set_add(url_set *u, const char *url, size_t len, const char *what)
 {
     if (u->n == OF_LOCK_REDLOCK_MAX_SERVERS) {
-        fprintf(stderr, "oflock: %s: more than %u server URLs (Redlock takes 3 to %u)\n", what,
+        fprintf(stderr, "oflock: %s: more than %u URLs (Redlock takes 3 to %u servers)\n", what,
                 OF_LOCK_REDLOCK_MAX_SERVERS, OF_LOCK_REDLOCK_MAX_SERVERS);
         return -1;
     }
@@ -1005,8 +1005,13 @@ int main(int argc, char **argv)
             snprintf(what, sizeof what, "Redlock over %zu servers", urls.n);
         else
             snprintf(what, sizeof what, "%s", backend_name(kind));
-        fprintf(stderr, "oflock: --ttl %s is too short for %s: the smallest TTL is %lldms (%s)\n",
-                ttl_arg != NULL ? ttl_arg : "(default)", what, (long long)min_ttl, why);
+        if (ttl_arg != NULL)
+            fprintf(stderr, "oflock: --ttl %s is too short for %s: the smallest TTL is %lldms "
+                            "(%s)\n", ttl_arg, what, (long long)min_ttl, why);
+        else
+            fprintf(stderr, "oflock: the default --ttl (%lldms) is too short for %s: the smallest "
+                            "TTL is %lldms (%s)\n", (long long)ttl_ms, what, (long long)min_ttl,
+                    why);
         fputs(usage_text, stderr);
         url_set_free(&urls);
         return EX_USAGE_;
