@@ -1,9 +1,9 @@
-/* oflock — flock(1) across hosts: run a command while holding a named lease (Redis, or a lease
- * directory on one host), renewed automatically; the command's process group is signalled if the
- * lease is lost, and does not outlive oflock.
+/* oflock — flock(1) across hosts: run a command while holding a named lease (Redis, Redlock over
+ * several Redis servers, etcd, or a lease directory on one host), renewed automatically; the
+ * command's process group is signalled if the lease is lost, and does not outlive oflock.
  * Shows: of_lock_acquire with OF_LOCK_AUTO_RENEW and on_lost, of_lock_fence,
- * of_lock_valid_until_ns, of_lock_release, of_lock_redis_create_url, and the example file
- * provider. */
+ * of_lock_valid_until_ns, of_lock_release, of_lock_redis_create_url, of_lock_redlock_create(_list),
+ * of_lock_etcd_create_url, and the example file provider. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* pipe2, explicit_bzero, getopt_long, prctl */
 #endif
@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -41,18 +43,42 @@ enum {
 
 /* The smallest --ttl. A renewal starts a third of the way into the lease and must land before
  * the engine's valid_until, which ends up to one coarse-clock tick (at most 10 ms, at HZ=100)
- * and, with Redis, a clock-drift allowance (1% + 2 ms) before the TTL itself: a renewal gets
- * 2/3 ttl - ttl/100 - 12 ms, no time at all below about 19 ms. RENEW_BUDGET_MS is the least we
- * leave one renewal (a round trip, plus the renewal thread getting a CPU on a busy host); that
- * holds from 95 ms up, rounded to 100 ms. The same budget is the least lease COMMAND may start
- * under. */
-enum { MIN_TTL_MS = 100, RENEW_BUDGET_MS = 50, TICK_MS = 10 };
-_Static_assert(MIN_TTL_MS * 2 / 3 - MIN_TTL_MS / 100 - TICK_MS - 2 >= RENEW_BUDGET_MS,
+ * and, with Redis, Redlock and etcd, a clock-drift allowance (1% + 2 ms) before the TTL itself:
+ * a renewal gets 2/3 ttl - ttl/100 - 12 ms, no time at all below about 19 ms. The renewal budget
+ * is the least we leave one renewal:
+ * - --dir, one Redis: RENEW_BUDGET_MS, a round trip plus the renewal thread getting a CPU on a
+ *   busy host; that holds from 95 ms up, rounded to 100 ms (MIN_TTL_MS).
+ * - Redlock: the same, plus what a minority of servers that do not answer may add to a round.
+ *   A round reaches the servers one after another for new connections (connect, then AUTH and
+ *   SELECT if the URL asks for them), each bounded by its connect + command timeout, and a
+ *   connection to a server that stopped answering is dropped after each round, so every renewal
+ *   may pay for the (N-1)/2 slowest servers again. Below that, a lease over N servers would be
+ *   lost to one dead minority server (a blackholed host), which is what Redlock is meant to
+ *   survive: 400 ms for 3 servers at the default 100 + 100 ms, 710 ms for 5.
+ * - etcd: ETCD_MIN_TTL_MS. etcd leases are whole seconds (the provider asks for the TTL rounded
+ *   up, the server may raise it to its own minimum): below 1 s the lock would still outlive a
+ *   killed oflock by a second or more, and each renewal (a keep-alive and a transaction, two Raft
+ *   writes) would come every third of a TTL the server does not keep anyway.
+ * The budget is also the least lease COMMAND may start under. */
+enum { MIN_TTL_MS = 100, RENEW_BUDGET_MS = 50, TICK_MS = 10, ETCD_MIN_TTL_MS = 1000 };
+enum { DRIFT_PPM = 10000, DRIFT_EXTRA_MS = 2 };
+_Static_assert(MIN_TTL_MS * 2 / 3 - MIN_TTL_MS / 100 - TICK_MS - DRIFT_EXTRA_MS >= RENEW_BUDGET_MS,
                "MIN_TTL_MS leaves a renewal less than RENEW_BUDGET_MS");
 
+/* The smallest TTL whose renewal window (2/3 ttl - drift - tick) holds @p budget_ms, rounded up
+ * to 10 ms: solves ttl * (2/3 - ppm/10^6) >= budget + tick + extra. */
+static int64_t min_ttl_for_budget(int64_t budget_ms)
+{
+    const int64_t num = (budget_ms + TICK_MS + DRIFT_EXTRA_MS) * 3000000;
+    const int64_t den = 2000000 - 3 * (int64_t)DRIFT_PPM;
+    int64_t ttl = (num + den - 1) / den;
+    return (ttl + 9) / 10 * 10;
+}
+
 static const char usage_text[] =
-    "usage: oflock (--redis URL | --dir DIR) [--ttl DUR] [--wait DUR | --nonblock]\n"
-    "              [--on-lost SIG|none] [--kill-after DUR] [-E N] NAME [--] COMMAND [ARGS...]\n";
+    "usage: oflock (--redis URL [--redis URL...] | --etcd URL | --dir DIR) [--ttl DUR]\n"
+    "              [--wait DUR | --nonblock] [--on-lost SIG|none] [--kill-after DUR] [-E N]\n"
+    "              NAME [--] COMMAND [ARGS...]\n";
 
 static const char help_text[] =
     "Run COMMAND while holding the lock NAME, shared by every host that uses the same backend\n"
@@ -60,11 +86,21 @@ static const char help_text[] =
     "when COMMAND, and whatever it left running in its process group, has exited.\n"
     "\n"
     "  -r, --redis URL       Redis backend: redis://[[user]:password@]host[:port][/db][?params]\n"
-    "                        or unix:///path; @FILE reads the URL from FILE; without --redis and\n"
-    "                        --dir, $OFLOCK_REDIS_URL is used (both keep passwords out of ps)\n"
+    "                        or unix:///path. Given 3, 5, ... 15 times (an odd count), Redlock\n"
+    "                        over that many independent servers: a majority must grant the lock,\n"
+    "                        a minority may be down. @FILE reads URLs from FILE, one per line\n"
+    "                        (blank lines and lines starting with # skipped)\n"
+    "  -e, --etcd URL        etcd backend: etcd://[user:password@]host[:port][,host[:port]...]\n"
+    "                        [/prefix][?params], the endpoints of one cluster; @FILE reads the\n"
+    "                        URL from FILE\n"
     "  -d, --dir DIR         lease files in DIR (processes on this host only)\n"
-    "  -t, --ttl DUR         lease length, renewed every third of it (default 30s, at least\n"
-    "                        100ms: a renewal must fit in the last two thirds, less margins)\n"
+    "  -t, --ttl DUR         lease length, renewed every third of it (default 30s); a renewal\n"
+    "                        must fit in the last two thirds, less margins. The smallest TTL is\n"
+    "                        100ms with one Redis or a --dir; 1s with etcd (its leases are whole\n"
+    "                        seconds); with Redlock, enough for a renewal that also waits out a\n"
+    "                        minority of dead servers' connect + command timeouts: 400ms for 3\n"
+    "                        servers, 710ms for 5 at the default 100ms + 100ms (the error names\n"
+    "                        the figure for the URLs given)\n"
     "  -w, --wait DUR        give up after DUR if the lock stays held (default: wait forever)\n"
     "  -n, --nonblock        give up at once if the lock is held\n"
     "  -s, --on-lost SIG     signal sent to COMMAND's group if the lease is lost (default TERM);\n"
@@ -74,15 +110,22 @@ static const char help_text[] =
     "  -E, --conflict-exit-code N  exit status when busy or timed out (default 1)\n"
     "  -h, --help            show this help\n"
     "\n"
+    "Without --redis, --etcd and --dir, $OFLOCK_REDIS_URL (one URL, @FILE, or 3..15 URLs\n"
+    "separated by ',' with no spaces: write a ',' inside a URL as %2C) or $OFLOCK_ETCD_URL (a\n"
+    "URL or @FILE) is used; not both. Files and variables keep passwords out of ps.\n"
+    "\n"
     "DUR is a number with an optional ms, s or m suffix; a bare number is seconds (e.g. 0.5).\n"
     "COMMAND gets OF_FENCE (the lease's fencing token, decimal, increasing with each owner) and\n"
     "OF_LOCK_NAME in its environment and runs in a process group of its own, which gets every\n"
     "signal oflock sends. HUP, INT, QUIT, TERM, USR1, USR2 and ALRM sent to oflock are forwarded\n"
     "to that group. In the foreground of a terminal, COMMAND gets the terminal (it reads stdin,\n"
     "gets ^C and ^Z itself). If oflock dies, even of KILL, COMMAND's group is killed.\n"
+    "COMMAND inherits only the descriptors oflock was started with (0, 1, 2 and any others its\n"
+    "caller left open), never oflock's own connections or pipes.\n"
     "\n"
     "Exit status: COMMAND's (128+N if killed by signal N); 1 (or -E N) busy or timed out;\n"
-    "64 usage error; 69 backend unavailable; 75 the lock was lost while COMMAND ran, or the\n"
+    "64 usage error (also a bad URL or file, an even number of Redis servers); 69 backend\n"
+    "unavailable (also a backend this build lacks); 75 the lock was lost while COMMAND ran, or the\n"
     "lease had ended (or was about to) when it was granted, so COMMAND was not started;\n"
     "126 COMMAND not executable; 127 COMMAND not found.\n";
 
@@ -156,30 +199,179 @@ static int parse_signal(const char *s, int *out_sig)
     return -1;
 }
 
-/* Read the URL from @p path: the first line, trailing whitespace stripped. Caller frees. */
-static char *read_url_file(const char *path)
+/* Server URLs of the chosen backend, owned (they may hold passwords: wiped when freed). */
+typedef struct {
+    char *url[OF_LOCK_REDLOCK_MAX_SERVERS];
+    size_t n;
+    const char *list; /* $OFLOCK_REDIS_URL's comma list, passed whole to the library */
+} url_set;
+
+static void url_set_free(url_set *u)
+{
+    for (size_t i = 0; i < u->n; i++) {
+        explicit_bzero(u->url[i], strlen(u->url[i]));
+        free(u->url[i]);
+    }
+    u->n = 0;
+}
+
+/* Append a copy of @p url (len bytes) to @p u. Returns 0, or -1 (message printed). */
+static int url_set_add(url_set *u, const char *url, size_t len, const char *what)
+{
+    if (u->n == OF_LOCK_REDLOCK_MAX_SERVERS) {
+        fprintf(stderr, "oflock: %s: more than %u URLs (Redlock takes 3 to %u servers)\n", what,
+                OF_LOCK_REDLOCK_MAX_SERVERS, OF_LOCK_REDLOCK_MAX_SERVERS);
+        return -1;
+    }
+    char *c = strndup(url, len);
+    if (c == NULL) {
+        fprintf(stderr, "oflock: out of memory\n");
+        return -1;
+    }
+    u->url[u->n++] = c;
+    return 0;
+}
+
+/* Add the URLs in @p path to @p u: one per line, surrounding white space stripped, blank lines
+ * and lines starting with '#' skipped (no URL starts with '#'). Returns the number added, or -1
+ * (message printed). */
+static long read_url_file(const char *path, url_set *u)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         fprintf(stderr, "oflock: %s: %s\n", path, strerror(errno));
-        return NULL;
+        return -1;
     }
-    char buf[4200];
-    char *line = fgets(buf, sizeof buf, f);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long added = 0;
+    int rc = 0;
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        char *b = line, *e = line + len;
+        while (b < e && (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n'))
+            b++;
+        while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+            e--;
+        if (b == e || *b == '#')
+            continue;
+        rc = url_set_add(u, b, (size_t)(e - b), path);
+        added++;
+    }
+    int read_error = ferror(f);
     fclose(f);
-    if (line == NULL) {
-        fprintf(stderr, "oflock: %s: empty\n", path);
-        return NULL;
+    if (line != NULL) {
+        explicit_bzero(line, cap);
+        free(line);
     }
-    size_t n = strlen(buf);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-                     buf[n - 1] == '\t'))
-        buf[--n] = '\0';
-    char *url = strdup(buf);
-    explicit_bzero(buf, sizeof buf);
-    if (url == NULL)
-        fprintf(stderr, "oflock: out of memory\n");
-    return url;
+    if (rc != 0)
+        return -1;
+    if (read_error) {
+        fprintf(stderr, "oflock: %s: read error\n", path);
+        return -1;
+    }
+    if (added == 0) {
+        fprintf(stderr, "oflock: %s: holds no URL\n", path);
+        return -1;
+    }
+    return added;
+}
+
+/* One backend value: a URL, or @FILE. Returns 0 or -1 (message printed). */
+static int add_value(url_set *u, const char *v, const char *what)
+{
+    if (v[0] == '@')
+        return read_url_file(v + 1, u) < 0 ? -1 : 0;
+    if (*v == '\0') {
+        fprintf(stderr, "oflock: %s: empty URL\n", what);
+        return -1;
+    }
+    return url_set_add(u, v, strlen(v), what);
+}
+
+/* $OFLOCK_REDIS_URL: @FILE, one URL, or URLs separated by ',' (a ',' inside a URL is %2C, so
+ * every raw ',' separates). The list itself goes to of_lock_redlock_create_list(), which keeps
+ * the position of a raw ',' in a password out of its error details; the copies here are only
+ * read for the per-server timeouts. Returns 0 or -1 (message printed). */
+static int add_env_list(url_set *u, const char *v)
+{
+    if (v[0] == '@' || strchr(v, ',') == NULL)
+        return add_value(u, v, "$OFLOCK_REDIS_URL");
+    for (const char *p = v;;) {
+        const char *c = strchr(p, ',');
+        size_t len = c != NULL ? (size_t)(c - p) : strlen(p);
+        if (len == 0) {
+            fprintf(stderr, "oflock: $OFLOCK_REDIS_URL: item %zu of its ','-separated list is "
+                            "empty\n", u->n + 1);
+            return -1;
+        }
+        if (url_set_add(u, p, len, "$OFLOCK_REDIS_URL") != 0)
+            return -1;
+        if (c == NULL)
+            break;
+        p = c + 1;
+    }
+    u->list = v;
+    return 0;
+}
+
+/* The value of the query parameter @p key in @p url (digits, percent-encoded or not), or
+ * @p dflt when it is absent or not a number. The library parses the URL strictly and refuses
+ * what is wrong; this only reads the two per-server timeouts that the smallest TTL depends on.
+ * The query starts at the first '?': inside credentials a '?' must be written %3F. */
+static uint32_t url_param(const char *url, const char *key, uint32_t dflt)
+{
+    const char *q = strchr(url, '?');
+    if (q == NULL)
+        return dflt;
+    const size_t klen = strlen(key);
+    for (const char *p = q + 1; *p != '\0';) {
+        const char *end = strchr(p, '&');
+        if (end == NULL)
+            end = p + strlen(p);
+        if ((size_t)(end - p) > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+            uint64_t v = 0;
+            int digits = 0;
+            for (const char *d = p + klen + 1; d < end; d++) {
+                int c = (unsigned char)*d;
+                if (c == '%' && end - d >= 3 && d[1] == '3' && d[2] >= '0' && d[2] <= '9') {
+                    c = d[2];
+                    d += 2;
+                }
+                if (c < '0' || c > '9' || v > INT32_MAX)
+                    return dflt;
+                v = v * 10 + (uint64_t)(c - '0');
+                digits++;
+            }
+            return digits > 0 && v >= 1 && v <= INT32_MAX ? (uint32_t)v : dflt;
+        }
+        p = *end == '&' ? end + 1 : end;
+    }
+    return dflt;
+}
+
+/* The renewal budget of Redlock over @p u: RENEW_BUDGET_MS plus the connect + command timeouts
+ * of the (N-1)/2 slowest servers (see MIN_TTL_MS). */
+static int64_t redlock_budget_ms(const url_set *u)
+{
+    int64_t cost[OF_LOCK_REDLOCK_MAX_SERVERS];
+    for (size_t i = 0; i < u->n; i++)
+        cost[i] = (int64_t)url_param(u->url[i], "connect_timeout_ms",
+                                     OF_LOCK_REDLOCK_DEFAULT_CONNECT_TIMEOUT_MS) +
+                  url_param(u->url[i], "command_timeout_ms",
+                            OF_LOCK_REDLOCK_DEFAULT_COMMAND_TIMEOUT_MS);
+    int64_t budget = RENEW_BUDGET_MS;
+    for (size_t k = 0; k < (u->n - 1) / 2; k++) {
+        size_t best = k;
+        for (size_t i = k + 1; i < u->n; i++)
+            if (cost[i] > cost[best])
+                best = i;
+        int64_t t = cost[k];
+        cost[k] = cost[best];
+        cost[best] = t;
+        budget += cost[k];
+    }
+    return budget;
 }
 
 /* Wake-ups for the main loop: signal handlers and the loss callback (on the engine's renewal
@@ -275,6 +467,105 @@ static void block_for_fork(const child_setup *cs, sigset_t *saved)
     sigprocmask(SIG_BLOCK, &block, saved);
 }
 
+/* Descriptors above 2 that oflock was started with, sorted: its caller left them open on
+ * purpose (`3>file`), so COMMAND gets them too. Every other descriptor -- the backend's
+ * connections, whatever a library opened without close-on-exec (libcurl 7.88's wake-up socket
+ * pair), or a socket another thread opened just before fork -- is made close-on-exec in the
+ * child before exec, whatever its flags. */
+static int *inherited_fds;
+static size_t n_inherited;
+static unsigned int fd_scan_limit; /* bound for the fcntl() loop when close_range() is missing */
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Note the descriptors oflock was started with. Called first thing in main, before anything
+ * opens one. Returns 0, or -1 (out of memory). */
+static int note_inherited_fds(void)
+{
+    struct rlimit rl;
+    fd_scan_limit = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < fd_scan_limit)
+        fd_scan_limit = (unsigned int)rl.rlim_cur;
+    size_t cap = 16;
+    inherited_fds = malloc(cap * sizeof *inherited_fds);
+    if (inherited_fds == NULL)
+        return -1;
+    DIR *d = opendir("/proc/self/fd");
+    if (d != NULL) {
+        const int self = dirfd(d);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            char *end = NULL;
+            long fd = strtol(de->d_name, &end, 10);
+            if (end == de->d_name || *end != '\0' || fd <= 2 || fd == self || fd > INT32_MAX)
+                continue;
+            if (n_inherited == cap) {
+                int *g = realloc(inherited_fds, 2 * cap * sizeof *g);
+                if (g == NULL) {
+                    closedir(d);
+                    return -1;
+                }
+                inherited_fds = g;
+                cap *= 2;
+            }
+            inherited_fds[n_inherited++] = (int)fd;
+        }
+        closedir(d);
+    } else {
+        for (unsigned int fd = 3; fd < fd_scan_limit; fd++) {
+            if (fcntl((int)fd, F_GETFD) < 0)
+                continue;
+            if (n_inherited == cap) {
+                int *g = realloc(inherited_fds, 2 * cap * sizeof *g);
+                if (g == NULL)
+                    return -1;
+                inherited_fds = g;
+                cap *= 2;
+            }
+            inherited_fds[n_inherited++] = (int)fd;
+        }
+    }
+    qsort(inherited_fds, n_inherited, sizeof *inherited_fds, cmp_int);
+    return 0;
+}
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Async-signal-safe: for the child between fork and exec. */
+static void cloexec_range(unsigned int lo, unsigned int hi)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, lo, hi, CLOSE_RANGE_CLOEXEC) == 0)
+        return;
+#endif
+    /* Before Linux 5.11: one descriptor at a time, up to the limit noted at start. */
+    for (unsigned int fd = lo; fd <= hi && fd < fd_scan_limit; fd++) {
+        int fl = fcntl((int)fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC))
+            fcntl((int)fd, F_SETFD, fl | FD_CLOEXEC);
+    }
+}
+
+/* In the child: every descriptor above 2 that oflock was not started with closes on exec. */
+static void cloexec_all_but_inherited(void)
+{
+    unsigned int lo = 3;
+    for (size_t i = 0; i < n_inherited; i++) {
+        unsigned int fd = (unsigned int)inherited_fds[i];
+        if (fd > lo)
+            cloexec_range(lo, fd - 1);
+        lo = fd + 1;
+    }
+    cloexec_range(lo, ~0u);
+}
+
 /* Fork and exec @p argv as the leader of a new process group; the child's exec errno comes back
  * through a close-on-exec pipe so the parent can print it. Between fork and exec the child calls
  * only async-signal-safe functions (the engine's thread may hold locks in the parent). Returns
@@ -301,6 +592,7 @@ static pid_t spawn(char **argv, const child_setup *cs)
         for (size_t i = 0; i < cs->n_saved; i++)
             sigaction(cs->saved[i].sig, &cs->saved[i].old, NULL);
         sigprocmask(SIG_SETMASK, &cs->child_mask, NULL);
+        cloexec_all_but_inherited();
         execvp(argv[0], argv);
         int e = errno;
         ssize_t r = write(errpipe[1], &e, sizeof e);
@@ -468,14 +760,76 @@ static int acquire(of_lock_provider *provider, const char *name, of_lock_options
     }
 }
 
+typedef enum { BACKEND_DIR, BACKEND_REDIS, BACKEND_REDLOCK, BACKEND_ETCD } backend_kind;
+
+static const char *backend_name(backend_kind k)
+{
+    switch (k) {
+    case BACKEND_DIR: return "--dir";
+    case BACKEND_REDIS: return "one Redis server";
+    case BACKEND_REDLOCK: return "Redlock";
+    default: return "etcd";
+    }
+}
+
+/* Create the provider for @p kind from @p dir or @p urls. Returns OF_OK, or the exit status
+ * (message printed). */
+static int open_backend(backend_kind kind, const char *dir, const url_set *urls,
+                        of_lock_provider **out)
+{
+    int rc;
+    const char *what;
+    switch (kind) {
+    case BACKEND_DIR:
+        rc = file_provider_create(dir, out);
+        if (rc != OF_OK) {
+            report("--dir ", dir, rc);
+            if (rc == OF_ERR_INVALID)
+                fprintf(stderr, "oflock: --dir needs an existing, writable directory\n");
+            return EX_UNAVAILABLE_;
+        }
+        return OF_OK;
+    case BACKEND_REDIS:
+        what = "--redis";
+        rc = of_lock_redis_create_url(urls->url[0], out);
+        break;
+    case BACKEND_REDLOCK: {
+        what = "--redis (Redlock)";
+        of_lock_redlock_options ro;
+        of_lock_redlock_options_init(&ro, sizeof ro);
+        if (urls->list != NULL)
+            rc = of_lock_redlock_create_list(urls->list, &ro, out);
+        else
+            rc = of_lock_redlock_create((const char *const *)urls->url, urls->n, &ro, out);
+        break;
+    }
+    default:
+        what = "--etcd";
+        rc = of_lock_etcd_create_url(urls->url[0], out);
+        break;
+    }
+    if (rc != OF_OK) {
+        report(what, "", rc);
+        return rc == OF_ERR_INVALID ? EX_USAGE_ : EX_UNAVAILABLE_;
+    }
+    return OF_OK;
+}
+
 int main(int argc, char **argv)
 {
-    const char *redis_arg = NULL, *dir = NULL;
+    if (note_inherited_fds() != 0) {
+        fprintf(stderr, "oflock: out of memory\n");
+        return EX_UNAVAILABLE_;
+    }
+    const char *redis_args[OF_LOCK_REDLOCK_MAX_SERVERS];
+    size_t n_redis = 0;
+    const char *dir = NULL, *etcd_arg = NULL, *ttl_arg = NULL;
     int64_t ttl_ms = OF_LOCK_DEFAULT_TTL_MS, wait_ms = -1, kill_after_ms = 10000;
     int have_wait = 0, nonblock = 0, lost_sig = SIGTERM, busy_code = EX_BUSY_DEFAULT;
 
     static const struct option longopts[] = {
         {"redis", required_argument, NULL, 'r'},
+        {"etcd", required_argument, NULL, 'e'},
         {"dir", required_argument, NULL, 'd'},
         {"ttl", required_argument, NULL, 't'},
         {"wait", required_argument, NULL, 'w'},
@@ -488,12 +842,18 @@ int main(int argc, char **argv)
     };
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+:r:d:t:w:ns:k:E:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:r:e:d:t:w:ns:k:E:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
-            if (redis_arg != NULL)
-                return usage_error("%s", "only one --redis is supported for now");
-            redis_arg = optarg;
+            if (n_redis == OF_LOCK_REDLOCK_MAX_SERVERS)
+                return usage_error("more than %s --redis (Redlock takes 3 to 15 servers)", "15");
+            redis_args[n_redis++] = optarg;
+            break;
+        case 'e':
+            if (etcd_arg != NULL)
+                return usage_error("%s", "--etcd given twice (list every endpoint in one URL: "
+                                         "etcd://host:port,host:port/prefix)");
+            etcd_arg = optarg;
             break;
         case 'd':
             if (dir != NULL)
@@ -503,14 +863,7 @@ int main(int argc, char **argv)
         case 't':
             if (parse_duration_ms(optarg, &ttl_ms) != 0 || ttl_ms > (int64_t)OF_LOCK_TTL_MAX)
                 return usage_error("bad --ttl: '%s'", optarg);
-            if (ttl_ms < MIN_TTL_MS) {
-                fprintf(stderr,
-                        "oflock: --ttl %s is too short to be renewed: the smallest TTL is %dms "
-                        "(a renewal starts at a third of it and must land before it ends)\n",
-                        optarg, MIN_TTL_MS);
-                fputs(usage_text, stderr);
-                return EX_USAGE_;
-            }
+            ttl_arg = optarg;
             break;
         case 'w':
             if (parse_duration_ms(optarg, &wait_ms) != 0)
@@ -541,6 +894,9 @@ int main(int argc, char **argv)
             fputs(usage_text, stdout);
             fputc('\n', stdout);
             fputs(help_text, stdout);
+            printf("\nThis build: --dir yes; --redis (one server and Redlock) %s; --etcd %s.\n",
+                   of_lock_redis_available() ? "yes" : "no (built without hiredis)",
+                   of_lock_etcd_available() ? "yes" : "no (built without libcurl and jansson)");
             return 0;
         case ':':
             return usage_error("option '%s' needs an argument", argv[optind - 1]);
@@ -550,8 +906,8 @@ int main(int argc, char **argv)
     }
     if (have_wait && nonblock)
         return usage_error("%s", "--wait and --nonblock exclude each other");
-    if (redis_arg != NULL && dir != NULL)
-        return usage_error("%s", "--redis and --dir exclude each other");
+    if ((n_redis > 0) + (etcd_arg != NULL) + (dir != NULL) > 1)
+        return usage_error("%s", "--redis, --etcd and --dir exclude each other");
     if (optind >= argc)
         return usage_error("%s", "missing NAME");
     const char *name = argv[optind++];
@@ -563,39 +919,109 @@ int main(int argc, char **argv)
     if (optind >= argc)
         return usage_error("%s", "missing COMMAND");
     char **cmd = argv + optind;
-    if (redis_arg == NULL && dir == NULL) {
-        redis_arg = getenv("OFLOCK_REDIS_URL");
-        if (redis_arg == NULL || *redis_arg == '\0')
-            return usage_error("%s", "need --redis URL, --dir DIR or $OFLOCK_REDIS_URL");
+    const char *env_redis = NULL;
+    if (n_redis == 0 && etcd_arg == NULL && dir == NULL) {
+        env_redis = getenv("OFLOCK_REDIS_URL");
+        const char *env_etcd = getenv("OFLOCK_ETCD_URL");
+        if (env_redis != NULL && *env_redis == '\0')
+            env_redis = NULL;
+        if (env_etcd != NULL && *env_etcd == '\0')
+            env_etcd = NULL;
+        if (env_redis != NULL && env_etcd != NULL)
+            return usage_error("%s", "both $OFLOCK_REDIS_URL and $OFLOCK_ETCD_URL are set: unset "
+                                     "one, or choose with --redis or --etcd");
+        if (env_redis == NULL && env_etcd == NULL)
+            return usage_error("%s", "need --redis URL, --etcd URL, --dir DIR, $OFLOCK_REDIS_URL "
+                                     "or $OFLOCK_ETCD_URL");
+        etcd_arg = env_etcd;
     }
 
-    /* The backend. */
-    of_lock_provider *provider = NULL;
-    int rc;
-    if (dir != NULL) {
-        rc = file_provider_create(dir, &provider);
-        if (rc != OF_OK) {
-            report("--dir ", dir, rc);
-            if (rc == OF_ERR_INVALID)
-                fprintf(stderr, "oflock: --dir needs an existing, writable directory\n");
+    /* The backend: which one, and its URLs (reading @FILEs). */
+    backend_kind kind = BACKEND_DIR;
+    url_set urls;
+    memset(&urls, 0, sizeof urls);
+    if (etcd_arg != NULL) {
+        kind = BACKEND_ETCD;
+        if (!of_lock_etcd_available()) {
+            fprintf(stderr, "oflock: --etcd: this build of libopenfault has no etcd support (it "
+                            "needs libcurl and jansson when the library is built)\n");
             return EX_UNAVAILABLE_;
         }
-    } else {
+        if (add_value(&urls, etcd_arg, "--etcd") != 0) {
+            url_set_free(&urls);
+            return EX_USAGE_;
+        }
+        if (urls.n != 1) {
+            fprintf(stderr, "oflock: --etcd %s: holds %zu URLs; etcd takes one (list every "
+                            "endpoint in it: etcd://host:port,host:port/prefix)\n", etcd_arg,
+                    urls.n);
+            url_set_free(&urls);
+            return EX_USAGE_;
+        }
+    } else if (n_redis > 0 || env_redis != NULL) {
         if (!of_lock_redis_available()) {
-            fprintf(stderr, "oflock: this build of libopenfault has no Redis support\n");
+            fprintf(stderr, "oflock: --redis: this build of libopenfault has no Redis support (it "
+                            "needs hiredis when the library is built)\n");
             return EX_UNAVAILABLE_;
         }
-        char *url = redis_arg[0] == '@' ? read_url_file(redis_arg + 1) : strdup(redis_arg);
-        if (url == NULL)
-            return redis_arg[0] == '@' ? EX_USAGE_ : EX_UNAVAILABLE_;
-        rc = of_lock_redis_create_url(url, &provider);
-        explicit_bzero(url, strlen(url));
-        free(url);
-        if (rc != OF_OK) {
-            report("--redis", "", rc);
-            return rc == OF_ERR_INVALID ? EX_USAGE_ : EX_UNAVAILABLE_;
+        int bad = 0;
+        for (size_t i = 0; i < n_redis && !bad; i++)
+            bad = add_value(&urls, redis_args[i], "--redis") != 0;
+        if (env_redis != NULL)
+            bad = add_env_list(&urls, env_redis) != 0;
+        if (bad) {
+            url_set_free(&urls);
+            return EX_USAGE_;
+        }
+        kind = urls.n == 1 ? BACKEND_REDIS : BACKEND_REDLOCK;
+        if (kind == BACKEND_REDLOCK &&
+            (urls.n % 2 == 0 || urls.n < OF_LOCK_REDLOCK_MIN_SERVERS)) {
+            fprintf(stderr, "oflock: %zu Redis servers given%s: Redlock needs an odd number, 3 to "
+                            "15 (an even count adds a server to every quorum without tolerating "
+                            "one more failure)%s\n", urls.n,
+                    urls.list != NULL ? " in $OFLOCK_REDIS_URL" : "",
+                    urls.list != NULL ? "; a ',' inside a URL must be written %2C" : "");
+            fputs(usage_text, stderr);
+            url_set_free(&urls);
+            return EX_USAGE_;
         }
     }
+
+    /* The smallest TTL for this backend (see MIN_TTL_MS). */
+    int64_t min_ttl = MIN_TTL_MS, budget_ms = RENEW_BUDGET_MS;
+    const char *why = "a renewal starts at a third of it and must land before it ends";
+    if (kind == BACKEND_REDLOCK) {
+        budget_ms = redlock_budget_ms(&urls);
+        min_ttl = min_ttl_for_budget(budget_ms);
+        why = "a renewal starts at a third of it and must land before it ends, also when it "
+              "waits out the connect + command timeouts of a minority of dead servers";
+    } else if (kind == BACKEND_ETCD) {
+        min_ttl = ETCD_MIN_TTL_MS;
+        why = "etcd leases are whole seconds: the server keeps a shorter one for a second or more";
+    }
+    if (ttl_ms < min_ttl) {
+        char what[64];
+        if (kind == BACKEND_REDLOCK)
+            snprintf(what, sizeof what, "Redlock over %zu servers", urls.n);
+        else
+            snprintf(what, sizeof what, "%s", backend_name(kind));
+        if (ttl_arg != NULL)
+            fprintf(stderr, "oflock: --ttl %s is too short for %s: the smallest TTL is %lldms "
+                            "(%s)\n", ttl_arg, what, (long long)min_ttl, why);
+        else
+            fprintf(stderr, "oflock: the default --ttl (%lldms) is too short for %s: the smallest "
+                            "TTL is %lldms (%s)\n", (long long)ttl_ms, what, (long long)min_ttl,
+                    why);
+        fputs(usage_text, stderr);
+        url_set_free(&urls);
+        return EX_USAGE_;
+    }
+
+    of_lock_provider *provider = NULL;
+    int rc = open_backend(kind, dir, &urls, &provider);
+    url_set_free(&urls);
+    if (rc != OF_OK)
+        return rc;
 
     if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         perror("oflock: pipe");
@@ -620,14 +1046,14 @@ int main(int argc, char **argv)
      * over (valid_until counts from the request's send time), or too close to its end for the
      * renewal to land in time. */
     int64_t left_ms = (of_lock_valid_until_ns(lock) - of_clock_monotonic_ns()) / 1000000;
-    if (of_lock_is_lost(lock) || left_ms < RENEW_BUDGET_MS) {
+    if (of_lock_is_lost(lock) || left_ms < budget_ms) {
         if (left_ms <= 0)
             fprintf(stderr, "oflock: %s: the lease had already ended when it was granted "
                             "(%lld ms ago); not running COMMAND\n", name, (long long)-left_ms);
         else
             fprintf(stderr, "oflock: %s: the lease granted has %lld ms left, less than the %d ms "
                             "a renewal needs; not running COMMAND\n", name, (long long)left_ms,
-                    RENEW_BUDGET_MS);
+                    (int)budget_ms);
         of_lock_release(lock);
         of_lock_provider_destroy(provider);
         return EX_LOST;

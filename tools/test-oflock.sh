@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # usage: test-oflock.sh OFLOCK — checks oflock's exit codes, environment and signal handling with
-# the --dir (lease file) backend in a private temp dir. No timing assertions: every wait is
-# bounded by `timeout` so nothing hangs.
+# the --dir (lease file) backend in a private temp dir, then with private redis-servers (one, and
+# three for Redlock, on unix sockets) and a private one-member etcd on free loopback ports when
+# they are installed, each stopped by its PID. No timing assertions: every wait is bounded by
+# `timeout` so nothing hangs.
 set -u
 oflock=$1
 [ -x "$oflock" ] || { echo "not executable: $oflock"; exit 1; }
@@ -35,6 +37,45 @@ gone() {
 # the pids listed in FILE (one per line) joined by spaces, for `gone` and cleanup
 pids() { tr '\n' ' ' < "$1"; }
 
+# Descriptors. COMMAND must see exactly what oflock's caller gave it: the test shell's own
+# descriptors (whatever the harness passes) plus fd 7, passed on purpose, and none of oflock's
+# (its connections, pipes, a library's sockets). `ls /proc/self/fd` lists them (and ls's own
+# directory descriptor, the lowest free number either way).
+fds_cmd='ls /proc/self/fd | sort -n | tr "\n" " "'
+fds_base=$(timeout 60 sh -c "$fds_cmd" 7</dev/null)
+fdcheck() { # fdcheck LABEL OFLOCK-ARGS... : COMMAND's descriptors are the caller's
+  local label=$1; shift
+  local got; got=$(run "$@" fdjob -- sh -c "$fds_cmd" 7</dev/null)
+  check "$label: COMMAND sees only the caller's descriptors" "$fds_base" "$got"
+}
+# oflock's own sockets (COMMAND's parent's), listed by COMMAND as "INODE FLAGS KIND": FLAGS the
+# octal open flags of /proc/PID/fdinfo, KIND tcp or other.
+cat > "$tmp/socks.sh" <<'SH'
+p=$PPID
+tcp=" $(awk 'NR > 1 { printf "%s ", $10 }' /proc/$p/net/tcp /proc/$p/net/tcp6 2>/dev/null)"
+for f in /proc/$p/fd/*; do
+  l=$(readlink "$f") || continue
+  case $l in socket:*) ;; *) continue ;; esac
+  ino=${l//[!0-9]/}
+  fl=$(awk '/^flags:/ { print $2 }' "/proc/$p/fdinfo/${f##*/}")
+  case $tcp in *" $ino "*) k=tcp ;; *) k=other ;; esac
+  echo "$ino $fl $k"
+done
+SH
+# sockcheck LABEL KIND OFLOCK-ARGS... : oflock's sockets of KIND (tcp, or all) are close-on-exec
+# in the library itself (there are some), whatever oflock then does for COMMAND.
+sockcheck() {
+  local label=$1 kind=$2; shift 2
+  run "$@" sockjob -- bash "$tmp/socks.sh" > "$tmp/socks.out"
+  local n=0 bad=0 ino fl k
+  while read -r ino fl k; do
+    [ "$kind" = all ] || [ "$k" = "$kind" ] || continue
+    n=$((n + 1)); (( 8#$fl & 8#2000000 )) || bad=$((bad + 1))
+  done < "$tmp/socks.out"
+  (( n > 0 )); check "$label: oflock holds $kind sockets to look at" 0 $?
+  check "$label: the library's sockets are close-on-exec" 0 "$bad"
+}
+
 run --help > "$tmp/help"; check "--help exits 0" 0 $?
 grep -q -- '--nonblock' "$tmp/help"; check "--help text mentions --nonblock" 0 $?
 
@@ -63,7 +104,26 @@ run 2>/dev/null; check "no arguments -> 64" 64 $?
 run --dir "$d" job 2>/dev/null; check "no command -> 64" 64 $?
 run --dir "$d" --ttl 5x job -- true 2>/dev/null; check "bad duration -> 64" 64 $?
 run --dir "$d" --wait 1 --nonblock job -- true 2>/dev/null; check "--wait with --nonblock -> 64" 64 $?
-run --redis redis://a --redis redis://b job -- true 2>/dev/null; check "two --redis -> 64" 64 $?
+# Redlock takes an odd number of servers, 3 to 15: refused before anything connects.
+run --redis redis://a --redis redis://b job -- true 2> "$tmp/err"; check "two --redis -> 64" 64 $?
+grep -q 'odd number' "$tmp/err"; check "two --redis: the reason is printed" 0 $?
+run --redis redis://a:1 --redis redis://b:1 --redis redis://c:1 --redis redis://d:1 job -- true 2>/dev/null
+check "four --redis -> 64" 64 $?
+r16=(); for i in $(seq 16); do r16+=(--redis "redis://h$i"); done
+run "${r16[@]}" job -- true 2>/dev/null; check "sixteen --redis -> 64" 64 $?
+OFLOCK_REDIS_URL=redis://a,redis://b run job -- true 2> "$tmp/err"; check "\$OFLOCK_REDIS_URL with two items -> 64" 64 $?
+grep -q '%2C' "$tmp/err"; check "two items in \$OFLOCK_REDIS_URL: says how to write a ',' in a URL" 0 $?
+OFLOCK_REDIS_URL=redis://a,,redis://b run job -- true 2>/dev/null; check "\$OFLOCK_REDIS_URL with an empty item -> 64" 64 $?
+# One backend only.
+run --redis redis://a --dir "$d" job -- true 2>/dev/null; check "--redis with --dir -> 64" 64 $?
+run --etcd etcd://127.0.0.1:1/x --dir "$d" job -- true 2>/dev/null; check "--etcd with --dir -> 64" 64 $?
+run --etcd etcd://127.0.0.1:1/x --redis redis://a job -- true 2>/dev/null; check "--etcd with --redis -> 64" 64 $?
+run --etcd etcd://127.0.0.1:1/x --etcd etcd://127.0.0.1:2/x job -- true 2>/dev/null; check "two --etcd -> 64" 64 $?
+OFLOCK_REDIS_URL=redis://a OFLOCK_ETCD_URL=etcd://127.0.0.1:1/x run job -- true 2>/dev/null
+check "both \$OFLOCK_REDIS_URL and \$OFLOCK_ETCD_URL -> 64" 64 $?
+run --redis "@$tmp/no-such-file" job -- true 2>/dev/null; check "unreadable --redis @FILE -> 64" 64 $?
+printf '# nothing\n\n' > "$tmp/empty-urls"
+run --redis "@$tmp/empty-urls" job -- true 2>/dev/null; check "--redis @FILE without a URL -> 64" 64 $?
 run --dir "$d" --on-lost NOPE job -- true 2>/dev/null; check "bad signal -> 64" 64 $?
 # A TTL too short to renew is refused, naming the smallest that works (100ms: a renewal starts at
 # a third of it and must land before the lease ends, less the engine's margins).
@@ -75,8 +135,12 @@ run --dir "$d" --ttl 100ms job -- true 2>/dev/null; rc=$?
 [ "$rc" != 64 ]; check "--ttl 100ms accepted (exit $rc)" 0 $?
 run --dir "$d" --ttl 1s job -- true; check "--ttl 1s runs true -> 0" 0 $?
 run --dir "$d" --bogus job -- true 2>/dev/null; check "unknown option -> 64" 64 $?
-(unset OFLOCK_REDIS_URL; run job -- true 2>/dev/null); check "no backend -> 64" 64 $?
+(unset OFLOCK_REDIS_URL OFLOCK_ETCD_URL; run job -- true 2>/dev/null); check "no backend -> 64" 64 $?
 run --dir "$tmp/missing-dir" job -- true 2>/dev/null; check "unusable --dir -> 69" 69 $?
+
+# Descriptors with --dir.
+case " $fds_base " in *" 7 "*) r=0 ;; *) r=1 ;; esac; check "fd 7 reaches a plain COMMAND" 0 $r
+fdcheck "--dir" --dir "$d"
 
 # Busy: a background holder.
 timeout -k 10 60 "$oflock" --dir "$d" held -- sh -c ": > '$tmp/held-up'; exec sleep 60" &
@@ -252,6 +316,8 @@ if command -v redis-server > /dev/null; then
   else
     echo "FAIL - redis: fences '$r1' then '$r2'"; fail=1
   fi
+  fdcheck "redis" --redis "$url"
+  sockcheck "redis" all --redis "$url"
   timeout -k 10 60 "$oflock" --redis "$url" rheld -- sh -c ": > '$tmp/rheld-up'; exec sleep 60" &
   p=$!; bg+=("$p")
   await "$tmp/rheld-up"; check "redis: holder started" 0 $?
@@ -276,8 +342,124 @@ if command -v redis-server > /dev/null; then
   kill -TERM "$p"; wait "$p" 2>/dev/null
   run --redis "$url" -n rjob -- true 2>/dev/null; check "redis: server gone -> 69" 69 $?
   run --redis "$url" rjob -- true 2>/dev/null; check "redis: server gone, waiting forever -> 69" 69 $?
+
+  # Redlock: three private servers on unix sockets.
+  rl=(); rlpid=()
+  for i in 1 2 3; do
+    redis-server --port 0 --unixsocket "$tmp/rl$i.sock" --save '' --appendonly no --dir "$tmp" \
+      > "$tmp/rl$i.log" 2>&1 &
+    rlpid+=($!); bg+=($!)
+    rl+=(--redis "unix://$tmp/rl$i.sock")
+  done
+  for i in 1 2 3; do await "$tmp/rl$i.sock" || break; done; check "redlock: 3 redis-servers started" 0 $?
+  run "${rl[@]}" lj -- sh -c 'exit 4'; check "redlock: child exit 4" 4 $?
+  # The three ways to name the servers: --redis three times, @FILE with one URL per line (blank
+  # and # lines skipped), $OFLOCK_REDIS_URL as a comma list. Fences increase across them.
+  run "${rl[@]}" lj -- sh -c 'echo "$OF_FENCE"' > "$tmp/lf1"
+  printf '# the lock servers\nunix://%s/rl1.sock\n\n  unix://%s/rl2.sock\t\nunix://%s/rl3.sock\n' \
+    "$tmp" "$tmp" "$tmp" > "$tmp/rl.urls"
+  run --redis "@$tmp/rl.urls" lj -- sh -c 'echo "$OF_FENCE"' > "$tmp/lf2"
+  OFLOCK_REDIS_URL="unix://$tmp/rl1.sock,unix://$tmp/rl2.sock,unix://$tmp/rl3.sock" \
+    run lj -- sh -c 'echo "$OF_FENCE"' > "$tmp/lf3"
+  # @FILE and plain URLs mix: one from a file, two on the command line.
+  printf 'unix://%s/rl1.sock\n' "$tmp" > "$tmp/rl1.url"
+  run --redis "@$tmp/rl1.url" "${rl[@]:2}" lj -- sh -c 'echo "$OF_FENCE"' > "$tmp/lf4"
+  read -r l1 < "$tmp/lf1"; read -r l2 < "$tmp/lf2"; read -r l3 < "$tmp/lf3"; read -r l4 < "$tmp/lf4"
+  if [[ $l1 =~ ^[0-9]+$ && $l2 =~ ^[0-9]+$ && $l3 =~ ^[0-9]+$ && $l4 =~ ^[0-9]+$ ]] &&
+     (( l1 < l2 && l2 < l3 && l3 < l4 )); then
+    echo "ok - redlock: --redis x3, @FILE, \$OFLOCK_REDIS_URL list and a mix work, fences increase ($l1 < $l2 < $l3 < $l4)"
+  else
+    echo "FAIL - redlock: fences '$l1' '$l2' '$l3' '$l4'"; fail=1
+  fi
+  # The smallest TTL over 3 servers at the default 100 ms + 100 ms per-server timeouts: 400ms
+  # (a renewal must also wait out one dead server's connect + command timeout); a server's own
+  # larger timeouts in its URL raise it.
+  run "${rl[@]}" --ttl 390ms lj -- true 2> "$tmp/err"; check "redlock: --ttl 390ms -> 64" 64 $?
+  grep -q '400ms' "$tmp/err"; check "redlock: --ttl 390ms names the smallest TTL, 400ms" 0 $?
+  run "${rl[@]}" --ttl 400ms lj -- true; check "redlock: --ttl 400ms runs" 0 $?
+  run --redis "unix://$tmp/rl1.sock?connect_timeout_ms=1000" "${rl[@]:2}" --ttl 1s lj -- true 2> "$tmp/err"
+  check "redlock: a 1000 ms connect timeout in a URL refuses --ttl 1s -> 64" 64 $?
+  grep -q '1770ms' "$tmp/err"; check "redlock: ... and names 1770ms" 0 $?
+  fdcheck "redlock" "${rl[@]}"
+  sockcheck "redlock" all "${rl[@]}"
+  # Busy, and a held lock stays held for everyone while one server is down.
+  timeout -k 10 60 "$oflock" "${rl[@]}" lheld -- sh -c ": > '$tmp/lheld-up'; exec sleep 60" &
+  p=$!; bg+=("$p")
+  await "$tmp/lheld-up"; check "redlock: holder started" 0 $?
+  run "${rl[@]}" -n lheld -- true 2>/dev/null; check "redlock: busy -> 1" 1 $?
+  kill "${rlpid[2]}"; wait "${rlpid[2]}" 2>/dev/null
+  run "${rl[@]}" -n lheld -- true 2>/dev/null; check "redlock, one server down: still busy -> 1" 1 $?
+  run "${rl[@]}" -n lfree -- sh -c 'echo "$OF_FENCE"' > "$tmp/lf5"; check "redlock, one server down: runs -> 0" 0 $?
+  grep -qE '^[0-9]+$' "$tmp/lf5"; check "redlock, one server down: COMMAND got a fence" 0 $?
+  kill -TERM "$p"; wait "$p"; check "redlock: holder's TERM forwarded, one server down -> 143" 143 $?
+  run "${rl[@]}" -n lheld -- true; check "redlock, one server down: released lock is free" 0 $?
+  # A majority down: unavailable, not busy.
+  kill "${rlpid[1]}"; wait "${rlpid[1]}" 2>/dev/null
+  run "${rl[@]}" -n lheld -- true 2> "$tmp/err"; check "redlock, two of three down -> 69" 69 $?
+  grep -qi 'unavailable' "$tmp/err"; check "redlock, two of three down: says unavailable" 0 $?
+  kill "${rlpid[0]}"; wait "${rlpid[0]}" 2>/dev/null
 else
   echo "ok - redis part not run: redis-server is not installed"
+fi
+
+# etcd. Without etcd support in the library, --etcd says so and exits 69.
+if ! grep -q -- '--etcd yes' "$tmp/help"; then
+  run --etcd etcd://127.0.0.1:1/x job -- true 2> "$tmp/err"; check "etcd not built: --etcd -> 69" 69 $?
+  grep -q 'no etcd support' "$tmp/err"; check "etcd not built: says so" 0 $?
+else
+  # No server: unavailable (69), with the cause.
+  run --etcd etcd://127.0.0.1:1/x -n ejob -- true 2> "$tmp/err"; check "etcd, no server -> 69" 69 $?
+  grep -qi 'connect' "$tmp/err"; check "etcd, no server: the cause is printed" 0 $?
+  run --etcd 'etcd://127.0.0.1:1/x?bogus=1' ejob -- true 2>/dev/null; check "etcd, bad URL -> 64" 64 $?
+  printf 'etcd://127.0.0.1:1/a\netcd://127.0.0.1:2/b\n' > "$tmp/two-etcd"
+  run --etcd "@$tmp/two-etcd" ejob -- true 2>/dev/null; check "etcd, @FILE with two URLs -> 64" 64 $?
+  # The smallest TTL is 1s: etcd leases are whole seconds.
+  run --etcd etcd://127.0.0.1:1/x --ttl 999ms ejob -- true 2> "$tmp/err"; check "etcd: --ttl 999ms -> 64" 64 $?
+  grep -q '1000ms' "$tmp/err"; check "etcd: --ttl 999ms names the smallest TTL" 0 $?
+  if command -v etcd > /dev/null && command -v python3 > /dev/null; then
+    free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+    ec=$(free_port); ep=$(free_port)
+    etcd --name of --data-dir "$tmp/etcd" --unsafe-no-fsync \
+      --listen-client-urls "http://127.0.0.1:$ec" --advertise-client-urls "http://127.0.0.1:$ec" \
+      --listen-peer-urls "http://127.0.0.1:$ep" --initial-advertise-peer-urls "http://127.0.0.1:$ep" \
+      --initial-cluster "of=http://127.0.0.1:$ep" > "$tmp/etcd.log" 2>&1 &
+    epid=$!; bg+=("$epid")
+    up=1
+    for _ in $(seq 300); do
+      python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$ec/health', timeout=1)" \
+        2>/dev/null && { up=0; break; }
+      sleep 0.1
+    done
+    check "etcd started" 0 $up
+    eu="etcd://127.0.0.1:$ec/oflock-test/"
+    run --etcd "$eu" ejob -- sh -c 'exit 4'; check "etcd: child exit 4" 4 $?
+    run --etcd "$eu" ejob -- sh -c 'echo "$OF_FENCE"' > "$tmp/ef1"
+    printf '# the cluster\n%s\n' "$eu" > "$tmp/etcd.url"
+    run --etcd "@$tmp/etcd.url" ejob -- sh -c 'echo "$OF_FENCE"' > "$tmp/ef2"
+    (unset OFLOCK_REDIS_URL; OFLOCK_ETCD_URL=$eu run ejob -- sh -c 'echo "$OF_FENCE"') > "$tmp/ef3"
+    read -r e1 < "$tmp/ef1"; read -r e2 < "$tmp/ef2"; read -r e3 < "$tmp/ef3"
+    if [[ $e1 =~ ^[0-9]+$ && $e2 =~ ^[0-9]+$ && $e3 =~ ^[0-9]+$ ]] && (( e1 < e2 && e2 < e3 )); then
+      echo "ok - etcd: --etcd, @FILE and \$OFLOCK_ETCD_URL work, fences increase ($e1 < $e2 < $e3)"
+    else
+      echo "FAIL - etcd: fences '$e1' '$e2' '$e3'"; fail=1
+    fi
+    run --etcd "$eu" --ttl 1s ejob -- true; check "etcd: --ttl 1s runs" 0 $?
+    fdcheck "etcd" --etcd "$eu"
+    sockcheck "etcd" tcp --etcd "$eu"
+    timeout -k 10 60 "$oflock" --etcd "$eu" eheld -- sh -c ": > '$tmp/eheld-up'; exec sleep 60" &
+    p=$!; bg+=("$p")
+    await "$tmp/eheld-up"; check "etcd: holder started" 0 $?
+    run --etcd "$eu" -n eheld -- true 2>/dev/null; check "etcd: busy -> 1" 1 $?
+    run --etcd "$eu" --wait 300ms eheld -- true 2>/dev/null; check "etcd: --wait 300ms times out -> 1" 1 $?
+    kill -TERM "$p"; wait "$p"; check "etcd: TERM forwarded -> 143" 143 $?
+    run --etcd "$eu" -n eheld -- sh -c 'echo "$OF_FENCE"' > "$tmp/ef4"; check "etcd: released lock is free" 0 $?
+    read -r e4 < "$tmp/ef4"
+    [[ $e4 =~ ^[0-9]+$ ]] && (( e4 > e3 )); check "etcd: the next owner's fence is larger ($e3 < $e4)" 0 $?
+    kill "$epid"; wait "$epid" 2>/dev/null
+    run --etcd "$eu" -n ejob -- true 2> "$tmp/err"; check "etcd: server gone -> 69" 69 $?
+  else
+    echo "ok - etcd server part not run: etcd or python3 is not installed"
+  fi
 fi
 # A closed port: unavailable (69) with the cause, with --wait and with --nonblock.
 run --redis redis://127.0.0.1:1 --wait 1s rjob -- true 2> "$tmp/closed.err"; check "closed port, --wait 1s -> 69" 69 $?

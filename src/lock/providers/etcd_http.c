@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -142,6 +143,16 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
     return k->msg_done ? 0 : n;
 }
 
+/* libcurl 7.88 opens its sockets without SOCK_CLOEXEC: open them here, close-on-exec from the
+ * start, so that a program that runs others (oflock's COMMAND) does not hand them its connections
+ * to etcd, also when another thread forks meanwhile. */
+static curl_socket_t open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    (void)ctx;
+    (void)purpose;
+    return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
 static ofi_etcd_conn *conn_new(void)
 {
     ofi_etcd_conn *k = calloc(1, sizeof *k);
@@ -163,6 +174,7 @@ static ofi_etcd_conn *conn_new(void)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, k);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
 #endif

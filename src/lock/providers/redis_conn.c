@@ -338,9 +338,13 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
     }
     c->ctx = ctx;
     atomic_fetch_add_explicit(&pool->st_open, 1, memory_order_relaxed);
-    /* Non-blocking from here on: every send and recv is bounded by poll() against a deadline. */
+    /* Non-blocking from here on: every send and recv is bounded by poll() against a deadline.
+     * Close-on-exec too: hiredis 0.14 opens the socket without SOCK_CLOEXEC, and a program that
+     * runs other programs (oflock's COMMAND) must not hand them its connection to the server. */
     int fl = fcntl(ctx->fd, F_GETFL);
-    if (fl < 0 || fcntl(ctx->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+    int fdfl = fcntl(ctx->fd, F_GETFD);
+    if (fl < 0 || fcntl(ctx->fd, F_SETFL, fl | O_NONBLOCK) < 0 || fdfl < 0 ||
+        fcntl(ctx->fd, F_SETFD, fdfl | FD_CLOEXEC) < 0) {
         int rc = ofi_fail(OF_ERR_UNAVAILABLE, "setting up %s: fcntl: %s",
                           endpoint_name(cfg, where, sizeof where), strerror(errno));
         conn_close(c);
