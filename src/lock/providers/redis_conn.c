@@ -832,7 +832,12 @@ int ofi_redis_abandon(ofi_redis_conn *c)
     if (c->ctx != NULL && !c->io_error)
         conn_failed(c, "no complete reply by the step deadline");
     c->io_error = 1;
-    log_no_reply(c, 1);
+    if (ofi_now_ns() >= c->op_deadline_ns)
+        log_no_reply(c, 1);
+    else /* a caller's own cut-off (redlock's grace period after a decided round) */
+        ofi_plog(&c->pool->log, -1, OF_LOCK_LOG_DEBUG,
+                 "%s: reply not awaited after %lld ms (the round was decided without it)",
+                 c->sent_what, ms_since(c->sent_ns));
     atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
     return ofi_fail(OF_ERR_UNKNOWN,
                     "sent, but no complete reply within the step's %u ms command timeout",

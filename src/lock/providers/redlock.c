@@ -48,6 +48,8 @@ typedef struct rl_slot {
     const char *args[5];
     size_t lens[5];
     char why[112]; /* failure text (never credentials) */
+    int cut_off;   /* abandoned by the grace period before its own deadline: says nothing about
+                      the server's health */
 } rl_slot;
 
 typedef struct rl_round {
@@ -208,6 +210,7 @@ static void round_run(rl_round *r, const int *want, int64_t deadline_ns, rl_deci
             if (!sl->pending)
                 continue;
             if (now >= sl->conn->op_deadline_ns || now >= grace_end) {
+                sl->cut_off = now < sl->conn->op_deadline_ns;
                 int rc = ofi_redis_abandon(sl->conn);
                 slot_done(sl, K_UNKNOWN, rc, ofi_error_detail());
                 continue;
@@ -252,6 +255,8 @@ static void note_reachability(rl_round *r)
     for (size_t i = 0; i < p->count; i++) {
         const rl_slot *sl = &r->s[i];
         int out;
+        if (sl->cut_off)
+            continue;
         if (sl->kind == K_UNKNOWN || sl->kind == K_UNAVAIL)
             out = 1;
         else if (sl->kind == K_YES || sl->kind == K_NO || sl->kind == K_ERROR)
