@@ -31,13 +31,13 @@ from ._bisect import bisect, bisect_left, bisect_right, insort, insort_left, ins
 from ._index import FrozenIndex, Index
 from ._ring import Ring, RingView
 from ._lock import (CAP_EXTEND, CAP_FENCE, CAP_SHARED, CAP_TTL, CAP_WAIT, DEFAULT, LocalProvider,
-                    Lock, LockProvider, RedisProvider, redis_available)
+                    Lock, LockProvider, RedisProvider, log_to, redis_available)
 
 __all__ = ["Error", "LockError", "LockNotOwnedError", "InvalidTypeError", "InvalidRangeError",
            "IndexRangeError", "version", "hash64", "Ring", "RingView", "bisect", "bisect_left",
            "bisect_right", "insort", "insort_left", "insort_right", "Index", "FrozenIndex",
            "LockProvider", "LocalProvider", "RedisProvider", "Lock", "DEFAULT",
-           "redis_available", "CAP_TTL", "CAP_EXTEND", "CAP_FENCE", "CAP_WAIT",
+           "redis_available", "log_to", "CAP_TTL", "CAP_EXTEND", "CAP_FENCE", "CAP_WAIT",
            "CAP_SHARED"] + sorted(_ERRORS)
 
 def version() -> str:

@@ -18,8 +18,11 @@ import time
 import weakref
 from typing import (Any, Callable, ContextManager, Dict, Optional, Set, Tuple, Union)
 
-from ._native import (ERRORS, LOCK_AUTO_RENEW, LOST_FN, Error, LockError, LockOptions, LockStats,
-                      LockToken, as_bytes, check, error, invalid, invalid_type, last_detail, lib)
+import logging
+
+from ._native import (ERRORS, LOCK_AUTO_RENEW, LOG_FN, LOST_FN, Error, LockError, LockOptions,
+                      LockStats, LockToken, ProviderConfig, as_bytes, check, error, invalid,
+                      invalid_type, last_detail, lib)
 
 _TTL_MAX_MS = lib.of_lock_ttl_max()
 _INVALID, _NOT_SUPPORTED = -1, -15
@@ -49,6 +52,41 @@ def _close_open_providers() -> None:
 
 
 CAP_TTL, CAP_EXTEND, CAP_FENCE, CAP_WAIT, CAP_SHARED = 1, 2, 4, 8, 16
+
+# The library's log levels (OF_LOCK_LOG_*) and the logging module's.
+_C_LEVEL_TO_PY = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG}
+_LEVEL_NAMES = {"error": logging.ERROR, "warning": logging.WARNING, "warn": logging.WARNING,
+                "info": logging.INFO, "debug": logging.DEBUG}
+
+
+def _c_level(level: object) -> int:
+    """OF_LOCK_LOG_* for a logging level (int, or "error"/"warning"/"info"/"debug")."""
+    if isinstance(level, str):
+        if level.lower() not in _LEVEL_NAMES:
+            raise invalid("log level %r: use 'error', 'warning', 'info' or 'debug'" % level)
+        level = _LEVEL_NAMES[level.lower()]
+    if isinstance(level, bool) or not isinstance(level, int):
+        raise invalid_type("log level must be a logging level or its name, not %s"
+                           % type(level).__name__)
+    if level > logging.WARNING:
+        return 1
+    if level > logging.INFO:
+        return 2
+    if level > logging.DEBUG:
+        return 3
+    return 4
+
+
+def log_to(logger: Union[logging.Logger, str, None] = None) -> Callable[[int, str], None]:
+    """A log hook for set_log_hook() that hands each line to @p logger (a logging.Logger, a
+    logger name, or None for ``logging.getLogger("openfault")``) at the matching level."""
+    if logger is None or isinstance(logger, str):
+        logger = logging.getLogger(logger or "openfault")
+    target = logger
+
+    def hook(level: int, message: str) -> None:
+        target.log(level, "%s", message)
+    return hook
 
 
 def _error(status: int) -> Optional[Error]:
@@ -671,12 +709,60 @@ class LockProvider:
     """Base of LocalProvider and RedisProvider. close() (or ``with``) destroys the provider after
     releasing any lock still held through it. Thread-safety: safe from any thread."""
 
-    def __init__(self, handle: int) -> None:
+    def __init__(self, handle: int, log: Any = None, log_level: Any = "warning") -> None:
         self._h = handle
         # The _Slot of every handle taken through this provider and not yet released (with
         # the handle, not the Lock: an orphaned Lock is still collected and releases its slot).
         self._live: Set[_Slot] = set()
+        # Every log trampoline ever handed to C, kept until the provider is destroyed: C copies
+        # the hook under a lock and calls it after dropping it, so a replaced one may still run.
+        self._log_cbs: list = []
+        self.log_hook_errors = 0  # exceptions raised by the log hook (swallowed)
         _open_providers.add(self)
+        if log is not None:
+            try:
+                self.set_log_hook(log, log_level)
+            except BaseException:
+                self.close()
+                raise
+
+    def set_log_hook(self, hook: Any, level: Any = "warning") -> None:
+        """Deliver the library's log lines for this provider to @p hook: a function
+        ``hook(level, message)`` (level is logging.ERROR / WARNING / INFO / DEBUG, message a
+        str), a logging.Logger (each line goes to ``logger.log``), or None to stop logging.
+        @p level: the most verbose level delivered (a logging level or "error", "warning",
+        "info", "debug"). The hook runs on the thread that logs (the caller's, or the library's
+        renewal thread), possibly concurrently; an exception it raises is swallowed (counted in
+        ``log_hook_errors``). Resets the provider's other engine settings to their defaults."""
+        h = self._handle()
+        if isinstance(hook, logging.Logger):
+            hook = log_to(hook)
+        if hook is not None and not callable(hook):
+            raise invalid_type("log hook must be callable, a logging.Logger or None, not %s"
+                               % type(hook).__name__)
+        c_level = _c_level(level)
+        cfg = ProviderConfig()
+        check(lib.of_lock_provider_config_init(ctypes.byref(cfg), ctypes.sizeof(cfg)))
+        cb = None
+        if hook is not None:
+            cb = LOG_FN(self._make_log_trampoline(hook))
+            cfg.log = ctypes.cast(cb, ctypes.c_void_p)
+            cfg.log_level = c_level
+            self._log_cbs.append(cb)
+        check(lib.of_lock_provider_configure(h, ctypes.byref(cfg)))
+
+    def _make_log_trampoline(self, hook: Callable[[int, str], None]):
+        owner = weakref.ref(self)
+
+        def trampoline(_ctx, level, msg):
+            try:
+                hook(_C_LEVEL_TO_PY.get(level, logging.DEBUG),
+                     msg.decode("utf-8", "replace") if msg is not None else "")
+            except BaseException:  # never into C: ctypes would only print it
+                p = owner()
+                if p is not None:
+                    p.log_hook_errors += 1
+        return trampoline
 
     def _handle(self) -> int:
         if not self._h:
@@ -737,6 +823,7 @@ class LockProvider:
         if h:
             _open_providers.discard(self)
             lib.of_lock_provider_destroy(h)
+        self._log_cbs = []  # no C caller is left
 
     def __enter__(self) -> "LockProvider":
         return self
@@ -756,10 +843,10 @@ class LocalProvider(LockProvider):
     """In-process named locks shared by this process's threads (leases, fences, waiters woken
     on release)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, log: Any = None, log_level: Any = "warning") -> None:
         out = ctypes.c_void_p()
         check(lib.of_lock_local_create(ctypes.byref(out)))
-        super().__init__(out.value)
+        super().__init__(out.value, log, log_level)
 
 
 class RedisProvider(LockProvider):
@@ -767,10 +854,11 @@ class RedisProvider(LockProvider):
     ``unix:///run/redis.sock`` (see docs/locks.md for every parameter). Nothing connects until
     the first lock call. Raises NotSupportedError when the library was built without hiredis."""
 
-    def __init__(self, url: Union[str, bytes]) -> None:
+    def __init__(self, url: Union[str, bytes], *, log: Any = None,
+                 log_level: Any = "warning") -> None:
         out = ctypes.c_void_p()
         check(lib.of_lock_redis_create_url(as_bytes(url), ctypes.byref(out)))
-        super().__init__(out.value)
+        super().__init__(out.value, log, log_level)
 
 
 def redis_available() -> bool:

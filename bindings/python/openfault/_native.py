@@ -293,6 +293,17 @@ class LockToken(_c.Structure):
 
 # void (*of_lock_lost_fn)(of_lock *lock, int status, void *ctx)
 LOST_FN = _c.CFUNCTYPE(None, _vp, _int, _vp)
+
+
+class ProviderConfig(_c.Structure):
+    """struct of_lock_provider_config (lock.h)."""
+    _fields_ = [("struct_size", _u32), ("step_timeout_ms", _u32), ("backoff_base_ms", _u32),
+                ("backoff_cap_ms", _u32), ("log", _vp), ("log_ctx", _vp), ("log_level", _c.c_int32),
+                ("reserved0", _u32)]
+
+
+# void (*of_lock_log_fn)(void *ctx, int level, const char *msg)
+LOG_FN = _c.CFUNCTYPE(None, _vp, _int, _c.c_char_p)
 LOCK_AUTO_RENEW = 1
 
 _declare(lib, "of_lock_options_init", _int, _c.POINTER(LockOptions), _sz)
@@ -303,6 +314,8 @@ _declare(lib, "of_lock_provider_destroy", None, _vp)
 _declare(lib, "of_lock_provider_name", _c.c_char_p, _vp)
 _declare(lib, "of_lock_provider_caps", _u32, _vp)
 _declare(lib, "of_lock_provider_stats", _int, _vp, _c.POINTER(LockStats))
+_declare(lib, "of_lock_provider_config_init", _int, _c.POINTER(ProviderConfig), _sz)
+_declare(lib, "of_lock_provider_configure", _int, _vp, _c.POINTER(ProviderConfig))
 _declare(lib, "of_lock_acquire", _int, _vp, _vp, _sz, _c.POINTER(LockOptions), _c.POINTER(_vp))
 _declare(lib, "of_lock_release", _int, _vp)
 _declare(lib, "of_lock_extend", _int, _vp, _u32)

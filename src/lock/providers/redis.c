@@ -10,9 +10,9 @@
 #include "lock/providers/redis_scripts.h"
 
 static const ofi_redis_script scripts[3] = {
-    {OFI_REDIS_ACQUIRE_SHA, OFI_REDIS_ACQUIRE_LUA},
-    {OFI_REDIS_RELEASE_SHA, OFI_REDIS_RELEASE_LUA},
-    {OFI_REDIS_EXTEND_SHA, OFI_REDIS_EXTEND_LUA},
+    {OFI_REDIS_ACQUIRE_SHA, OFI_REDIS_ACQUIRE_LUA, "acquire"},
+    {OFI_REDIS_RELEASE_SHA, OFI_REDIS_RELEASE_LUA, "release"},
+    {OFI_REDIS_EXTEND_SHA, OFI_REDIS_EXTEND_LUA, "extend"},
 };
 #define acquire_script (scripts[0])
 #define release_script (scripts[1])
@@ -66,12 +66,6 @@ static void make_keys(const ofi_redis_provider *p, ofi_redis_conn *c, const void
     }
 }
 
-static int bad_reply(const redisReply *r, const char *what)
-{
-    if (r->type == REDIS_REPLY_ERROR)
-        return ofi_redis_reply_error(r, what);
-    return ofi_fail(OF_ERR_PROTOCOL, "%s: unexpected redis reply (type %d)", what, r->type);
-}
 
 int ofi_redis_try_acquire(void *self, const void *name, size_t name_len,
                           const of_lock_token *token, uint32_t ttl_ms, int64_t deadline_ns,
@@ -110,9 +104,10 @@ int ofi_redis_try_acquire(void *self, const void *name, size_t name_len,
                     *out_retry_after_ms = v > (long long)UINT32_MAX ? UINT32_MAX : (uint32_t)v;
             } else {
                 rc = ofi_fail(OF_ERR_PROTOCOL, "acquire: unexpected reply {%lld, %lld}", ok, v);
+                ofi_redis_log_unexpected(&p->pool, "acquire", name, name_len, ofi_error_detail());
             }
         } else {
-            rc = bad_reply(r, "acquire");
+            rc = ofi_redis_bad_reply(&p->pool, r, "acquire", name, name_len);
         }
         freeReplyObject(r);
     }
@@ -143,7 +138,7 @@ static int compare_and(ofi_redis_provider *p, const ofi_redis_script *script, co
         else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
             rc = ofi_fail_plain(OF_ERR_NOT_OWNER);
         else
-            rc = bad_reply(r, what);
+            rc = ofi_redis_bad_reply(&p->pool, r, what, name, name_len);
         freeReplyObject(r);
     }
     ofi_redis_checkin(c);
@@ -206,6 +201,7 @@ int ofi_redis_provider_create(const ofi_redis_config *cfg, of_lock_provider **ou
         free(p);
         return rc;
     }
+    ofi_redis_pool_attach_log(&p->pool, "redis", prov);
     *out_provider = prov;
     return OF_OK;
 }

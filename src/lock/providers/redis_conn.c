@@ -86,6 +86,17 @@ static uint64_t rng_next(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+static const char *endpoint_name(const ofi_redis_config *cfg, char *buf, size_t cap)
+{
+    if (cfg->unix_path != NULL)
+        snprintf(buf, cap, "unix:%s", cfg->unix_path);
+    else if (strchr(cfg->host, ':') != NULL)
+        snprintf(buf, cap, "[%s]:%d", cfg->host, cfg->port);
+    else
+        snprintf(buf, cap, "%s:%d", cfg->host, cfg->port);
+    return buf;
+}
+
 int ofi_redis_pool_init(ofi_redis_pool *pool, const ofi_redis_config *cfg)
 {
     memset(pool, 0, sizeof *pool);
@@ -93,6 +104,12 @@ int ofi_redis_pool_init(ofi_redis_pool *pool, const ofi_redis_config *cfg)
     if (rc != OF_OK)
         return rc;
     if (pthread_mutex_init(&pool->mu, NULL) != 0) {
+        ofi_redis_config_free(&pool->cfg);
+        return ofi_fail(OF_ERR_NOMEM, "pthread_mutex_init failed");
+    }
+    char where[160];
+    if (ofi_plog_init(&pool->log, "redis", endpoint_name(&pool->cfg, where, sizeof where)) != 0) {
+        pthread_mutex_destroy(&pool->mu);
         ofi_redis_config_free(&pool->cfg);
         return ofi_fail(OF_ERR_NOMEM, "pthread_mutex_init failed");
     }
@@ -130,9 +147,19 @@ void ofi_redis_pool_drop_idle(ofi_redis_pool *pool)
     }
 }
 
+void ofi_redis_pool_attach_log(ofi_redis_pool *pool, const char *provider_name,
+                               of_lock_provider *provider)
+{
+    char where[160];
+    snprintf(pool->log.who, sizeof pool->log.who, "%s %s", provider_name,
+             endpoint_name(&pool->cfg, where, sizeof where));
+    ofi_plog_attach(&pool->log, provider);
+}
+
 void ofi_redis_pool_fini(ofi_redis_pool *pool)
 {
     ofi_redis_pool_drop_idle(pool);
+    ofi_plog_fini(&pool->log);
     pthread_mutex_destroy(&pool->mu);
     ofi_redis_config_free(&pool->cfg);
 }
@@ -166,6 +193,33 @@ int ofi_redis_reply_error(const redisReply *reply, const char *what)
     return ofi_fail(status, "%s: redis replied: %.*s", what, len, s);
 }
 
+int ofi_redis_bad_reply(ofi_redis_pool *pool, const redisReply *r, const char *what,
+                        const void *name, size_t name_len)
+{
+    char lock[48 * 4 + 4];
+    ofi_plog_name(name, name_len, lock);
+    if (r->type == REDIS_REPLY_ERROR) {
+        char words[120];
+        ofi_plog_text(r->str, r->len, words, sizeof words);
+        int rc = ofi_redis_reply_error(r, what);
+        ofi_plog(&pool->log, OFI_PLOG_SERVER, OF_LOCK_LOG_WARN, "%s of lock \"%s\": server answered -%s",
+                 what, lock, words);
+        return rc;
+    }
+    ofi_plog(&pool->log, OFI_PLOG_PARSE, OF_LOCK_LOG_ERROR,
+             "%s of lock \"%s\": unexpected reply (type %d): protocol mismatch", what, lock,
+             r->type);
+    return ofi_fail(OF_ERR_PROTOCOL, "%s: unexpected redis reply (type %d)", what, r->type);
+}
+
+void ofi_redis_log_unexpected(ofi_redis_pool *pool, const char *what, const void *name,
+                              size_t name_len, const char *detail)
+{
+    char lock[48 * 4 + 4];
+    ofi_plog(&pool->log, OFI_PLOG_PARSE, OF_LOCK_LOG_ERROR, "%s of lock \"%s\": unexpected reply: %s",
+             what, ofi_plog_name(name, name_len, lock), detail);
+}
+
 /* Backoff bookkeeping after a failed connect (pool->mu held). */
 static void backoff_after_failure(ofi_redis_pool *pool, int64_t now)
 {
@@ -180,26 +234,24 @@ static void backoff_after_failure(ofi_redis_pool *pool, int64_t now)
     pool->next_connect_ns = now + ns;
 }
 
-static int connect_failed(ofi_redis_pool *pool, int status)
+/* Count and log a failed connect or setup (@p step: "connect failed", "AUTH refused", ...;
+ * @p cause: hiredis' or the server's text, never a credential). */
+static int connect_failed(ofi_redis_pool *pool, int status, const char *step, const char *cause)
 {
     atomic_fetch_add_explicit(&pool->st_connect_failures, 1, memory_order_relaxed);
     if (status == OF_ERR_UNAVAILABLE) {
+        int64_t now = ofi_now_ns();
         pthread_mutex_lock(&pool->mu);
-        backoff_after_failure(pool, ofi_now_ns());
+        backoff_after_failure(pool, now);
+        int64_t retry_ms = (pool->next_connect_ns - now + OFI_NS_PER_MS - 1) / OFI_NS_PER_MS;
         pthread_mutex_unlock(&pool->mu);
+        ofi_plog(&pool->log, OFI_PLOG_CONNECT, OF_LOCK_LOG_WARN, "%s: %s (retry in %lld ms)", step,
+                 cause, (long long)retry_ms);
+    } else {
+        ofi_plog(&pool->log, status == OF_ERR_AUTH ? OFI_PLOG_AUTH : OFI_PLOG_CONNECT,
+                 OF_LOCK_LOG_ERROR, "%s: %s", step, cause);
     }
     return status;
-}
-
-static const char *endpoint_name(const ofi_redis_config *cfg, char *buf, size_t cap)
-{
-    if (cfg->unix_path != NULL)
-        snprintf(buf, cap, "unix:%s", cfg->unix_path);
-    else if (strchr(cfg->host, ':') != NULL)
-        snprintf(buf, cap, "[%s]:%d", cfg->host, cfg->port);
-    else
-        snprintf(buf, cap, "%s:%d", cfg->host, cfg->port);
-    return buf;
 }
 
 /* Mark the context failed with @p msg (it is closed at checkin, never reused). */
@@ -333,8 +385,10 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
     if (ctx->err) {
         int rc = ofi_fail(OF_ERR_UNAVAILABLE, "connect to %s: %s",
                           endpoint_name(cfg, where, sizeof where), ctx->errstr);
+        char cause[sizeof ctx->errstr];
+        snprintf(cause, sizeof cause, "%s", ctx->errstr);
         redisFree(ctx);
-        return connect_failed(pool, rc);
+        return connect_failed(pool, rc, "connect failed", cause);
     }
     c->ctx = ctx;
     atomic_fetch_add_explicit(&pool->st_open, 1, memory_order_relaxed);
@@ -345,20 +399,25 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
     int fdfl = fcntl(ctx->fd, F_GETFD);
     if (fl < 0 || fcntl(ctx->fd, F_SETFL, fl | O_NONBLOCK) < 0 || fdfl < 0 ||
         fcntl(ctx->fd, F_SETFD, fdfl | FD_CLOEXEC) < 0) {
+        const char *cause = strerror(errno);
         int rc = ofi_fail(OF_ERR_UNAVAILABLE, "setting up %s: fcntl: %s",
-                          endpoint_name(cfg, where, sizeof where), strerror(errno));
+                          endpoint_name(cfg, where, sizeof where), cause);
         conn_close(c);
-        return connect_failed(pool, rc);
+        return connect_failed(pool, rc, "connection setup failed: fcntl", cause);
     }
     if (cfg->keepalive && cfg->unix_path == NULL && redisEnableKeepAlive(ctx) != REDIS_OK) {
         int rc = ofi_fail(OF_ERR_UNAVAILABLE, "setting up %s: %s",
                           endpoint_name(cfg, where, sizeof where), ctx->errstr);
+        char cause[sizeof ctx->errstr];
+        snprintf(cause, sizeof cause, "%s", ctx->errstr);
         conn_close(c);
-        return connect_failed(pool, rc);
+        return connect_failed(pool, rc, "connection setup failed: keepalive", cause);
     }
 
     /* AUTH and SELECT in one round trip. */
     int nreplies = 0;
+    const char *refused_step = "AUTH/SELECT refused";
+    char refused[120] = "";
     if (cfg->password != NULL) {
         const char *argv[3] = {"AUTH", cfg->user, cfg->password};
         size_t lens[3] = {4, cfg->user != NULL ? strlen(cfg->user) : 0, strlen(cfg->password)};
@@ -390,8 +449,10 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
         if (flush_obuf(c, &sent) != OF_OK) {
             int rc = ofi_fail(OF_ERR_UNAVAILABLE, "setting up %s: %s",
                               endpoint_name(cfg, where, sizeof where), ctx->errstr);
+            char cause[sizeof ctx->errstr];
+            snprintf(cause, sizeof cause, "%s", ctx->errstr);
             conn_close(c);
-            return connect_failed(pool, rc);
+            return connect_failed(pool, rc, "sending AUTH/SELECT failed", cause);
         }
         int status = OF_OK;
         for (int i = 0; i < nreplies; i++) {
@@ -399,27 +460,36 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
             if (read_reply(c, &reply) != 0) {
                 status = ofi_fail(OF_ERR_UNAVAILABLE, "setting up %s: %s",
                                   endpoint_name(cfg, where, sizeof where), ctx->errstr);
+                char cause[sizeof ctx->errstr];
+                snprintf(cause, sizeof cause, "%s", ctx->errstr);
                 conn_close(c);
-                return connect_failed(pool, status);
+                return connect_failed(pool, status, "no answer to AUTH/SELECT", cause);
             }
             if (status == OF_OK && reply->type == REDIS_REPLY_ERROR) {
                 int is_auth = cfg->password != NULL && i == 0;
+                refused_step = is_auth ? "AUTH refused" : "SELECT refused";
                 status = ofi_redis_reply_error(reply, is_auth ? "AUTH" : "SELECT");
                 if (is_auth)
                     status = OF_ERR_AUTH; /* any refusal of AUTH is about the credentials */
+                /* The server's words only (WRONGPASS ...): it never echoes the password. */
+                ofi_plog_text(reply->str, reply->len, refused, sizeof refused);
             }
             freeReplyObject(reply);
         }
         if (status != OF_OK) {
             conn_close(c);
-            return connect_failed(pool, status);
+            return connect_failed(pool, status, refused_step, refused);
         }
     }
     pthread_mutex_lock(&pool->mu);
+    uint32_t failures = pool->connect_failures_in_row;
     pool->connect_failures_in_row = 0;
     pool->next_connect_ns = 0;
     pthread_mutex_unlock(&pool->mu);
     atomic_fetch_add_explicit(&pool->st_connects, 1, memory_order_relaxed);
+    if (failures > 0)
+        ofi_plog(&pool->log, -1, OF_LOCK_LOG_INFO, "connected again after %u failed connects",
+                 failures);
     return OF_OK;
 }
 
@@ -503,8 +573,61 @@ void ofi_redis_checkin(ofi_redis_conn *c)
         conn_free(c);
 }
 
+/* Log lines of a step's round trip ("what" is c->sent_what). */
+static void note_sent(ofi_redis_conn *c, const char *cmd, const ofi_redis_script *script)
+{
+    if (script != NULL && script->name != NULL)
+        snprintf(c->sent_what, sizeof c->sent_what, "%s %s", cmd, script->name);
+    else if (script != NULL)
+        snprintf(c->sent_what, sizeof c->sent_what, "%s %.8s", cmd, script->sha);
+    else
+        snprintf(c->sent_what, sizeof c->sent_what, "%s", cmd);
+    c->sent_ns = ofi_now_ns();
+}
+
+static long long ms_since(int64_t t_ns)
+{
+    int64_t d = ofi_now_ns() - t_ns;
+    return d > 0 ? (long long)(d / OFI_NS_PER_MS) : 0;
+}
+
+static void log_send_failed(ofi_redis_conn *c, int sent)
+{
+    ofi_plog(&c->pool->log, OFI_PLOG_BROKEN, OF_LOCK_LOG_WARN, "sending %s failed: %s (%s)",
+             c->sent_what, c->ctx->errstr,
+             sent ? "partly sent: outcome unknown" : "nothing sent: it did not run");
+}
+
+static void log_no_reply(ofi_redis_conn *c, int timed_out)
+{
+    ofi_redis_pool *pool = c->pool;
+    const char *err = c->ctx != NULL ? c->ctx->errstr : "";
+    if (timed_out)
+        ofi_plog(&pool->log, OFI_PLOG_TIMEOUT, OF_LOCK_LOG_WARN,
+                 "%s sent, no complete reply after %lld ms (command timeout %u ms): outcome "
+                 "unknown",
+                 c->sent_what, ms_since(c->sent_ns), pool->cfg.command_timeout_ms);
+    else if (strncmp(err, "unreadable reply", 16) == 0)
+        ofi_plog(&pool->log, OFI_PLOG_PARSE, OF_LOCK_LOG_ERROR,
+                 "%s sent, the reply could not be parsed (%s): outcome unknown", c->sent_what, err);
+    else
+        ofi_plog(&pool->log, OFI_PLOG_BROKEN, OF_LOCK_LOG_WARN,
+                 "%s sent, connection lost before the reply after %lld ms: %s (outcome unknown)",
+                 c->sent_what, ms_since(c->sent_ns), err);
+}
+
+/* ofi_redis_command with the script behind an EVALSHA/EVAL named in log lines. */
+static int command_for(ofi_redis_conn *c, const ofi_redis_script *script, int argc,
+                       const char **argv, const size_t *lens, redisReply **out);
+
 int ofi_redis_command(ofi_redis_conn *c, int argc, const char **argv, const size_t *lens,
                       redisReply **out)
+{
+    return command_for(c, NULL, argc, argv, lens, out);
+}
+
+static int command_for(ofi_redis_conn *c, const ofi_redis_script *script, int argc,
+                       const char **argv, const size_t *lens, redisReply **out)
 {
     redisContext *ctx = c->ctx;
     if (ctx == NULL || ctx->err)
@@ -519,8 +642,12 @@ int ofi_redis_command(ofi_redis_conn *c, int argc, const char **argv, const size
         c->io_error = 1;
         return ofi_fail(OF_ERR_NOMEM, "formatting a redis command: %s", ctx->errstr);
     }
+    char cmd[16];
+    snprintf(cmd, sizeof cmd, "%.*s", (int)(lens[0] < 15 ? lens[0] : 15), argv[0]);
+    note_sent(c, cmd, script);
     int sent;
     if (flush_obuf(c, &sent) != OF_OK) {
+        log_send_failed(c, sent);
         if (sent) {
             atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
             return ofi_fail(OF_ERR_UNKNOWN, "connection failed while sending: %s", ctx->errstr);
@@ -530,6 +657,7 @@ int ofi_redis_command(ofi_redis_conn *c, int argc, const char **argv, const size
     redisReply *reply = NULL;
     int r = read_reply(c, &reply);
     if (r != 0) {
+        log_no_reply(c, r == READ_TIMEOUT);
         atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
         if (r == READ_TIMEOUT)
             return ofi_fail(OF_ERR_UNKNOWN,
@@ -564,6 +692,32 @@ static int eval_argv(const ofi_redis_script *script, int use_body, int nkeys, in
     return 3 + nargs;
 }
 
+/* A restart or SCRIPT FLUSH emptied the server's script cache: every pooled connection meets
+ * it once, so the line is rate-limited like a failure. */
+static void log_noscript(ofi_redis_pool *pool, const ofi_redis_script *script)
+{
+    const char *name = script->name != NULL ? script->name : script->sha;
+    int first = 1;
+    pthread_mutex_lock(&pool->mu);
+    size_t i = 0;
+    while (i < sizeof pool->loaded / sizeof pool->loaded[0] && pool->loaded[i] != NULL &&
+           pool->loaded[i] != script)
+        i++;
+    if (i < sizeof pool->loaded / sizeof pool->loaded[0]) {
+        first = pool->loaded[i] == NULL;
+        pool->loaded[i] = script;
+    }
+    pthread_mutex_unlock(&pool->mu);
+    if (first) /* a fresh provider always meets this once per script: not news */
+        ofi_plog(&pool->log, -1, OF_LOCK_LOG_DEBUG, "script %s not cached yet: loading it with EVAL",
+                 name);
+    else
+        ofi_plog(&pool->log, OFI_PLOG_NOSCRIPT, OF_LOCK_LOG_INFO,
+                 "script %s no longer cached (NOSCRIPT: server restarted or SCRIPT FLUSH): "
+                 "sending it again with EVAL",
+                 name);
+}
+
 int ofi_redis_eval(ofi_redis_conn *c, const ofi_redis_script *script, int nkeys, int nargs,
                    const char **args, const size_t *lens, redisReply **out)
 {
@@ -574,7 +728,7 @@ int ofi_redis_eval(ofi_redis_conn *c, const ofi_redis_script *script, int nkeys,
     if (argc < 0)
         return ofi_fail(OF_ERR_INVALID, "ofi_redis_eval: %d args", nargs);
     redisReply *r = NULL;
-    int rc = ofi_redis_command(c, argc, argv, alen, &r);
+    int rc = command_for(c, script, argc, argv, alen, &r);
     if (rc != OF_OK)
         return rc;
     if (ofi_redis_reply_is_noscript(r)) {
@@ -582,8 +736,9 @@ int ofi_redis_eval(ofi_redis_conn *c, const ofi_redis_script *script, int nkeys,
         freeReplyObject(r);
         r = NULL;
         atomic_fetch_add_explicit(&c->pool->st_eval_fallbacks, 1, memory_order_relaxed);
+        log_noscript(c->pool, script);
         argc = eval_argv(script, 1, nkeys, nargs, args, lens, nk, argv, alen);
-        rc = ofi_redis_command(c, argc, argv, alen, &r);
+        rc = command_for(c, script, argc, argv, alen, &r);
         if (rc != OF_OK)
             return rc;
     }
@@ -615,14 +770,18 @@ int ofi_redis_send_eval(ofi_redis_conn *c, const ofi_redis_script *script, int u
     int argc = eval_argv(script, use_body, nkeys, nargs, args, lens, nk, argv, alen);
     if (argc < 0)
         return ofi_fail(OF_ERR_INVALID, "ofi_redis_send_eval: %d args", nargs);
-    if (use_body)
+    if (use_body) {
         atomic_fetch_add_explicit(&c->pool->st_eval_fallbacks, 1, memory_order_relaxed);
+        log_noscript(c->pool, script);
+    }
     if (redisAppendCommandArgv(ctx, argc, argv, alen) != REDIS_OK) {
         c->io_error = 1;
         return ofi_fail(OF_ERR_NOMEM, "formatting a redis command: %s", ctx->errstr);
     }
+    note_sent(c, argv[0], script);
     int sent;
     if (flush_obuf(c, &sent) != OF_OK) {
+        log_send_failed(c, sent);
         if (sent) {
             atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
             return ofi_fail(OF_ERR_UNKNOWN, "connection failed while sending: %s", ctx->errstr);
@@ -643,6 +802,7 @@ int ofi_redis_read_nb(ofi_redis_conn *c, redisReply **out)
             char msg[sizeof ctx->errstr];
             snprintf(msg, sizeof msg, "unreadable reply: %.90s", ctx->reader->errstr);
             conn_failed(c, msg);
+            log_no_reply(c, 0);
             atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
             return ofi_fail(OF_ERR_UNKNOWN, "sent, but no reply: %s", ctx->errstr);
         }
@@ -654,6 +814,7 @@ int ofi_redis_read_nb(ofi_redis_conn *c, redisReply **out)
         if (n > 0) {
             if (redisReaderFeed(ctx->reader, buf, (size_t)n) != REDIS_OK) {
                 conn_failed(c, "out of memory buffering a reply");
+                log_no_reply(c, 0);
                 atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
                 return ofi_fail(OF_ERR_UNKNOWN, "sent, but no reply: %s", ctx->errstr);
             }
@@ -664,6 +825,7 @@ int ofi_redis_read_nb(ofi_redis_conn *c, redisReply **out)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return OF_OK; /* nothing complete yet */
         conn_failed(c, n == 0 ? "server closed the connection" : strerror(errno));
+        log_no_reply(c, 0);
         atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
         return ofi_fail(OF_ERR_UNKNOWN, "sent, but no reply: %s", ctx->errstr);
     }
@@ -674,6 +836,12 @@ int ofi_redis_abandon(ofi_redis_conn *c)
     if (c->ctx != NULL && !c->io_error)
         conn_failed(c, "no complete reply by the step deadline");
     c->io_error = 1;
+    if (ofi_now_ns() >= c->op_deadline_ns)
+        log_no_reply(c, 1);
+    else /* a caller's own cut-off (redlock's grace period after a decided round) */
+        ofi_plog(&c->pool->log, -1, OF_LOCK_LOG_DEBUG,
+                 "%s: reply not awaited after %lld ms (the round was decided without it)",
+                 c->sent_what, ms_since(c->sent_ns));
     atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
     return ofi_fail(OF_ERR_UNKNOWN,
                     "sent, but no complete reply within the step's %u ms command timeout",

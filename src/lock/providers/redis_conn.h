@@ -19,6 +19,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "lock/providers/provider_log.h"
 #include "lock/providers/redis_config.h"
 
 typedef struct ofi_redis_pool ofi_redis_pool;
@@ -32,6 +33,8 @@ typedef struct ofi_redis_conn {
                                     the command, EVAL after NOSCRIPT) all end by then */
     int io_error;                /* an I/O error in this checkout: close at checkin */
     char *keys;                  /* scratch for two keys, 2 * OFI_REDIS_KEY_CAP(prefix_len) */
+    char sent_what[40];          /* the request in flight, for log lines ("EVALSHA acquire") */
+    int64_t sent_ns;             /* when it was sent */
 } ofi_redis_conn;
 
 typedef struct ofi_redis_pool_stats {
@@ -53,6 +56,9 @@ struct ofi_redis_pool {
     uint64_t rng;
     _Atomic uint64_t st_connects, st_connect_failures, st_dropped, st_eval_fallbacks, st_unknown;
     _Atomic int64_t st_open;
+    ofi_plog_state log; /* "redis host:port" lines; silent until ofi_redis_pool_attach_log() */
+    const void *loaded[8];              /* scripts this server answered NOSCRIPT for (mu): the
+                                          first is a load, a later one a lost cache */
 };
 
 /* Most idle connections kept; more are closed at checkin. */
@@ -63,6 +69,10 @@ struct ofi_redis_pool {
 
 /* Copies @p cfg. OF_OK, OF_ERR_NOMEM. */
 int ofi_redis_pool_init(ofi_redis_pool *pool, const ofi_redis_config *cfg);
+/* Deliver the pool's log lines to @p provider as "<provider_name> <address>: ...". Call once,
+ * after of_lock_provider_create() returned @p provider and before any step runs. */
+void ofi_redis_pool_attach_log(ofi_redis_pool *pool, const char *provider_name,
+                               of_lock_provider *provider);
 /* Closes every idle connection; none may be checked out. */
 void ofi_redis_pool_fini(ofi_redis_pool *pool);
 
@@ -87,6 +97,7 @@ int ofi_redis_command(ofi_redis_conn *conn, int argc, const char **argv, const s
 typedef struct ofi_redis_script {
     const char *sha;
     const char *body;
+    const char *name; /* "acquire", ... for log lines (NULL: the SHA's first characters) */
 } ofi_redis_script;
 
 /* EVALSHA, and EVAL when the server answers NOSCRIPT (a restart or SCRIPT FLUSH lost the cache).
@@ -121,6 +132,16 @@ int ofi_redis_abandon(ofi_redis_conn *conn);
  * NOAUTH/WRONGPASS/NOPERM -> OF_ERR_AUTH; LOADING/BUSY/MASTERDOWN/TRYAGAIN (not executed) ->
  * OF_ERR_UNAVAILABLE; anything else -> OF_ERR_PROTOCOL. */
 int ofi_redis_reply_error(const redisReply *reply, const char *what);
+
+/* A reply a step did not expect: an error reply (mapped by ofi_redis_reply_error and logged as
+ * WARN with its first words: -OOM, -READONLY, -LOADING, ...) or one of the wrong shape (logged as
+ * ERROR). @p name / @p name_len: the lock, named in the line. Returns the status. */
+int ofi_redis_bad_reply(ofi_redis_pool *pool, const redisReply *reply, const char *what,
+                        const void *name, size_t name_len);
+
+/* Log a reply of the right type whose values made no sense (ERROR, with the lock's name). */
+void ofi_redis_log_unexpected(ofi_redis_pool *pool, const char *what, const void *name,
+                              size_t name_len, const char *detail);
 
 void ofi_redis_pool_get_stats(ofi_redis_pool *pool, ofi_redis_pool_stats *out);
 

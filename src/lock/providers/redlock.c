@@ -16,10 +16,14 @@
 #include "common/error.h"
 #include "lock/providers/redis_scripts.h"
 
-static const ofi_redis_script acquire_script = {OFI_REDIS_ACQUIRE_SHA, OFI_REDIS_ACQUIRE_LUA};
-static const ofi_redis_script release_script = {OFI_REDIS_RELEASE_SHA, OFI_REDIS_RELEASE_LUA};
-static const ofi_redis_script extend_script = {OFI_REDIS_EXTEND_SHA, OFI_REDIS_EXTEND_LUA};
-static const ofi_redis_script raise_script = {OFI_REDLOCK_RAISE_SHA, OFI_REDLOCK_RAISE_LUA};
+static const ofi_redis_script acquire_script = {OFI_REDIS_ACQUIRE_SHA, OFI_REDIS_ACQUIRE_LUA,
+                                                "acquire"};
+static const ofi_redis_script release_script = {OFI_REDIS_RELEASE_SHA, OFI_REDIS_RELEASE_LUA,
+                                                "release"};
+static const ofi_redis_script extend_script = {OFI_REDIS_EXTEND_SHA, OFI_REDIS_EXTEND_LUA,
+                                               "extend"};
+static const ofi_redis_script raise_script = {OFI_REDLOCK_RAISE_SHA, OFI_REDLOCK_RAISE_LUA,
+                                              "raise-fence"};
 
 #define MAXS OF_LOCK_REDLOCK_MAX_SERVERS
 
@@ -44,6 +48,8 @@ typedef struct rl_slot {
     const char *args[5];
     size_t lens[5];
     char why[112]; /* failure text (never credentials) */
+    int cut_off;   /* abandoned by the grace period before its own deadline: says nothing about
+                      the server's health */
 } rl_slot;
 
 typedef struct rl_round {
@@ -204,6 +210,7 @@ static void round_run(rl_round *r, const int *want, int64_t deadline_ns, rl_deci
             if (!sl->pending)
                 continue;
             if (now >= sl->conn->op_deadline_ns || now >= grace_end) {
+                sl->cut_off = now < sl->conn->op_deadline_ns;
                 int rc = ofi_redis_abandon(sl->conn);
                 slot_done(sl, K_UNKNOWN, rc, ofi_error_detail());
                 continue;
@@ -240,8 +247,37 @@ static void round_run(rl_round *r, const int *want, int64_t deadline_ns, rl_deci
     }
 }
 
+/* Log each server that left the quorum (it did not answer: unreachable, no reply in time, not
+ * executing) or came back, once per change; a server that answered, even "no", is in. */
+static void note_reachability(rl_round *r)
+{
+    ofi_redlock *p = r->p;
+    for (size_t i = 0; i < p->count; i++) {
+        const rl_slot *sl = &r->s[i];
+        int out;
+        if (sl->cut_off)
+            continue;
+        if (sl->kind == K_UNKNOWN || sl->kind == K_UNAVAIL)
+            out = 1;
+        else if (sl->kind == K_YES || sl->kind == K_NO || sl->kind == K_ERROR)
+            out = 0;
+        else
+            continue;
+        if (atomic_exchange_explicit(&p->out_of_quorum[i], out, memory_order_relaxed) == out)
+            continue;
+        if (out)
+            ofi_plog(&p->pools[i].log, -1, OF_LOCK_LOG_WARN,
+                     "server #%zu of %zu out of the quorum (quorum %zu): %s", i + 1, p->count,
+                     p->quorum, sl->why);
+        else
+            ofi_plog(&p->pools[i].log, -1, OF_LOCK_LOG_INFO,
+                     "server #%zu of %zu answering again, back in the quorum", i + 1, p->count);
+    }
+}
+
 static void round_finish(rl_round *r)
 {
+    note_reachability(r);
     for (size_t i = 0; i < r->p->count; i++) {
         rl_slot *sl = &r->s[i];
         if (sl->reply != NULL)
@@ -254,12 +290,10 @@ static void round_finish(rl_round *r)
 }
 
 /* Interpret an error reply (or a malformed one) of @p sl. */
-static void slot_bad_reply(rl_slot *sl, const char *what)
+static void slot_bad_reply(rl_round *r, size_t i, const char *what)
 {
-    const redisReply *rp = sl->reply;
-    int rc = rp->type == REDIS_REPLY_ERROR
-                 ? ofi_redis_reply_error(rp, what)
-                 : ofi_fail(OF_ERR_PROTOCOL, "%s: unexpected redis reply (type %d)", what, rp->type);
+    rl_slot *sl = &r->s[i];
+    int rc = ofi_redis_bad_reply(&r->p->pools[i], sl->reply, what, r->name, r->name_len);
     slot_done(sl, rc == OF_ERR_UNAVAILABLE ? K_UNAVAIL : K_ERROR, rc, ofi_error_detail());
 }
 
@@ -275,7 +309,7 @@ static void classify_int(rl_round *r, const char *what)
         else if (sl->reply->type == REDIS_REPLY_INTEGER && sl->reply->integer == 0)
             slot_done(sl, K_NO, OF_ERR_NOT_OWNER, "our token does not hold it");
         else
-            slot_bad_reply(sl, what);
+            slot_bad_reply(r, i, what);
         freeReplyObject(sl->reply);
         sl->reply = NULL;
     }
@@ -300,10 +334,12 @@ static void classify_acquire(rl_round *r)
                 sl->val = v;
             } else {
                 int rc = ofi_fail(OF_ERR_PROTOCOL, "acquire: unexpected reply {%lld, %lld}", ok, v);
+                ofi_redis_log_unexpected(&r->p->pools[i], "acquire", r->name, r->name_len,
+                                         ofi_error_detail());
                 slot_done(sl, K_ERROR, rc, ofi_error_detail());
             }
         } else {
-            slot_bad_reply(sl, "acquire");
+            slot_bad_reply(r, i, "acquire");
         }
         freeReplyObject(sl->reply);
         sl->reply = NULL;
@@ -674,6 +710,8 @@ int ofi_redlock_provider_create(const ofi_redlock_config *cfg, of_lock_provider 
         free(p);
         return rc;
     }
+    for (size_t i = 0; i < p->count; i++)
+        ofi_redis_pool_attach_log(&p->pools[i], "redlock", prov);
     *out_provider = prov;
     return OF_OK;
 }

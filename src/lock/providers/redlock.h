@@ -18,6 +18,8 @@ typedef struct ofi_redlock {
     ofi_redis_pool pools[OF_LOCK_REDLOCK_MAX_SERVERS];
     /* Counters for tests: second rounds made to raise fence counters, and their successes. */
     _Atomic uint64_t st_raise_rounds, st_raised;
+    /* Server i last failed to answer (unreachable, no reply in time): logged on each change. */
+    _Atomic int out_of_quorum[OF_LOCK_REDLOCK_MAX_SERVERS];
 } ofi_redlock;
 
 int ofi_redlock_provider_create(const ofi_redlock_config *cfg, of_lock_provider **out_provider);
