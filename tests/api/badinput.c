@@ -508,13 +508,18 @@ static const char *out_member(const bi_outs *o)
 /* ------------------------------------------------------------------------------------------ */
 /* running                                                                                      */
 
-static const char *known_defect(const char *id)
+static const char *known_defect(const bi_row *r)
 {
     const char *strict = getenv("OF_BADINPUT_STRICT");
     if (strict && strcmp(strict, "0") != 0)
         return NULL;
+    /* A build without the provider answers OF_ERR_NOT_SUPPORTED, as documented: the defect is
+     * not reachable there. */
+    if (((r->flags & REDIS) && !of_lock_redis_available()) ||
+        ((r->flags & ETCD) && !of_lock_etcd_available()))
+        return NULL;
     for (size_t i = 0; i < sizeof known_defects / sizeof known_defects[0]; i++)
-        if (known_defects[i].id && strcmp(known_defects[i].id, id) == 0)
+        if (known_defects[i].id && strcmp(known_defects[i].id, r->id) == 0)
             return known_defects[i].what;
     return NULL;
 }
@@ -619,7 +624,7 @@ static int run_all(void)
         const bi_row *r = v[i];
         char why[768] = "", detail[512] = "";
         int ok = run_row(r, why, sizeof why, detail, sizeof detail);
-        const char *kd = known_defect(r->id);
+        const char *kd = known_defect(r);
         if (kd && ok) {
             printf("ok %zu - %s: %s(%s) # TODO known defect no longer seen: remove it from "
                    "known_defects[]\n", i + 1, r->id, r->fn, r->input);
