@@ -50,12 +50,14 @@ extern "C" {
 typedef struct of_lock_redis_options {
     uint32_t struct_size;         /**< set by of_lock_redis_options_init() */
     uint32_t port;                /**< TCP port 1..65535; default 6379 */
-    const char *host;             /**< host name, IPv4 or IPv6 address (no brackets); default
-                                       "127.0.0.1"; ignored when @c unix_path is set */
+    const char *host;             /**< host name, IPv4 or IPv6 address (no brackets), at most
+                                       255 bytes; default "127.0.0.1"; ignored when
+                                       @c unix_path is set */
     const char *unix_path;        /**< unix socket path (at most 107 bytes), or NULL (default) for TCP */
-    const char *user;             /**< ACL user name (AUTH user password), or NULL (default) */
-    const char *password;         /**< AUTH password, or NULL (default) for no AUTH; required
-                                       when @c user is set */
+    const char *user;             /**< ACL user name (AUTH user password), 1..1024 bytes, or
+                                       NULL (default) */
+    const char *password;         /**< AUTH password, 1..1024 bytes, or NULL (default) for no
+                                       AUTH; required when @c user is set */
     const char *prefix;           /**< key prefix, at most 256 bytes, no '{' or '}'; NULL or ""
                                        (default) for none */
     uint32_t db;                  /**< database for SELECT, default 0 (at most 2^31 - 1) */
@@ -136,9 +138,10 @@ OF_API int of_lock_redis_create(const of_lock_redis_options *opts,
  * anywhere after the authority (in the path or a value too: write `%40`) and a raw `#` anywhere
  * are refused, so a password that was not encoded is never split into a host, path or query.
  * Parsing is strict: unknown or repeated params, empty parts, junk → ::OF_ERR_INVALID with a
- * byte offset in of_last_error_detail(). No detail or log line ever holds a byte of the URL:
- * neither the credentials nor a fragment of them (errors inside the credentials name the offset
- * where they start).
+ * byte offset in of_last_error_detail(). The host is at most 255 bytes, and the user name and
+ * the password at most 1024 bytes each once decoded; longer → ::OF_ERR_INVALID. No detail or
+ * log line ever holds a byte of the URL: neither the credentials nor a fragment of them (errors
+ * inside the credentials name the offset where they start).
  * @param url           NUL-terminated URL, at most 4096 bytes; copied
  * @param out_provider  receives the provider; untouched on error
  * @return as of_lock_redis_create(), and ::OF_ERR_NOT_SUPPORTED for `rediss://` (no TLS)

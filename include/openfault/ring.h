@@ -79,8 +79,10 @@ typedef struct of_ring_options {
     uint32_t struct_size; /**< set by of_ring_options_init() to the caller's sizeof; members
                                past it take their defaults */
     uint32_t algorithm;   /**< ::of_ring_algorithm; default ::OF_RING_NATIVE */
-    uint32_t vnodes;      /**< native: points per unit of weight, >= 1; default
-                               ::OF_RING_DEFAULT_VNODES. Ignored by ketama (fixed at 160). */
+    uint32_t vnodes;      /**< native: points per unit of weight, 1..::OF_RING_MAX_POINTS
+                               (2^28; of_ring_create() answers ::OF_ERR_INVALID above it);
+                               default ::OF_RING_DEFAULT_VNODES. Ignored by ketama (fixed at
+                               160). */
     uint32_t flags;       /**< ::OF_RING_SORT_HOSTS (ketama only) or 0 */
     uint64_t seed;        /**< native: seed of point and key hashes; default 0. Ignored by
                                ketama. */
@@ -159,8 +161,8 @@ typedef int (*of_ring_pin_fn)(void *ctx, const of_ring_pin_change *change);
  * Create an empty ring.
  * @param opts      options (of_ring_options_init()), or NULL for the defaults; copied
  * @param out_ring  receives the ring on ::OF_OK; untouched on error. Free with of_ring_destroy().
- * @return ::OF_OK; ::OF_ERR_INVALID NULL @p out_ring, unknown algorithm or flags, vnodes 0,
- *         ::OF_RING_SORT_HOSTS in native mode; ::OF_ERR_ABI `struct_size` larger than this
+ * @return ::OF_OK; ::OF_ERR_INVALID NULL @p out_ring, unknown algorithm or flags, vnodes 0 or
+ *         above ::OF_RING_MAX_POINTS (2^28) in native mode, ::OF_RING_SORT_HOSTS in native mode; ::OF_ERR_ABI `struct_size` larger than this
  *         library's or smaller than the first version; ::OF_ERR_NOMEM
  * @note Thread-safety: safe: any thread, any time.
  */

@@ -29,6 +29,12 @@ static const struct {
     const char *id;
     const char *what;
 } known_defects[] = {
+    /* lock_etcd.h documents `endpoints` as 1..16 `host[:port]` entries with no length limit;
+     * the library refuses a list longer than 4096 bytes (OFI_ETCD_URL_MAX, etcd_config.c), so
+     * 16 valid DNS names of 253 bytes with ports are refused. Fix: state the limit in the header
+     * or lift it for the options form. */
+    {"etcd_create_endpoints_long_names",
+     "OF_ERR_INVALID \"endpoints is longer than 4096 bytes\": an undocumented limit"},
     {NULL, NULL},
 };
 
@@ -48,7 +54,8 @@ void bi_register(bi_row *row)
 /* Headers in the order of the documentation; others follow by name. */
 static int group_rank(const char *group)
 {
-    static const char *order[] = {"common.h", "bisect.h", "ring.h", "lock.h", "lock_redis.h"};
+    static const char *order[] = {"common.h", "bisect.h", "ring.h", "lock.h", "lock_redis.h",
+                                 "lock_etcd.h"};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (strcmp(order[i], group) == 0)
             return (int)i;
@@ -112,6 +119,27 @@ int bi_acquire(bi_fx *f, of_lock_provider *p, const void *name, size_t len,
         memset(&f->o.lock, BI_SENTINEL, sizeof f->o.lock);
     }
     return rc;
+}
+
+static int holds_piece(const char *detail, const char *secret)
+{
+    size_t n = strlen(secret);
+    for (size_t len = 4; len <= n; len++)
+        for (size_t i = 0; i + len <= n; i++) {
+            char piece[64];
+            memcpy(piece, secret + i, len);
+            piece[len] = '\0';
+            if (strstr(detail, piece) != NULL)
+                return 1;
+        }
+    return 0;
+}
+
+void bi_check_secret(bi_fx *f, int user_too)
+{
+    const char *d = of_last_error_detail();
+    if (holds_piece(d, BI_SECRET) || (user_too && holds_piece(d, BI_USER)))
+        bi_why(f, "the detail echoes the credentials: %s", d);
 }
 
 static void sleep_ms(int ms)
@@ -468,7 +496,7 @@ static const char *out_member(const bi_outs *o)
         M(tag), M(key), M(payload), M(fence), M(len), M(index), M(pos), M(count),
         M(present), M(share), M(id), M(tags), M(positions), M(ring), M(view), M(idx),
         M(frozen), M(cursor), M(lock), M(provider), M(token), M(ring_opts), M(lock_opts),
-        M(cfg), M(redis_opts), M(tail),
+        M(cfg), M(redis_opts), M(redlock_opts), M(etcd_opts), M(tail),
 #undef M
     };
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
@@ -480,13 +508,18 @@ static const char *out_member(const bi_outs *o)
 /* ------------------------------------------------------------------------------------------ */
 /* running                                                                                      */
 
-static const char *known_defect(const char *id)
+static const char *known_defect(const bi_row *r)
 {
     const char *strict = getenv("OF_BADINPUT_STRICT");
     if (strict && strcmp(strict, "0") != 0)
         return NULL;
+    /* A build without the provider answers OF_ERR_NOT_SUPPORTED, as documented: the defect is
+     * not reachable there. */
+    if (((r->flags & REDIS) && !of_lock_redis_available()) ||
+        ((r->flags & ETCD) && !of_lock_etcd_available()))
+        return NULL;
     for (size_t i = 0; i < sizeof known_defects / sizeof known_defects[0]; i++)
-        if (known_defects[i].id && strcmp(known_defects[i].id, id) == 0)
+        if (known_defects[i].id && strcmp(known_defects[i].id, r->id) == 0)
             return known_defects[i].what;
     return NULL;
 }
@@ -513,6 +546,8 @@ static int run_row(const bi_row *r, char *why, size_t cap, char *detail_out, siz
 
     int expect = r->status;
     if ((r->flags & REDIS) && !of_lock_redis_available())
+        expect = OF_ERR_NOT_SUPPORTED;
+    if ((r->flags & ETCD) && !of_lock_etcd_available())
         expect = OF_ERR_NOT_SUPPORTED;
     if (r->flags & BI_VALUE) {
         if (rc != 1) {
@@ -589,7 +624,7 @@ static int run_all(void)
         const bi_row *r = v[i];
         char why[768] = "", detail[512] = "";
         int ok = run_row(r, why, sizeof why, detail, sizeof detail);
-        const char *kd = known_defect(r->id);
+        const char *kd = known_defect(r);
         if (kd && ok) {
             printf("ok %zu - %s: %s(%s) # TODO known defect no longer seen: remove it from "
                    "known_defects[]\n", i + 1, r->id, r->fn, r->input);
@@ -600,7 +635,10 @@ static int run_all(void)
             printf("#   %s\n", why);
             expected_fail++;
         } else if (ok) {
-            printf("ok %zu - %s: %s(%s) -> %s\n", i + 1, r->id, r->fn, r->input, r->answer);
+            int absent = ((r->flags & REDIS) && !of_lock_redis_available()) ||
+                         ((r->flags & ETCD) && !of_lock_etcd_available());
+            printf("ok %zu - %s: %s(%s) -> %s\n", i + 1, r->id, r->fn, r->input,
+                   absent ? "OF_ERR_NOT_SUPPORTED (provider not built)" : r->answer);
             passed++;
         } else {
             printf("not ok %zu - %s: %s(%s): %s\n", i + 1, r->id, r->fn, r->input, why);

@@ -55,7 +55,9 @@ enum {
     NOOUT = 1u << 2,      /* the row checks its outputs itself (e.g. NOSPACE sets out_id_len) */
     H1 = 1u << 3,         /* f->lock is documented to change (marked lost, or released by the
                              row): its state and the provider's counters are not compared */
-    REDIS = 1u << 4,      /* a Redis create function: without hiredis the answer is
+    REDIS = 1u << 4,      /* a Redis or Redlock create function: without hiredis the answer is
+                             OF_ERR_NOT_SUPPORTED whatever the input */
+    ETCD = 1u << 7,       /* an etcd create function: without libcurl and jansson the answer is
                              OF_ERR_NOT_SUPPORTED whatever the input */
     ST = 1u << 6,         /* the provider's counters count this call (e.g. a BUSY answer): they
                              are not compared; the handles are */
@@ -91,6 +93,8 @@ typedef struct bi_outs {
     of_lock_options lock_opts;
     of_lock_provider_config cfg;
     of_lock_redis_options redis_opts;
+    of_lock_redlock_options redlock_opts;
+    of_lock_etcd_options etcd_opts;
     unsigned char tail[128]; /* room behind the last struct for oversized struct_size writes */
 } bi_outs;
 
@@ -140,6 +144,13 @@ void bi_register(bi_row *row);
 void bi_why(bi_fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Whether @p n bytes at @p p still hold the sentinel pattern. */
 int bi_untouched(const void *p, size_t n);
+/* The password (and user name) of every row that passes credentials: no detail may hold a
+ * piece of them. */
+#define BI_SECRET "s3cr3tPW"
+#define BI_USER "alice"
+/* Record (bi_why) when of_last_error_detail() holds a run of 4 or more bytes of BI_SECRET, or,
+ * with @p user_too, of BI_USER. */
+void bi_check_secret(bi_fx *f, int user_too);
 /* Acquire on the fixture's provider into f->o.lock (released again at once if it succeeds). */
 int bi_acquire(bi_fx *f, of_lock_provider *p, const void *name, size_t len,
                const of_lock_options *opts);

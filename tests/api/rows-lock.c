@@ -737,3 +737,79 @@ ROW(lock_provider_create_reserved, of_lock_provider_create, F_OPS, OF_ERR_INVALI
     b.ops.reserved0 = 1;
     return create_from(f, &b.ops);
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* an implementation's own hooks: self and pause_renewals                                       */
+
+/* A provider made from f->ops with self = f (destroyed again by the row). */
+static of_lock_provider *ops_provider(bi_fx *f)
+{
+    of_lock_provider *p = NULL;
+    if (of_lock_provider_create(&f->ops, f, &p) != OF_OK) {
+        bi_why(f, "of_lock_provider_create from the fixture's ops failed");
+        return NULL;
+    }
+    return p;
+}
+
+VROW(lock_provider_self_null, of_lock_provider_self, F_OPS, "NULL", "provider NULL")
+{
+    return of_lock_provider_self(NULL, f->ops.name) == NULL;
+}
+
+VROW(lock_provider_self_null_name, of_lock_provider_self, F_OPS, "NULL", "ops_name NULL")
+{
+    of_lock_provider *p = ops_provider(f);
+    int ok = p && of_lock_provider_self(p, NULL) == NULL;
+    of_lock_provider_destroy(p);
+    return ok;
+}
+
+VROW(lock_provider_self_same_text, of_lock_provider_self, F_OPS,
+     "NULL (compared as a pointer, not as text)",
+     "ops_name: another pointer to the same text \"badinput\"")
+{
+    char copy[16];
+    memcpy(copy, f->ops.name, strlen(f->ops.name) + 1);
+    of_lock_provider *p = ops_provider(f);
+    int ok = p && strcmp(copy, of_lock_provider_name(p)) == 0 &&
+             of_lock_provider_self(p, copy) == NULL;
+    of_lock_provider_destroy(p);
+    return ok;
+}
+
+VROW(lock_provider_self_other_impl, of_lock_provider_self, F_LOCAL | F_OPS,
+     "NULL (a provider of another implementation)",
+     "the local provider with the fixture ops' name pointer")
+{
+    return of_lock_provider_self(f->prov, f->ops.name) == NULL;
+}
+
+VROW(lock_provider_self_right, of_lock_provider_self, F_OPS,
+     "the `self` given to of_lock_provider_create()", "the ops' own name pointer")
+{
+    of_lock_provider *p = ops_provider(f);
+    int ok = p && of_lock_provider_self(p, f->ops.name) == (void *)f;
+    of_lock_provider_destroy(p);
+    return ok;
+}
+
+ROW(lock_pause_renewals_null, of_lock_provider_pause_renewals, F_NONE, OF_ERR_INVALID, D,
+    "provider NULL, paused 1")
+{
+    return of_lock_provider_pause_renewals(NULL, 1);
+}
+
+ROW(lock_pause_renewals_null_resume, of_lock_provider_pause_renewals, F_NONE, OF_ERR_INVALID, D,
+    "provider NULL, paused 0")
+{
+    return of_lock_provider_pause_renewals(NULL, 0);
+}
+
+ROW(lock_pause_renewals_round, of_lock_provider_pause_renewals, F_LOCAL, OF_OK, 0,
+    "pause, then resume: the held lock and the counters are unchanged")
+{
+    int rc = of_lock_provider_pause_renewals(f->prov, 1);
+    int rc2 = of_lock_provider_pause_renewals(f->prov, 0);
+    return rc != OF_OK ? rc : rc2;
+}
