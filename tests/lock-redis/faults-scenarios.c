@@ -57,6 +57,7 @@
 #include <stdatomic.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,6 +94,9 @@
 /* malloc'd bytes worker 0 may gain over a scenario (a second pooled connection for the engine's
  * cleanup thread, the thread itself); a leak per failed call over hundreds of calls is more */
 #define MEM_SLACK (64 * 1024)
+
+/* a worker gives up after this long whatever the controller says */
+#define HARD_LIMIT_S 120
 
 #define PW_OLD "Sekrit1xyz"
 #define PW_NEW "Sekrit2xyz"
@@ -147,7 +151,7 @@ typedef struct wstats {
     int drained;
     int fd0, fd1, open0, open1;        /* worker 0: fds and pooled connections before/after */
     long long mem0, mem1;
-    int setup_failed;
+    int setup_failed; /* 1: no provider or lock file; 2: never told to stop */
 } wstats;
 
 typedef struct shared {
@@ -317,10 +321,16 @@ static void worker_main(int idx, const scenario *sc, shared *sh, const char *url
     o.ttl_ms = TTL_MS;
     o.wait_ms = WAIT_MS;
     char nm[16];
+    /* a last guard should the controller never say stop */
+    int64_t hard_stop = now_ns() + (int64_t)HARD_LIMIT_S * 1000 * NS_PER_MS;
     for (;;) {
         int p0 = atomic_load(&sh->phase);
         if (p0 == PH_STOP)
             break;
+        if (now_ns() > hard_stop) {
+            w->setup_failed = 2;
+            break;
+        }
         if (!measured && p0 != PH_WARM) {
             measure(p, &w->fd0, &w->open0, &w->mem0);
             measured = 1;
@@ -397,6 +407,7 @@ typedef struct run {
     char lockfile[256];
     char fails[4096];
     size_t fails_len;
+    int live; /* workers are running: a failure is recorded, the scenario still stops them */
 } run;
 
 static void failf(run *r, const char *fmt, ...)
@@ -411,12 +422,23 @@ static void failf(run *r, const char *fmt, ...)
         r->fails_len += (size_t)n;
 }
 
+/* A failure of the controller itself: at once before the workers run, else recorded. */
+#define controller_fail(r, ...)                                                                   \
+    do {                                                                                         \
+        if ((r)->live)                                                                           \
+            failf((r), __VA_ARGS__);                                                             \
+        else                                                                                     \
+            fail_msg(__VA_ARGS__);                                                               \
+    } while (0)
+
 static void admin(run *r, const char *fmt, ...)
 {
     if (r->admin == NULL)
         r->admin = test_redis_admin(&r->srv);
-    if (r->admin == NULL)
-        fail_msg("%s: no admin connection", r->sc->name);
+    if (r->admin == NULL) {
+        controller_fail(r, "%s: no admin connection", r->sc->name);
+        return;
+    }
     va_list ap;
     va_start(ap, fmt);
     redisReply *rep = redisvCommand(r->admin, fmt, ap);
@@ -426,7 +448,12 @@ static void admin(run *r, const char *fmt, ...)
         snprintf(buf, sizeof buf, "%s", rep != NULL ? rep->str : r->admin->errstr);
         if (rep != NULL)
             freeReplyObject(rep);
-        fail_msg("%s: admin '%s': %s", r->sc->name, fmt, buf);
+        else { /* a broken connection: the next command gets a new one */
+            redisFree(r->admin);
+            r->admin = NULL;
+        }
+        controller_fail(r, "%s: admin '%s': %s", r->sc->name, fmt, buf);
+        return;
     }
     freeReplyObject(rep);
 }
@@ -434,7 +461,7 @@ static void admin(run *r, const char *fmt, ...)
 static void proxy_cmd(run *r, const char *cmd)
 {
     if (test_proxy_mode(&r->proxy, cmd) != 0)
-        fail_msg("%s: fault-proxy refused '%s'", r->sc->name, cmd);
+        controller_fail(r, "%s: fault-proxy refused '%s'", r->sc->name, cmd);
 }
 
 static void fault_on(run *r)
@@ -631,12 +658,16 @@ static void run_scenario(const scenario *sc)
         if (pid < 0)
             fail_msg("fork: %s", strerror(errno));
         if (pid == 0) {
+            /* a worker never outlives the test process */
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+                _exit(1);
             if (r->admin != NULL) /* the parent's connection is not ours */
                 close(r->admin->fd);
             worker_main(i, sc, sh, url, r->lockfile);
         }
         r->pids[i] = pid;
     }
+    r->live = 1;
 
     /* warm, fault, settle, after */
     sleep_ms(prm.warm_ms);
@@ -680,8 +711,11 @@ static void run_scenario(const scenario *sc)
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             failf(r, "worker %d ended with status 0x%x%s", i, status,
                   sh->w[i].setup_failed ? " (setup failed)" : "");
+        if (sh->w[i].setup_failed == 2)
+            failf(r, "worker %d was never told to stop", i);
     }
     int64_t stopped = now_ns();
+    r->live = 0;
 
     /* orphans: every lock key expires, and they are gone after the TTL */
     int no_expiry = 0;
