@@ -15,10 +15,12 @@
  *   client-kill  CLIENT KILL TYPE normal every 50 ms
  *   oom          maxmemory 1 with noeviction: every write is refused with an OOM error reply
  *   password     the ACL user's password changes and its connections are killed
- *   debug-sleep  DEBUG SLEEP 1.2 (the server stalls)
+ *   debug-sleep  DEBUG SLEEP for the fault's length (the server stalls)
  *
- * A scenario runs in phases: warm (no fault), fault, settle (the fault is gone; ends when every
- * worker has had a write accepted again, or at the recovery bound), after (no fault again).
+ * A scenario runs in phases: warm (no fault), a short pre-fault and its settle (worker 0 then
+ * drains its cleanups and takes its fd/memory baseline), the fault, settle (the fault is gone;
+ * ends when every worker has had a write accepted again, or at the recovery bound), after (no
+ * fault again).
  * Each worker process (its own provider, created after fork) loops: acquire with a short wait,
  * write to the resource with its fence, hold, extend, write, hold, release. Checked:
  *   - no violation: a holder whose lease is still valid (checked under the resource's lock) is
@@ -35,8 +37,8 @@
  *   - recovery: every worker gets a write accepted within the recovery bound after the fault;
  *   - no orphaned lock keys once the workers are gone and the TTL has passed, and none without
  *     an expiry;
- *   - worker 0 compares its fds (minus its pooled connections) and malloc'd bytes before and
- *     after the fault, once its cleanup queue has drained.
+ *   - worker 0 compares its fds (minus its pooled connections, at most 2) and malloc'd bytes
+ *     before and after the main fault, each once its cleanup queue has drained.
  *
  * A scenario can carry a known library defect (scenario.known_defect): its failed checks are
  * then printed as "KNOWN DEFECT" and the case passes, unless OF_FAULTS_STRICT=1 is set. The
@@ -91,9 +93,9 @@
 /* a worker's cleanup queue is empty by then after the end (cleanups stop at TTL after their
  * attempt) */
 #define DRAIN_BOUND_MS (TTL_MS + 2000)
-/* malloc'd bytes worker 0 may gain over a scenario (a second pooled connection for the engine's
- * cleanup thread, the thread itself); a leak per failed call over hundreds of calls is more */
-#define MEM_SLACK (64 * 1024)
+/* malloc'd bytes worker 0 may gain over the main fault (after the pre-fault its engine thread and
+ * its connections exist); a leak per failed call over the hundreds of calls is more */
+#define MEM_SLACK (32 * 1024)
 
 /* a worker gives up after this long whatever the controller says */
 #define HARD_LIMIT_S 120
@@ -104,7 +106,10 @@
 
 enum { OP_ACQ, OP_EXT, OP_REL, OP_N };
 static const char *const op_names[OP_N] = {"acquire", "extend", "release"};
-enum { PH_WARM, PH_FAULT, PH_SETTLE, PH_AFTER, PH_STOP };
+/* A short first fault (pre-fault, pre-settle) lets worker 0 reach its steady state (its engine's
+ * cleanup thread started, a second pooled connection for it) before its baseline; the main fault
+ * follows. */
+enum { PH_WARM, PH_PREFAULT, PH_PRESETTLE, PH_FAULT, PH_SETTLE, PH_AFTER, PH_STOP };
 
 #define BIT(st) (1u << (unsigned)(-(st)))
 
@@ -145,6 +150,7 @@ typedef struct wstats {
     char first_unexpected[240];
     char first_over[160];
     int64_t recovered_ns;              /* first accepted write of an acquire begun after the fault */
+    int64_t pre_recovered_ns;          /* the same after the pre-fault */
     uint64_t writes_ok, writes_skipped;
     uint64_t fallbacks, dropped, pool_unknown;
     uint64_t cq_queued, cq_done, cq_dropped;
@@ -156,8 +162,8 @@ typedef struct wstats {
 
 typedef struct shared {
     _Atomic int phase;
-    /* worker 0 takes its "before" figures in the warm phase, when asked: then its engine's
-     * cleanup thread is idle (no unknown outcome yet), so no connection is half open */
+    /* worker 0 takes its "before" figures after the pre-fault, when asked, once its cleanup
+     * queue has drained (no cleanup in flight, so no connection half open) */
     _Atomic int want_baseline, baseline_done;
     int nworkers, nnames;
     int64_t fault_end_ns;
@@ -171,10 +177,10 @@ typedef struct shared {
 
 typedef struct params {
     int workers, names;
-    int warm_ms, fault_ms, after_ms;
+    int warm_ms, pre_fault_ms, fault_ms, after_ms;
 } params;
 
-static params prm = {3, 2, 600, 1500, 600};
+static params prm = {3, 2, 600, 700, 1500, 600};
 static const char *proxy_prog;
 static int strict_known;
 
@@ -307,6 +313,25 @@ static void measure(of_lock_provider *p, int *fds, int *open, long long *mem)
     *mem = malloc_bytes();
 }
 
+/* Wait until the cleanup queue of @p p is empty (bounded); 1 if it is. */
+static int drain(of_lock_provider *p, wstats *w)
+{
+    of_lock_stats st;
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    int64_t until = now_ns() + DRAIN_BOUND_MS * NS_PER_MS;
+    for (;;) {
+        of_lock_provider_stats(p, &st);
+        if (st.cleanups_queued == st.cleanups_done + st.cleanups_dropped || now_ns() > until)
+            break;
+        sleep_ms(20);
+    }
+    w->cq_queued = st.cleanups_queued;
+    w->cq_done = st.cleanups_done;
+    w->cq_dropped = st.cleanups_dropped;
+    return st.cleanups_queued == st.cleanups_done + st.cleanups_dropped;
+}
+
 static void worker_main(int idx, const scenario *sc, shared *sh, const char *url,
                         const char *lockfile)
 {
@@ -334,8 +359,10 @@ static void worker_main(int idx, const scenario *sc, shared *sh, const char *url
             break;
         }
         if (idx == 0 && atomic_load(&sh->want_baseline) && !atomic_load(&sh->baseline_done)) {
+            w->drained = drain(p, w);
             measure(p, &w->fd0, &w->open0, &w->mem0);
             atomic_store(&sh->baseline_done, 1);
+            continue;
         }
         int name = (int)(rng_next(&rng) % (uint64_t)sh->nnames);
         int nlen = snprintf(nm, sizeof nm, "n%d", name);
@@ -348,8 +375,12 @@ static void worker_main(int idx, const scenario *sc, shared *sh, const char *url
             sleep_ms(rc == OF_ERR_BUSY || rc == OF_ERR_TIMEOUT ? 1 : 5);
             continue;
         }
-        if (resource_write(sh, lfd, sc, w, name, l) && p0 >= PH_SETTLE && w->recovered_ns == 0)
-            w->recovered_ns = now_ns();
+        if (resource_write(sh, lfd, sc, w, name, l)) {
+            if (p0 >= PH_SETTLE && w->recovered_ns == 0)
+                w->recovered_ns = now_ns();
+            if (p0 == PH_PRESETTLE && w->pre_recovered_ns == 0)
+                w->pre_recovered_ns = now_ns();
+        }
         sleep_ms(HOLD_MS);
         int lease_passed = now_ns() >= of_lock_valid_until_ns(l);
         t0 = now_ns();
@@ -369,22 +400,10 @@ static void worker_main(int idx, const scenario *sc, shared *sh, const char *url
                lease_passed);
     }
     /* let the cleanups of unknown outcomes finish, then compare */
-    of_lock_stats st;
-    memset(&st, 0, sizeof st);
-    st.struct_size = sizeof st;
-    int64_t until = now_ns() + DRAIN_BOUND_MS * NS_PER_MS;
-    for (;;) {
-        of_lock_provider_stats(p, &st);
-        if (st.cleanups_queued == st.cleanups_done + st.cleanups_dropped)
-            break;
-        if (now_ns() > until)
-            break;
-        sleep_ms(20);
-    }
-    w->drained = st.cleanups_queued == st.cleanups_done + st.cleanups_dropped;
-    w->cq_queued = st.cleanups_queued;
-    w->cq_done = st.cleanups_done;
-    w->cq_dropped = st.cleanups_dropped;
+    int drained = drain(p, w);
+    if (idx == 0 && !w->drained)
+        drained = 0; /* the baseline's drain failed */
+    w->drained = drained;
     ofi_redis_pool_stats ps;
     ofi_redis_pool_get_stats(&((ofi_redis_provider *)ofi_lock_provider_self(p))->pool, &ps);
     w->fallbacks = ps.eval_fallbacks;
@@ -508,9 +527,14 @@ static void fault_during(run *r, int64_t until_ns)
     case F_CLIENT_KILL:
         period = 50, cmd = "CLIENT KILL TYPE normal";
         break;
-    case F_DEBUG_SLEEP:
-        admin(r, "DEBUG SLEEP 1.2"); /* blocks this connection (and the server) 1.2 s */
+    case F_DEBUG_SLEEP: {
+        /* blocks this connection (and the server) for the fault's length */
+        char cmdbuf[48];
+        snprintf(cmdbuf, sizeof cmdbuf, "DEBUG SLEEP %.3f",
+                 (double)(until_ns - now_ns()) / 1e9);
+        admin(r, cmdbuf);
         return;
+    }
     default:
         break;
     }
@@ -671,14 +695,33 @@ static void run_scenario(const scenario *sc)
     }
     r->live = 1;
 
-    /* warm, fault, settle, after */
+    /* warm, pre-fault, pre-settle (baseline), fault, settle, after */
     sleep_ms(prm.warm_ms);
+    atomic_store(&sh->phase, PH_PREFAULT);
+    int64_t pre_start = now_ns();
+    fault_on(r);
+    fault_during(r, pre_start + (int64_t)prm.pre_fault_ms * NS_PER_MS);
+    fault_off(r);
+    int64_t pre_end = now_ns();
+    atomic_store(&sh->phase, PH_PRESETTLE);
+    for (;;) {
+        int all = 1;
+        for (int i = 0; i < prm.workers; i++)
+            all &= sh->w[i].pre_recovered_ns != 0;
+        if (all || now_ns() > pre_end + (RECOVERY_BOUND_MS + 500) * NS_PER_MS)
+            break;
+        sleep_ms(10);
+    }
+    for (int i = 0; i < prm.workers; i++)
+        if (sh->w[i].pre_recovered_ns == 0)
+            failf(r, "worker %d: no write accepted within %d ms after the pre-fault", i,
+                  RECOVERY_BOUND_MS);
     atomic_store(&sh->want_baseline, 1);
-    int64_t baseline_until = now_ns() + (ACQ_BOUND_MS + 2000) * NS_PER_MS;
+    int64_t baseline_until = now_ns() + (ACQ_BOUND_MS + DRAIN_BOUND_MS + 1000) * NS_PER_MS;
     while (!atomic_load(&sh->baseline_done) && now_ns() < baseline_until)
         sleep_ms(5);
     if (!atomic_load(&sh->baseline_done))
-        failf(r, "worker 0 took no baseline in the warm phase");
+        failf(r, "worker 0 took no baseline after the pre-fault");
     atomic_store(&sh->phase, PH_FAULT);
     int64_t fault_start = now_ns();
     fault_on(r);
@@ -988,7 +1031,7 @@ int main(int argc, char **argv)
     proxy_prog = argc > 1 ? argv[1] : NULL;
     const char *mode = argc > 2 ? argv[2] : "quick";
     if (strcmp(mode, "slow") == 0) {
-        prm = (params){5, 3, 1000, 4000, 1500};
+        prm = (params){5, 3, 1000, 1500, 4000, 1500};
     } else if (strcmp(mode, "quick") != 0) {
         fprintf(stderr, "usage: %s FAULT_PROXY [quick|slow]\n", argv[0]);
         return 2;
