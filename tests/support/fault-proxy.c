@@ -21,8 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { MODE_PASS, MODE_TRICKLE, MODE_DELAY, MODE_BLACKHOLE, MODE_CLOSE };
-static const char *const mode_names[] = {"pass", "trickle", "delay", "blackhole", "close"};
+enum mode { MODE_PASS, MODE_TRICKLE, MODE_DELAY, MODE_BLACKHOLE, MODE_CLOSE, MODE_RESET,
+            MODE_TRUNCATE };
+#define MODE_COUNT 7
+static const char *const mode_names[MODE_COUNT] = {"pass",  "trickle", "delay",   "blackhole",
+                                                   "close", "reset",   "truncate"};
 
 /* Which directions a trickle or delay applies to. */
 enum { DIR_S2C = 1, DIR_C2S = 2 };
@@ -31,7 +34,7 @@ typedef struct settings {
     enum mode mode;
     int dirs;            /* DIR_S2C | DIR_C2S */
     long ms;             /* trickle period or delay */
-    long bytes;          /* trickle: bytes per period */
+    long bytes;          /* trickle: bytes per period; reset/truncate: bytes let through */
 } settings;
 
 /* Bytes queued in one direction; each read is one segment with the time it may leave. */
@@ -56,7 +59,12 @@ typedef struct dir {
 typedef struct pair {
     int client, server;
     dir d[2];            /* [0] client->server, [1] server->client */
-    int dead;
+    /* reset/truncate: server-to-client bytes still let through before the cut (-1: no cut
+     * pending), and whether the cut was made (truncate: the client got its FIN, the rest of the
+     * server's bytes are dropped) */
+    long budget;
+    int cut;
+    int rst;             /* close the client side with an RST (SO_LINGER 0) */
 } pair;
 
 #define MAX_PAIRS 256
@@ -71,7 +79,7 @@ static settings cur = {MODE_PASS, DIR_S2C, 0, 1};
 static volatile sig_atomic_t stop_flag;
 static struct sockaddr_storage target;
 static socklen_t target_len;
-static uint64_t accepted, refused, total_s2c, total_c2s;
+static uint64_t accepted, refused, total_s2c, total_c2s, cuts;
 
 static int64_t now_ns(void)
 {
@@ -109,11 +117,18 @@ static void usage(FILE *out)
 "  blackhole              keep connections open, discard everything both ways (and what is\n"
 "                         queued); new connections are accepted and blackholed too\n"
 "  close                  close every connection; new ones are accepted and closed at once\n"
+"  reset N                every connection (open now or accepted later) passes N more bytes\n"
+"                         from the server, then its client side is reset (RST: SO_LINGER 0)\n"
+"                         at once; with N = 0 when the first server byte is ready. The client's\n"
+"                         bytes still reach the server, so a request runs and its reply breaks\n"
+"  truncate N             as reset, but the client side gets a FIN after the N bytes (what the\n"
+"                         client sends afterwards is read and dropped, the server's rest too)\n"
 "  status                 answer the state without changing it\n"
 "  quit                   exit\n"
 "DIR is s2c (server to client, the default), c2s, or both. The state line reads\n"
-"\"mode=M ms=N bytes=N dir=D conns=N accepted=N refused=N s2c=N c2s=N\": connections open\n"
-"now, connections accepted and refused (close mode, target down), bytes forwarded since start.\n");
+"\"mode=M ms=N bytes=N dir=D conns=N accepted=N refused=N s2c=N c2s=N cuts=N\": connections\n"
+"open now, connections accepted and refused (close mode, target down), bytes forwarded since\n"
+"start, and connections cut by reset/truncate since start.\n");
 }
 
 static void on_signal(int sig)
@@ -187,15 +202,24 @@ static int parse_mode(char **tok, int ntok, settings *out, const char **why)
 {
     settings s = {MODE_PASS, DIR_S2C, 0, 1};
     int m = -1;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < MODE_COUNT; i++)
         if (strcmp(tok[0], mode_names[i]) == 0)
             m = i;
     if (m < 0) {
-        *why = "unknown mode (pass, trickle, delay, blackhole, close)";
+        *why = "unknown mode (pass, trickle, delay, blackhole, close, reset, truncate)";
         return -1;
     }
     s.mode = (enum mode)m;
     int i = 1;
+    if (s.mode == MODE_RESET || s.mode == MODE_TRUNCATE) {
+        char *end;
+        if (i >= ntok || (s.bytes = strtol(tok[i], &end, 10), *end != '\0') || s.bytes < 0 ||
+            s.bytes > 1 << 20) {
+            *why = "want N (0..1048576)";
+            return -1;
+        }
+        i++;
+    }
     if (s.mode == MODE_TRICKLE || s.mode == MODE_DELAY) {
         char *end;
         if (i >= ntok || (s.ms = strtol(tok[i], &end, 10), *end != '\0') || s.ms < 0 ||
@@ -242,6 +266,10 @@ static void dir_free(dir *d)
 
 static void pair_close(pair *p)
 {
+    if (p->client >= 0 && p->rst) {
+        struct linger lg = {1, 0}; /* close() then sends an RST instead of a FIN */
+        setsockopt(p->client, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
     if (p->client >= 0)
         close(p->client);
     if (p->server >= 0)
@@ -266,6 +294,11 @@ static void dir_clear(dir *d)
     d->nsegs = 0;
 }
 
+static int cutting(void)
+{
+    return cur.mode == MODE_RESET || cur.mode == MODE_TRUNCATE;
+}
+
 /* Apply a new mode: queued bytes follow the new rules; close and blackhole act at once. */
 static void apply(const settings *s)
 {
@@ -275,6 +308,8 @@ static void apply(const settings *s)
         pair *p = pairs[i];
         if (p == NULL)
             continue;
+        if (!p->cut)
+            p->budget = cutting() ? cur.bytes : -1;
         for (int k = 0; k < 2; k++) {
             dir *d = &p->d[k];
             d->next_ns = now;
@@ -303,10 +338,10 @@ static void state_line(char *buf, size_t cap)
     static const char *const dn[] = {"none", "s2c", "c2s", "both"};
     snprintf(buf, cap,
              "mode=%s ms=%ld bytes=%ld dir=%s conns=%d accepted=%llu refused=%llu s2c=%llu "
-             "c2s=%llu",
+             "c2s=%llu cuts=%llu",
              mode_names[cur.mode], cur.ms, cur.bytes, dn[cur.dirs & 3], conn_count(),
              (unsigned long long)accepted, (unsigned long long)refused,
-             (unsigned long long)s2c, (unsigned long long)c2s);
+             (unsigned long long)s2c, (unsigned long long)c2s, (unsigned long long)cuts);
 }
 
 static void ctl_reply(int fd, const char *fmt, const char *arg)
@@ -414,8 +449,9 @@ static int dir_append(dir *d, const char *data, size_t n, int64_t ready_ns)
     return 0;
 }
 
-/* Bytes at the head of @p d allowed to leave now; *wake_ns lowered to when more may. */
-static size_t dir_allowed(dir *d, int64_t now, int64_t *wake_ns)
+/* Bytes at the head of @p d allowed to leave now; *wake_ns lowered to when more may.
+ * @p budget: what a pending reset/truncate still lets through (-1: no limit). */
+static size_t dir_allowed(dir *d, long budget, int64_t now, int64_t *wake_ns)
 {
     size_t ready = 0;
     for (size_t j = 0; j < d->nsegs; j++) {
@@ -435,6 +471,8 @@ static size_t dir_allowed(dir *d, int64_t now, int64_t *wake_ns)
         if (ready > (size_t)cur.bytes)
             ready = (size_t)cur.bytes;
     }
+    if (budget >= 0 && ready > (size_t)budget)
+        ready = (size_t)budget;
     return ready;
 }
 
@@ -472,25 +510,56 @@ static int dir_read(pair *p, dir *d)
         d->eof = 1;
         return 0;
     }
-    if (cur.mode == MODE_BLACKHOLE)
+    /* a blackhole drops everything; after a truncate, what either side still sends is dropped */
+    if (cur.mode == MODE_BLACKHOLE || p->cut)
         return 0;
     int64_t now = now_ns();
     int64_t ready = (cur.mode == MODE_DELAY && (cur.dirs & d->bit)) ? now + cur.ms * 1000000 : now;
-    (void)p;
     return dir_append(d, buf, (size_t)n, ready);
 }
 
-/* Forward what may leave now. 0, or -1 when the pair must close. */
-static int dir_write(dir *d, int64_t now, int64_t *wake_ns)
+/* The reset/truncate cut of @p p, once its budget is spent: 0, or -1 when the pair must close
+ * now (reset). */
+static int pair_cut(pair *p)
 {
+    dir *s2c = &p->d[1];
+    cuts++;
+    p->cut = 1;
+    p->budget = -1;
+    dir_clear(s2c);
+    if (cur.mode == MODE_RESET) {
+        p->rst = 1;
+        return -1;
+    }
+    /* truncate: FIN to the client; the pair closes once the client has closed its side too */
+    shutdown(p->client, SHUT_WR);
+    s2c->shut = 1;
+    dir_clear(&p->d[0]);
+    return 0;
+}
+
+/* Forward what may leave now. 0, or -1 when the pair must close. */
+static int dir_write(pair *p, dir *d, int64_t now, int64_t *wake_ns)
+{
+    if (p->cut && d->bit == DIR_S2C)
+        return 0;
+    long budget = d->bit == DIR_S2C ? p->budget : -1;
     for (;;) {
-        size_t n = dir_allowed(d, now, wake_ns);
+        if (budget == 0 && d->bit == DIR_S2C && d->len > 0) /* "reset 0": at the first byte */
+            return pair_cut(p);
+        size_t n = dir_allowed(d, budget, now, wake_ns);
         if (n == 0)
             break;
         ssize_t w = send(d->to, d->buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0)
             return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
         dir_consume(d, (size_t)w);
+        if (budget > 0) {
+            budget -= (long)w;
+            p->budget = budget;
+            if (budget == 0)
+                return pair_cut(p);
+        }
         if (cur.mode == MODE_TRICKLE && (cur.dirs & d->bit)) {
             d->next_ns = now + cur.ms * 1000000;
             if (d->len > 0 && d->next_ns < *wake_ns)
@@ -537,6 +606,7 @@ static void accept_one(int lfd)
         close(c);
         return;
     }
+    p->budget = cutting() ? cur.bytes : -1;
     p->client = c;
     p->server = s;
     p->d[0].from = c;
@@ -650,7 +720,7 @@ int main(int argc, char **argv)
             if (p == NULL)
                 continue;
             /* a client that gave up on a blackholed connection ends it */
-            if (dir_write(&p->d[0], now, &wake) != 0 || dir_write(&p->d[1], now, &wake) != 0 ||
+            if (dir_write(p, &p->d[0], now, &wake) != 0 || dir_write(p, &p->d[1], now, &wake) != 0 ||
                 (p->d[0].shut && p->d[1].shut) || (cur.mode == MODE_BLACKHOLE && p->d[0].eof)) {
                 pair_close(p);
                 pairs[i] = NULL;
