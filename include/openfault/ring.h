@@ -365,6 +365,25 @@ OF_API int of_ring_lookup_bounded(const of_ring *ring, const void *key, size_t k
                                   uint64_t total_load, of_ring_load_fn load, void *ctx,
                                   uint64_t *out_tag);
 
+/**
+ * The owners' tags of @p count keys, as @p count calls of of_ring_lookup() on one version of the
+ * ring: one reader protection for the whole batch, and the keys' memory accesses overlapped (their
+ * bucket entries and points are prefetched a round of keys ahead). For hot paths that route many
+ * keys at once (a multi-get, a batch of writes).
+ * @param ring      the ring
+ * @param keys      @p count key pointers; a key may be NULL only if its length is 0
+ * @param key_lens  @p count key lengths
+ * @param count     number of keys (0 allowed: ::OF_OK, or ::OF_ERR_EMPTY with no node)
+ * @param out_tags  array of @p count receiving the owners' tags, in key order
+ * @return ::OF_OK; ::OF_ERR_INVALID NULL ring, NULL @p keys, @p key_lens or @p out_tags with
+ *         @p count > 0, a NULL key with non-zero length (nothing is written); ::OF_ERR_EMPTY no
+ *         node (nothing is written)
+ * @note Thread-safety: safe for concurrent readers, also while another thread changes membership;
+ *       every key of one batch is answered by the same version of the ring.
+ */
+OF_API int of_ring_lookup_batch(const of_ring *ring, const void *const *keys,
+                                const size_t *key_lens, size_t count, uint64_t *out_tags);
+
 /* ---------------------------------------------------------------------------------------------
  * Inspection (readers)
  * ------------------------------------------------------------------------------------------- */
@@ -464,6 +483,39 @@ OF_API uint64_t of_ring_view_generation(const of_ring_view *view);
  * @note Thread-safety: safe: any thread, any time.
  */
 OF_API uint64_t of_ring_view_fingerprint(const of_ring_view *view);
+
+/**
+ * of_ring_lookup() on a view: the owner of @p key in the version of the ring the view shows. The
+ * view's reference already protects that version, so this call does no reader protection at all
+ * (the cheapest single lookup); it answers as the ring did when the view was taken, also after
+ * later changes or after the ring is destroyed.
+ * @param view         a view (of_ring_view_take())
+ * @param key          key bytes, @p key_len long (0 length allowed)
+ * @param key_len      length of @p key
+ * @param out_tag      receives the owner's tag (may be NULL)
+ * @param out_id       buffer receiving a copy of the owner's id (may be NULL)
+ * @param id_cap       capacity of @p out_id in bytes
+ * @param out_id_len   receives the id's length (may be NULL); set also on ::OF_ERR_NOSPACE
+ * @return ::OF_OK; ::OF_ERR_INVALID NULL view, NULL key with non-zero length; ::OF_ERR_EMPTY the
+ *         view has no node; ::OF_ERR_NOSPACE @p out_id given and @p id_cap too small
+ * @note Thread-safety: safe: any thread, any time, while the view is held.
+ */
+OF_API int of_ring_view_lookup(const of_ring_view *view, const void *key, size_t key_len,
+                               uint64_t *out_tag, void *out_id, size_t id_cap,
+                               size_t *out_id_len);
+
+/**
+ * of_ring_lookup_batch() on a view (no reader protection; the version the view shows).
+ * @param view      a view (of_ring_view_take())
+ * @param keys      @p count key pointers; a key may be NULL only if its length is 0
+ * @param key_lens  @p count key lengths
+ * @param count     number of keys (0 allowed: ::OF_OK, or ::OF_ERR_EMPTY with no node)
+ * @param out_tags  array of @p count receiving the owners' tags, in key order
+ * @return as of_ring_lookup_batch(), with NULL @p view in place of NULL ring
+ * @note Thread-safety: safe: any thread, any time, while the view is held.
+ */
+OF_API int of_ring_view_lookup_batch(const of_ring_view *view, const void *const *keys,
+                                     const size_t *key_lens, size_t count, uint64_t *out_tags);
 
 /**
  * The hash ranges whose owner differs between two views of rings with the same algorithm and

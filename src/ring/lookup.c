@@ -29,6 +29,18 @@ static inline int answer(const snap *s, uint32_t node, uint64_t *out_tag, void *
     return OF_OK;
 }
 
+/* One lookup on snapshot @p s, already protected (a read guard or a view's reference). */
+static inline int snap_lookup(const snap *s, const void *key, size_t key_len, uint64_t *out_tag,
+                              void *out_id, size_t id_cap, size_t *out_id_len)
+{
+    if (__builtin_expect(s->node_count == 0, 0))
+        return ofi_fail_plain(OF_ERR_EMPTY);
+    if (s->node_count == 1 && s->pin_count == 0) /* one node answers without hashing */
+        return answer(s, 0, out_tag, out_id, id_cap, out_id_len);
+    return answer(s, snap_owner(s, snap_key_hash(s, key, key_len)), out_tag, out_id, id_cap,
+                  out_id_len);
+}
+
 OF_API int of_ring_lookup(const of_ring *ring, const void *key, size_t key_len, uint64_t *out_tag,
                           void *out_id, size_t id_cap, size_t *out_id_len)
 {
@@ -38,16 +50,99 @@ OF_API int of_ring_lookup(const of_ring *ring, const void *key, size_t key_len, 
         key = "";
     read_guard g;
     const snap *s = read_begin(ring, &g);
-    int rc;
-    if (__builtin_expect(s->node_count == 0, 0))
-        rc = ofi_fail_plain(OF_ERR_EMPTY);
-    else if (s->node_count == 1 && s->pin_count == 0) /* one node answers without hashing */
-        rc = answer(s, 0, out_tag, out_id, id_cap, out_id_len);
-    else
-        rc = answer(s, snap_owner(s, snap_key_hash(s, key, key_len)), out_tag, out_id, id_cap,
-                    out_id_len);
+    int rc = snap_lookup(s, key, key_len, out_tag, out_id, id_cap, out_id_len);
     read_end(&g);
     return rc;
+}
+
+OF_API int of_ring_view_lookup(const of_ring_view *view, const void *key, size_t key_len,
+                               uint64_t *out_tag, void *out_id, size_t id_cap,
+                               size_t *out_id_len)
+{
+    if (__builtin_expect(!view || (!key && key_len), 0))
+        return ofi_fail(OF_ERR_INVALID, "NULL view or key");
+    return snap_lookup((const snap *)view, key ? key : "", key_len, out_tag, out_id, id_cap,
+                       out_id_len);
+}
+
+/* Keys per round of the batch: their hashes first, then their bucket entries, then their points,
+ * each stage prefetching what the next one reads, so that the cache misses of a round overlap
+ * instead of following one another. */
+#define RING_BATCH_ROUND 16
+
+static int snap_lookup_batch(const snap *s, const void *const *keys, const size_t *key_lens,
+                             size_t count, uint64_t *out_tags)
+{
+    if (__builtin_expect(s->node_count == 0, 0))
+        return ofi_fail_plain(OF_ERR_EMPTY);
+    if (s->node_count == 1 && s->pin_count == 0) {
+        for (size_t i = 0; i < count; i++)
+            out_tags[i] = s->nodes[0].tag;
+        return OF_OK;
+    }
+    const snap_node *nodes = s->nodes;
+    const uint64_t *buckets = s->buckets;
+    const uint64_t *points = s->points;
+    unsigned shift = s->shift;
+    bool native = s->algo == &ofi_ring_native;
+    for (size_t base = 0; base < count; base += RING_BATCH_ROUND) {
+        size_t m = count - base < RING_BATCH_ROUND ? count - base : RING_BATCH_ROUND;
+        uint64_t h[RING_BATCH_ROUND];
+        for (size_t j = 0; j < m; j++) {
+            const void *k = keys[base + j] ? keys[base + j] : "";
+            size_t len = key_lens[base + j];
+            h[j] = native ? ofi_hash64(k, len, s->seed) : s->algo->key_hash(k, len, s->seed);
+            __builtin_prefetch(&buckets[h[j] >> shift]);
+        }
+        for (size_t j = 0; j < m; j++) {
+            size_t lo = (uint32_t)buckets[h[j] >> shift];
+            __builtin_prefetch(&points[lo]);
+        }
+        for (size_t j = 0; j < m; j++)
+            out_tags[base + j] = nodes[snap_owner(s, h[j])].tag;
+    }
+    return OF_OK;
+}
+
+static int check_batch(const void *const *keys, const size_t *key_lens, size_t count,
+                       const uint64_t *out_tags)
+{
+    if (count && (!keys || !key_lens || !out_tags))
+        return ofi_fail(OF_ERR_INVALID, "NULL keys, key_lens or out_tags with count %zu", count);
+    for (size_t i = 0; i < count; i++)
+        if (!keys[i] && key_lens[i])
+            return ofi_fail(OF_ERR_INVALID, "key %zu is NULL with length %zu", i, key_lens[i]);
+    return OF_OK;
+}
+
+OF_API int of_ring_lookup_batch(const of_ring *ring, const void *const *keys,
+                                const size_t *key_lens, size_t count, uint64_t *out_tags)
+{
+    if (!ring)
+        return ofi_fail(OF_ERR_INVALID, "ring is NULL");
+    int rc = check_batch(keys, key_lens, count, out_tags);
+    if (rc != OF_OK)
+        return rc;
+    read_guard g;
+    const snap *s = read_begin(ring, &g);
+    rc = count ? snap_lookup_batch(s, keys, key_lens, count, out_tags)
+               : (s->node_count ? OF_OK : ofi_fail_plain(OF_ERR_EMPTY));
+    read_end(&g);
+    return rc;
+}
+
+OF_API int of_ring_view_lookup_batch(const of_ring_view *view, const void *const *keys,
+                                     const size_t *key_lens, size_t count, uint64_t *out_tags)
+{
+    if (!view)
+        return ofi_fail(OF_ERR_INVALID, "view is NULL");
+    int rc = check_batch(keys, key_lens, count, out_tags);
+    if (rc != OF_OK)
+        return rc;
+    const snap *s = (const snap *)view;
+    if (!count)
+        return s->node_count ? OF_OK : ofi_fail_plain(OF_ERR_EMPTY);
+    return snap_lookup_batch(s, keys, key_lens, count, out_tags);
 }
 
 OF_API int of_ring_lookup_hash(const of_ring *ring, uint64_t hash, uint64_t *out_tag, void *out_id,

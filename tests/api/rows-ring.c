@@ -925,3 +925,108 @@ ROW(ring_diff_seeds, of_ring_diff, F_VIEWS, OF_ERR_INVALID, D, "views of seeds 7
     no_calls(f);
     return rc;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* batched lookups and lookups on a view                                                        */
+
+static const void *const bk_keys[3] = {"k1", "k2", "k3"};
+static const void *const bk_keys_null[3] = {"k1", NULL, "k3"};
+static const size_t bk_lens[3] = {2, 2, 2};
+
+ROW(ring_lookup_batch_null_ring, of_ring_lookup_batch, F_NONE, OF_ERR_INVALID, D, "ring NULL")
+{
+    return of_ring_lookup_batch(NULL, bk_keys, bk_lens, 3, f->o.tags);
+}
+
+ROW(ring_lookup_batch_null_keys, of_ring_lookup_batch, F_RING, OF_ERR_INVALID, D,
+    "keys NULL, count 3")
+{
+    return of_ring_lookup_batch(f->ring, NULL, bk_lens, 3, f->o.tags);
+}
+
+ROW(ring_lookup_batch_null_lens, of_ring_lookup_batch, F_RING, OF_ERR_INVALID, D,
+    "key_lens NULL, count 3")
+{
+    return of_ring_lookup_batch(f->ring, bk_keys, NULL, 3, f->o.tags);
+}
+
+ROW(ring_lookup_batch_null_out, of_ring_lookup_batch, F_RING, OF_ERR_INVALID, D,
+    "out_tags NULL, count 3")
+{
+    return of_ring_lookup_batch(f->ring, bk_keys, bk_lens, 3, NULL);
+}
+
+ROW(ring_lookup_batch_null_key, of_ring_lookup_batch, F_RING, OF_ERR_INVALID, D,
+    "keys[1] NULL with length 2 (no tag is written, also not the first)")
+{
+    return of_ring_lookup_batch(f->ring, bk_keys_null, bk_lens, 3, f->o.tags);
+}
+
+ROW(ring_lookup_batch_empty, of_ring_lookup_batch, F_EMPTY_RING, OF_ERR_EMPTY, 0,
+    "ring without nodes")
+{
+    return of_ring_lookup_batch(f->empty_ring, bk_keys, bk_lens, 3, f->o.tags);
+}
+
+ROW(ring_lookup_batch_count_zero, of_ring_lookup_batch, F_RING, OF_OK, 0,
+    "count 0 with NULL arrays (allowed: nothing to do)")
+{
+    return of_ring_lookup_batch(f->ring, NULL, NULL, 0, NULL);
+}
+
+ROW(ring_view_lookup_null_view, of_ring_view_lookup, F_NONE, OF_ERR_INVALID, D, "view NULL")
+{
+    return of_ring_view_lookup(NULL, "k", 1, &f->o.tag, f->o.id, sizeof f->o.id, &f->o.len);
+}
+
+ROW(ring_view_lookup_null_key, of_ring_view_lookup, F_VIEWS, OF_ERR_INVALID, D,
+    "key NULL, key_len 3")
+{
+    return of_ring_view_lookup(f->v_old, NULL, 3, &f->o.tag, f->o.id, sizeof f->o.id, &f->o.len);
+}
+
+ROW(ring_view_lookup_empty, of_ring_view_lookup, F_EMPTY_RING, OF_ERR_EMPTY, 0,
+    "view of a ring without nodes")
+{
+    of_ring_view *v = NULL;
+    if (of_ring_view_take(f->empty_ring, &v) != OF_OK)
+        bi_why(f, "view_take failed");
+    int rc = of_ring_view_lookup(v, "k", 1, &f->o.tag, f->o.id, sizeof f->o.id, &f->o.len);
+    of_ring_view_release(v);
+    return rc;
+}
+
+ROW(ring_view_lookup_nospace, of_ring_view_lookup, F_VIEWS, OF_ERR_NOSPACE, NOOUT,
+    "id_cap 0 with out_id (only out_id_len is set)")
+{
+    return nospace(f, of_ring_view_lookup(f->v_old, "k", 1, &f->o.tag, f->o.id, 0, &f->o.len), 1);
+}
+
+ROW(ring_view_lookup_batch_null_view, of_ring_view_lookup_batch, F_NONE, OF_ERR_INVALID, D,
+    "view NULL")
+{
+    return of_ring_view_lookup_batch(NULL, bk_keys, bk_lens, 3, f->o.tags);
+}
+
+ROW(ring_view_lookup_batch_null_keys, of_ring_view_lookup_batch, F_VIEWS, OF_ERR_INVALID, D,
+    "keys NULL, count 3")
+{
+    return of_ring_view_lookup_batch(f->v_old, NULL, bk_lens, 3, f->o.tags);
+}
+
+ROW(ring_view_lookup_batch_null_key, of_ring_view_lookup_batch, F_VIEWS, OF_ERR_INVALID, D,
+    "keys[1] NULL with length 2 (no tag is written)")
+{
+    return of_ring_view_lookup_batch(f->v_old, bk_keys_null, bk_lens, 3, f->o.tags);
+}
+
+ROW(ring_view_lookup_batch_empty, of_ring_view_lookup_batch, F_EMPTY_RING, OF_ERR_EMPTY, 0,
+    "view of a ring without nodes")
+{
+    of_ring_view *v = NULL;
+    if (of_ring_view_take(f->empty_ring, &v) != OF_OK)
+        bi_why(f, "view_take failed");
+    int rc = of_ring_view_lookup_batch(v, bk_keys, bk_lens, 3, f->o.tags);
+    of_ring_view_release(v);
+    return rc;
+}

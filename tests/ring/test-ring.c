@@ -1351,7 +1351,7 @@ static void ring_ketama_basic_rules(void **state)
 
 /* ---- concurrency ----------------------------------------------------------------------------- */
 
-enum { CC_KEYS = 256 };
+enum { CC_KEYS = 256, CC_BATCH = 40 };
 
 typedef struct cc_shared {
     of_ring *ring;
@@ -1387,9 +1387,33 @@ static void *cc_reader(void *p)
                 return (void *)3;
             n++;
         }
+        {
+            char kb[CC_BATCH][32];
+            const void *kp[CC_BATCH];
+            size_t kl[CC_BATCH];
+            uint64_t tags[CC_BATCH];
+            for (unsigned j = 0; j < CC_BATCH; j++) {
+                key_name(kb[j], sizeof kb[j], j);
+                kp[j] = kb[j];
+                kl[j] = strlen(kb[j]);
+            }
+            if (of_ring_lookup_batch(sh->ring, kp, kl, CC_BATCH, tags) != OF_OK)
+                return (void *)6;
+            for (unsigned j = 0; j < CC_BATCH; j++)
+                if (tags[j] != sh->owner_a[j] && tags[j] != sh->owner_b[j])
+                    return (void *)7;
+        }
         of_ring_view *v;
         if (of_ring_view_take(sh->ring, &v) != OF_OK)
             return (void *)4;
+        {
+            char vkey[32];
+            key_name(vkey, sizeof vkey, 1);
+            uint64_t tag = UINT64_MAX;
+            if (of_ring_view_lookup(v, vkey, strlen(vkey), &tag, NULL, 0, NULL) != OF_OK ||
+                (tag != sh->owner_a[1] && tag != sh->owner_b[1]))
+                return (void *)8;
+        }
         uint64_t g = of_ring_view_generation(v);
         of_ring_view_release(v);
         if (g < 8)
@@ -1440,6 +1464,180 @@ static void ring_concurrent_readers_and_writer(void **state)
     of_ring_destroy(sh.ring);
 }
 
+/* ---- a view's lookup and batched lookups ------------------------------------------------------- */
+
+enum { VB_KEYS = 1000 };
+
+/* Every new read path answers as of_ring_lookup on random keys (lengths 0..40, some NULL with
+ * length 0), for batches of every size from 0 to 40 and one of all keys. */
+static void check_new_paths_equal(of_ring *r)
+{
+    static char kbuf[VB_KEYS][40];
+    static const void *kp[VB_KEYS];
+    static size_t kl[VB_KEYS];
+    static uint64_t want[VB_KEYS], got[VB_KEYS];
+    for (size_t i = 0; i < VB_KEYS; i++) {
+        kl[i] = rnd() % 41;
+        for (size_t j = 0; j < kl[i]; j++)
+            kbuf[i][j] = (char)rnd();
+        kp[i] = kl[i] == 0 && i % 2 ? NULL : kbuf[i];
+        assert_int_equal(of_ring_lookup(r, kp[i], kl[i], &want[i], NULL, 0, NULL), OF_OK);
+    }
+    of_ring_view *v = NULL;
+    assert_int_equal(of_ring_view_take(r, &v), OF_OK);
+    for (size_t i = 0; i < VB_KEYS; i++) {
+        uint64_t tag = UINT64_MAX, rtag = UINT64_MAX;
+        char id[64], rid[64];
+        size_t len = 0, rlen = 0;
+        assert_int_equal(of_ring_view_lookup(v, kp[i], kl[i], &tag, id, sizeof id, &len), OF_OK);
+        assert_int_equal(of_ring_lookup(r, kp[i], kl[i], &rtag, rid, sizeof rid, &rlen), OF_OK);
+        assert_true(tag == want[i] && tag == rtag);
+        assert_int_equal(len, rlen);
+        assert_memory_equal(id, rid, len);
+    }
+    for (size_t n = 0; n <= 40; n++) {
+        size_t off = rnd() % (VB_KEYS - 40);
+        memset(got, 0xee, sizeof got);
+        assert_int_equal(of_ring_lookup_batch(r, kp + off, kl + off, n, got), OF_OK);
+        for (size_t i = 0; i < n; i++)
+            assert_true(got[i] == want[off + i]);
+        assert_true(got[n] == 0xeeeeeeeeeeeeeeeeu); /* nothing written past count */
+        memset(got, 0xee, sizeof got);
+        assert_int_equal(of_ring_view_lookup_batch(v, kp + off, kl + off, n, got), OF_OK);
+        for (size_t i = 0; i < n; i++)
+            assert_true(got[i] == want[off + i]);
+        assert_true(got[n] == 0xeeeeeeeeeeeeeeeeu);
+    }
+    assert_int_equal(of_ring_lookup_batch(r, kp, kl, VB_KEYS, got), OF_OK);
+    assert_memory_equal(got, want, sizeof want);
+    memset(got, 0, sizeof got);
+    assert_int_equal(of_ring_view_lookup_batch(v, kp, kl, VB_KEYS, got), OF_OK);
+    assert_memory_equal(got, want, sizeof want);
+    of_ring_view_release(v);
+}
+
+static void ring_view_and_batch_lookups_equal_lookup(void **state)
+{
+    (void)state;
+    static const unsigned sizes[] = {1, 2, 10, 100};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        of_ring *r = new_ring(s == 3 ? 1024 : 64, s);
+        add_nodes(r, 0, sizes[s]);
+        check_new_paths_equal(r);
+        /* pins win in every path, also with one node */
+        char id[32];
+        node_name(id, sizeof id, sizes[s] - 1);
+        for (int k = 0; k < 50; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "pin-%d", k);
+            assert_int_equal(of_ring_pin(r, key, strlen(key), id, strlen(id)), OF_OK);
+        }
+        check_new_paths_equal(r);
+        of_ring_destroy(r);
+    }
+    of_ring *k = new_ketama(0);
+    char host[32];
+    for (unsigned i = 0; i < 10; i++) {
+        snprintf(host, sizeof host, "10.0.0.%u:11211", i + 1);
+        assert_int_equal(of_ring_add(k, host, strlen(host), 1 + i % 3, i), OF_OK);
+    }
+    check_new_paths_equal(k);
+    of_ring_destroy(k);
+    k = new_ketama(0);
+    assert_int_equal(of_ring_add(k, "solo", 4, 1, 77), OF_OK);
+    check_new_paths_equal(k);
+    of_ring_destroy(k);
+}
+
+/* A view answers as the ring did when it was taken, after changes and after the ring is gone. */
+static void ring_view_lookup_keeps_its_version(void **state)
+{
+    (void)state;
+    of_ring *r = new_ring(64, 3);
+    add_nodes(r, 0, 10);
+    enum { K = 300 };
+    static uint64_t before[K];
+    char key[32];
+    for (unsigned i = 0; i < K; i++) {
+        key_name(key, sizeof key, i);
+        before[i] = lookup_tag(r, key, strlen(key));
+    }
+    of_ring_view *v = NULL;
+    assert_int_equal(of_ring_view_take(r, &v), OF_OK);
+    for (unsigned i = 0; i < 5; i++)
+        assert_int_equal(of_ring_remove(r, "node-0", 6) == OF_OK ||
+                             of_ring_add(r, "node-0", 6, 1, 0) == OF_OK,
+                         1);
+    add_nodes(r, 10, 20);
+    unsigned moved = 0;
+    for (unsigned i = 0; i < K; i++) {
+        key_name(key, sizeof key, i);
+        moved += lookup_tag(r, key, strlen(key)) != before[i];
+    }
+    assert_true(moved > 0); /* the ring did change */
+    of_ring_destroy(r);
+    static const void *kp[K];
+    static size_t kl[K];
+    static char kb[K][32];
+    static uint64_t got[K];
+    for (unsigned i = 0; i < K; i++) {
+        key_name(kb[i], sizeof kb[i], i);
+        kp[i] = kb[i];
+        kl[i] = strlen(kb[i]);
+        uint64_t tag = UINT64_MAX;
+        assert_int_equal(of_ring_view_lookup(v, kp[i], kl[i], &tag, NULL, 0, NULL), OF_OK);
+        assert_true(tag == before[i]);
+    }
+    assert_int_equal(of_ring_view_lookup_batch(v, kp, kl, K, got), OF_OK);
+    assert_memory_equal(got, before, sizeof before);
+    of_ring_view_release(v);
+}
+
+/* Bad input: a clear status and nothing written. */
+static void ring_batch_and_view_lookup_bad_input(void **state)
+{
+    (void)state;
+    of_ring *r = new_ring(64, 0);
+    of_ring *e = new_ring(64, 0);
+    add_nodes(r, 0, 3);
+    of_ring_view *v = NULL, *ve = NULL;
+    assert_int_equal(of_ring_view_take(r, &v), OF_OK);
+    assert_int_equal(of_ring_view_take(e, &ve), OF_OK);
+    const void *kp[3] = {"a", NULL, "c"};
+    size_t kl[3] = {1, 1, 1};
+    uint64_t out[3] = {5, 5, 5};
+    assert_int_equal(of_ring_lookup_batch(NULL, kp, kl, 1, out), OF_ERR_INVALID);
+    assert_int_equal(of_ring_lookup_batch(r, NULL, kl, 1, out), OF_ERR_INVALID);
+    assert_int_equal(of_ring_lookup_batch(r, kp, NULL, 1, out), OF_ERR_INVALID);
+    assert_int_equal(of_ring_lookup_batch(r, kp, kl, 1, NULL), OF_ERR_INVALID);
+    assert_int_equal(of_ring_lookup_batch(r, kp, kl, 3, out), OF_ERR_INVALID); /* key 1 NULL */
+    assert_int_equal(of_ring_view_lookup_batch(NULL, kp, kl, 1, out), OF_ERR_INVALID);
+    assert_int_equal(of_ring_view_lookup_batch(v, NULL, kl, 1, out), OF_ERR_INVALID);
+    assert_int_equal(of_ring_view_lookup_batch(v, kp, kl, 3, out), OF_ERR_INVALID);
+    assert_true(out[0] == 5 && out[1] == 5 && out[2] == 5);
+    assert_int_equal(of_ring_lookup_batch(e, kp, kl, 1, out), OF_ERR_EMPTY);
+    assert_int_equal(of_ring_view_lookup_batch(ve, kp, kl, 1, out), OF_ERR_EMPTY);
+    assert_int_equal(of_ring_lookup_batch(e, NULL, NULL, 0, NULL), OF_ERR_EMPTY);
+    assert_true(out[0] == 5);
+    assert_int_equal(of_ring_lookup_batch(r, NULL, NULL, 0, NULL), OF_OK);
+    assert_int_equal(of_ring_view_lookup_batch(v, NULL, NULL, 0, NULL), OF_OK);
+    uint64_t tag = 9;
+    char id[2];
+    size_t len = 0;
+    assert_int_equal(of_ring_view_lookup(NULL, "k", 1, &tag, NULL, 0, NULL), OF_ERR_INVALID);
+    assert_int_equal(of_ring_view_lookup(v, NULL, 1, &tag, NULL, 0, NULL), OF_ERR_INVALID);
+    assert_int_equal(of_ring_view_lookup(ve, "k", 1, &tag, NULL, 0, NULL), OF_ERR_EMPTY);
+    assert_true(tag == 9);
+    assert_int_equal(of_ring_view_lookup(v, "k", 1, &tag, id, sizeof id, &len), OF_ERR_NOSPACE);
+    assert_int_equal(len, 6); /* "node-N" */
+    assert_true(tag == 9);
+    assert_int_equal(of_ring_view_lookup(v, NULL, 0, &tag, NULL, 0, NULL), OF_OK);
+    of_ring_view_release(v);
+    of_ring_view_release(ve);
+    of_ring_destroy(r);
+    of_ring_destroy(e);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest unit[] = {
@@ -1468,6 +1666,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(ring_ownership_exact_shares),
         cmocka_unit_test(ring_fingerprint_excludes_tags),
         cmocka_unit_test(ring_diff_matches_lookups),
+        cmocka_unit_test(ring_view_and_batch_lookups_equal_lookup),
+        cmocka_unit_test(ring_view_lookup_keeps_its_version),
+        cmocka_unit_test(ring_batch_and_view_lookup_bad_input),
         cmocka_unit_test(ring_ketama_basic_rules),
     };
     const struct CMUnitTest slow[] = {

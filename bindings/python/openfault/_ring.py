@@ -56,6 +56,18 @@ _declare(plib, "of_ring_view_generation", _u64, _vp)
 _declare(plib, "of_ring_view_fingerprint", _u64, _vp)
 _declare(plib, "of_ring_diff", _c.c_int, _vp, _vp, _RANGE_FN, _vp, _vp)
 _declare(plib, "of_ring_memory_usage", _sz, _vp)
+_declare(plib, "of_ring_view_lookup", _c.c_int, _vp, _c.c_char_p, _sz, _p_u64, _vp, _sz, _p_sz)
+_declare(plib, "of_ring_lookup_batch", _c.c_int, _vp, _vp, _vp, _sz, _vp)
+_declare(plib, "of_ring_view_lookup_batch", _c.c_int, _vp, _vp, _vp, _sz, _vp)
+
+
+def _key_arrays(keys):
+    """(count, key pointer array, length array, the bytes kept alive) for a batch call."""
+    ks = [k.encode() if type(k) is str else k if type(k) is bytes else as_bytes(k) for k in keys]
+    n = len(ks)
+    ptrs = (_c.c_char_p * n)(*ks)
+    lens = (_sz * n)(*[len(k) for k in ks])
+    return n, ptrs, lens, ks
 
 DEFAULT_VNODES = 1024
 
@@ -115,6 +127,26 @@ class RingView:
             raise errors[0]
         check(rc)
         return out
+
+    def _handle(self):
+        if not self._h:
+            raise invalid("view is released")
+        return self._h
+
+    def get(self, key: Union[str, bytes]) -> Any:
+        """The node owning @p key in this version of the ring (of_ring_view_lookup)."""
+        k = key.encode() if type(key) is str else key if type(key) is bytes else as_bytes(key)
+        tag = _u64()
+        check(plib.of_ring_view_lookup(self._handle(), k, len(k), _c.byref(tag), None, 0, None))
+        return self._nodes[tag.value]
+
+    def get_many(self, keys: Iterable[Union[str, bytes]]) -> List[Any]:
+        """The owners of @p keys in this version, in key order (of_ring_view_lookup_batch)."""
+        n, ptrs, lens, _keep = _key_arrays(keys)
+        tags = (_u64 * max(n, 1))()
+        check(plib.of_ring_view_lookup_batch(self._handle(), ptrs, lens, n, tags))
+        nodes = self._nodes
+        return [nodes[t] for t in tags[:n]]
 
     def release(self) -> None:
         h, self._h = self._h, None
@@ -228,6 +260,20 @@ class Ring:
             if node is not _c:
                 return node
             # Another Python thread removed the node between the C call and this line: ask again.
+
+    def get_many(self, keys: Iterable[Union[str, bytes]]) -> List[Any]:
+        """The owners of @p keys, in key order, all from one version of the ring
+        (of_ring_lookup_batch: one C call for the whole list). EmptyError with no node; an
+        empty list of keys gives [] (EmptyError on an empty ring, as get())."""
+        n, ptrs, lens, _keep = _key_arrays(keys)
+        tags = (_u64 * max(n, 1))()
+        while True:
+            check(plib.of_ring_lookup_batch(self._handle(), ptrs, lens, n, tags))
+            try:
+                nodes = self._nodes
+                return [nodes[t] for t in tags[:n]]
+            except KeyError:  # a node removed meanwhile by another thread: ask again
+                continue
 
     def get_hash(self, key_hash: int) -> Any:
         """The node owning a precomputed key hash (openfault.hash64(key, seed)); native mode."""

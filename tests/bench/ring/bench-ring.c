@@ -1,6 +1,9 @@
 /* bench-ring: figures as ratios against baselines measured in the same run (DESIGN.md
  * "Measuring"). Run pinned: `taskset -c 1 bench-ring` (the concurrency part needs 2 CPUs:
- * `taskset -c 0,1`). Optional argument: seconds per measurement (default 0.3). */
+ * `taskset -c 0,1`). Optional argument: seconds per measurement (default 0.3).
+ * `bench-ring --curves [seconds]`: cost curves instead (lookup ns, memory per node, add_many
+ * build time, one add/remove) for 10 .. 100,000 nodes, native and ketama, as tab-separated rows
+ * for docs/plots/make-ring-curves.sh. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -105,6 +108,34 @@ static uint64_t pass_ring(void *ctx)
         uint64_t tag;
         of_ring_lookup(r, keys[i], key_len[i], &tag, NULL, 0, NULL);
         acc += tag;
+    }
+    return acc;
+}
+
+static const void *key_ptr[NKEYS];
+
+static uint64_t pass_view(void *ctx)
+{
+    const of_ring_view *v = ctx;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < NKEYS; i++) {
+        uint64_t tag;
+        of_ring_view_lookup(v, keys[i], key_len[i], &tag, NULL, 0, NULL);
+        acc += tag;
+    }
+    return acc;
+}
+
+#define BATCH 64 /* keys per of_ring_lookup_batch call: a multi-get's worth */
+
+static uint64_t pass_batch(void *ctx)
+{
+    of_ring *r = ctx;
+    uint64_t acc = 0, tags[BATCH];
+    for (size_t i = 0; i < NKEYS; i += BATCH) {
+        of_ring_lookup_batch(r, key_ptr + i, key_len + i, BATCH, tags);
+        for (size_t j = 0; j < BATCH; j++)
+            acc += tags[j];
     }
     return acc;
 }
@@ -257,14 +288,67 @@ static double run_threads(of_ring *r, int readers, int with_writer, double secs,
     return (double)ops / wall;
 }
 
+/* ---- cost curves ---------------------------------------------------------------------------- */
+
+/* One row per (mode, vnodes, size): lookup ns and its ratio to XXH3 in the same run, the batch's,
+ * bytes per node, the add_many build, and one add and one remove (best of a few). */
+static void curves(void)
+{
+    static const unsigned sizes[] = {10, 100, 1000, 10000, 100000};
+    printf("# mode\tvnodes\tnodes\tlookup_ns\txxh3_ns\tlookup_x\tbatch_ns\tbatch_x\t"
+           "bytes_per_node\tbuild_ms\tadd_ms\tremove_ms\n");
+    for (int mode = 0; mode < 3; mode++) {
+        unsigned algorithm = mode == 2 ? OF_RING_KETAMA : OF_RING_NATIVE;
+        uint32_t vnodes = mode == 0 ? OF_RING_DEFAULT_VNODES : 160;
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            unsigned n = sizes[si];
+            double build = 1e30, ms;
+            of_ring *r = NULL;
+            for (int i = 0; i < (n >= 10000 ? 1 : 3); i++) {
+                of_ring_destroy(r);
+                r = make_ring(algorithm, vnodes, n, &ms);
+                build = ms < build ? ms : build;
+            }
+            pass_fn fns[3] = {pass_ring, pass_xxh3, pass_batch};
+            void *ctxs[3] = {r, NULL, r};
+            double t[3];
+            measure_many(3, fns, ctxs, t);
+            double add = 1e30, rem = 1e30;
+            for (int i = 0; i < (n >= 10000 ? 2 : 5); i++) {
+                double t0 = now();
+                if (of_ring_add(r, "10.9.9.9", 8, 1, 999999) != OF_OK)
+                    exit(1);
+                double t1 = now();
+                if (of_ring_remove(r, "10.9.9.9", 8) != OF_OK)
+                    exit(1);
+                double t2 = now();
+                add = t1 - t0 < add ? t1 - t0 : add;
+                rem = t2 - t1 < rem ? t2 - t1 : rem;
+            }
+            printf("%s\t%u\t%u\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%zu\t%.2f\t%.3f\t%.3f\n",
+                   mode == 2 ? "ketama" : "native", mode == 2 ? 160 : vnodes, n, t[0], t[1],
+                   t[0] / t[1], t[2], t[2] / t[1], of_ring_memory_usage(r) / n, build, add * 1e3,
+                   rem * 1e3);
+            fflush(stdout);
+            of_ring_destroy(r);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        seconds = atof(argv[1]);
+    int want_curves = argc > 1 && strcmp(argv[1], "--curves") == 0;
+    if (argc > 1 + want_curves)
+        seconds = atof(argv[1 + want_curves]);
     for (size_t i = 0; i < NKEYS; i++) {
         key_len[i] = 16 + rnd() % 17;
         for (size_t j = 0; j < key_len[i]; j++)
             keys[i][j] = "abcdefghijklmnopqrstuvwxyz0123456789"[rnd() % 36];
+        key_ptr[i] = keys[i];
+    }
+    if (want_curves) {
+        curves();
+        return 0;
     }
     printf("bench-ring: %d keys of 16-32 bytes, ns per lookup, best of several rounds on the "
            "thread CPU clock\n",
@@ -273,37 +357,41 @@ int main(int argc, char **argv)
     printf("%-44s %8.1f ns\n", "bare XXH3_64bits (baseline)", xxh);
 
     static const unsigned sizes[] = {10, 100, 1000};
-    printf("\n%-44s %8s %9s %9s %12s\n", "native ring", "ns", "x XXH3", "vs memc", "bytes/node");
+    printf("\n%-44s %8s %9s %9s %12s %9s %9s\n", "native ring", "ns", "x XXH3", "vs memc",
+           "bytes/node", "view x", "batch x");
     for (int v = 0; v < 2; v++) {
         uint32_t vnodes = v == 0 ? OF_RING_DEFAULT_VNODES : 160;
         for (size_t s = 0; s < 3; s++) {
             unsigned n = sizes[s];
             of_ring *r = make_ring(OF_RING_NATIVE, vnodes, n, NULL);
-            pass_fn fns[3] = {pass_ring, pass_xxh3, NULL};
-            void *ctxs[3] = {r, NULL, NULL};
-            double t[3];
-            int k = 2;
+            of_ring_view *view = NULL;
+            of_ring_view_take(r, &view);
+            pass_fn fns[5] = {pass_ring, pass_xxh3, pass_view, pass_batch, NULL};
+            void *ctxs[5] = {r, NULL, view, r, NULL};
+            double t[5];
+            int k = 4;
             char label[64], vs[32] = "n/a";
             snprintf(label, sizeof label, "%u nodes, %u vnodes%s", n, vnodes,
                      v == 0 ? " (default)" : "");
 #ifdef HAVE_LIBMEMCACHED
             memcached_st *m = n <= 100 ? make_memcached(n) : NULL;
             if (m) {
-                fns[2] = pass_memcached;
-                ctxs[2] = m;
-                k = 3;
+                fns[4] = pass_memcached;
+                ctxs[4] = m;
+                k = 5;
             }
 #endif
             measure_many(k, fns, ctxs, t);
             double ns = t[0], x = t[1];
 #ifdef HAVE_LIBMEMCACHED
             if (m) {
-                snprintf(vs, sizeof vs, "%.1fx", t[2] / ns);
+                snprintf(vs, sizeof vs, "%.1fx", t[4] / ns);
                 memcached_free(m);
             }
 #endif
-            printf("%-44s %8.1f %8.2fx %9s %12zu\n", label, ns, ns / x, vs,
-                   of_ring_memory_usage(r) / n);
+            printf("%-44s %8.1f %8.2fx %9s %12zu %8.2fx %8.2fx\n", label, ns, ns / x, vs,
+                   of_ring_memory_usage(r) / n, t[2] / x, t[3] / x);
+            of_ring_view_release(view);
             of_ring_destroy(r);
         }
     }

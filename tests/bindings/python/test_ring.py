@@ -185,6 +185,39 @@ class RingTest(unittest.TestCase):
         self.assertTrue(all(before == "a" for _f, _l, before, _a in ranges))
         self.assertEqual(old.diff(old), [])
 
+    def test_ring_get_many_and_view_lookups_equal_get(self):
+        rnd = random.Random(5)
+        for ring in (openfault.Ring(["n%d" % i for i in range(20)], vnodes=64),
+                     openfault.Ring([b"x", b"y"], vnodes=16),
+                     openfault.Ring(["10.0.0.%d" % i for i in range(1, 9)], ketama=True)):
+            keys = ["k%d" % rnd.getrandbits(32) for _ in range(200)] + [b"", "", b"\x00\xff"]
+            want = [ring.get(k) for k in keys]
+            self.assertEqual(ring.get_many(keys), want)
+            self.assertEqual(ring.get_many(iter(keys)), want)
+            self.assertEqual(ring.get_many([]), [])
+            view = ring.view()
+            self.assertEqual([view.get(k) for k in keys], want)
+            self.assertEqual(view.get_many(keys), want)
+            # the view keeps its version after a change
+            first = ring.nodes()[0][0]
+            ring.remove_node(first)
+            self.assertEqual(view.get_many(keys), want)
+            self.assertNotIn(first, ring.get_many(keys))
+            view.release()
+            with self.assertRaises(openfault.InvalidError):
+                view.get("k")
+        empty = openfault.Ring()
+        with self.assertRaises(openfault.EmptyError):
+            empty.get_many(["a"])
+        with self.assertRaises(openfault.EmptyError):
+            empty.get_many([])
+        with self.assertRaises(openfault.EmptyError):
+            empty.view().get_many(["a"])
+        with self.assertRaises(openfault.EmptyError):
+            empty.view().get("a")
+        with self.assertRaises((TypeError, openfault.InvalidError)):
+            openfault.Ring(["a"]).get_many([1])
+
     def test_ring_ketama_mode(self):
         ring = openfault.Ring(["10.0.0.1:11211", "10.0.0.2"], ketama=True)
         self.assertIn(ring.get("foo"), ("10.0.0.1:11211", "10.0.0.2"))
