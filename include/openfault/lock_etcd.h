@@ -63,8 +63,8 @@ typedef struct of_lock_etcd_options {
     uint32_t struct_size;         /**< set by of_lock_etcd_options_init() */
     uint32_t connect_timeout_ms;  /**< bound on one TCP connect, 1..2^31 - 1; default 1000 */
     const char *endpoints;        /**< comma-separated `host[:port]` list (host: a name, an IPv4
-                                       address or `[IPv6]`; port 2379 by default), 1..16 entries;
-                                       default "127.0.0.1:2379" */
+                                       address or `[IPv6]`; port 2379 by default), 1..16 entries,
+                                       at most 4096 bytes in all; default "127.0.0.1:2379" */
     const char *prefix;           /**< key prefix, at most 256 bytes; NULL or "" (default) for none */
     const char *user;             /**< etcd user for authentication, or NULL (default) for none */
     const char *password;         /**< its password; required exactly when @c user is set */

@@ -29,12 +29,6 @@ static const struct {
     const char *id;
     const char *what;
 } known_defects[] = {
-    /* lock_etcd.h documents `endpoints` as 1..16 `host[:port]` entries with no length limit;
-     * the library refuses a list longer than 4096 bytes (OFI_ETCD_URL_MAX, etcd_config.c), so
-     * 16 valid DNS names of 253 bytes with ports are refused. Fix: state the limit in the header
-     * or lift it for the options form. */
-    {"etcd_create_endpoints_long_names",
-     "OF_ERR_INVALID \"endpoints is longer than 4096 bytes\": an undocumented limit"},
     {NULL, NULL},
 };
 

@@ -175,9 +175,9 @@ static const char *long_names(void)
     return list;
 }
 
-ETCD_FIELD_OK_ROW(etcd_create_endpoints_long_names,
-                  "16 endpoints, each a 253-byte DNS name with a port (4143 bytes in all)",
-                  b.o.endpoints = long_names())
+ETCD_FIELD_ROW(etcd_create_endpoints_long_names, OF_ERR_INVALID,
+               "16 endpoints of 253-byte names with ports: 4143 bytes, over the 4096-byte limit",
+               b.o.endpoints = long_names())
 ETCD_FIELD_ROW(etcd_create_prefix_long, OF_ERR_INVALID, "prefix of 257 bytes",
                memset(b.long_text, 'k', 257); b.o.prefix = b.long_text)
 ETCD_FIELD_OK_ROW(etcd_create_prefix_longest, "prefix of 256 bytes (the maximum) is accepted",
