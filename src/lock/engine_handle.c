@@ -93,10 +93,10 @@ static uint64_t next_token_id(of_lock_provider *p, ofi_lock_stripe *s)
 /* Big-endian hi then lo: the token's bytes, and so its hex, read as the 128-bit number hi:lo. */
 static inline void store_be64(uint8_t *out, uint64_t v)
 {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(out, &v, sizeof v);
 }
 
 /* The unguessable token of generator index @p id: SipHash-2-4-128 under the provider's key. */
