@@ -346,9 +346,12 @@ static int extend_step(of_lock_provider *p, of_lock *h, uint32_t ttl_ms, int ren
     return rc;
 }
 
-/* The owner's extends, apart from the engine's renewals. */
+/* The owner's extends, apart from the engine's renewals. A call on a handle already marked lost
+ * is bad input (nothing was attempted) and not counted. */
 static void count_extend(of_lock_provider *p, int rc)
 {
+    if (rc == OF_ERR_LOST)
+        return;
     if (rc == OF_OK)
         OFI_LOCK_STAT_ADD(p, extend_ok, 1);
     else
