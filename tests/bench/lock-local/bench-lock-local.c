@@ -123,6 +123,35 @@ static double two_threads(int use_lock, int shared, long ms)
     return (double)(w[0].count + w[1].count) / secs;
 }
 
+/* Pair time with @p live names held meanwhile (handles kept in an array). */
+static void curve_point(long live, long pairs)
+{
+    of_lock **held = calloc((size_t)(live ? live : 1), sizeof *held);
+    if (!held)
+        die("calloc", OF_ERR_NOMEM);
+    of_lock_options o;
+    of_lock_options_init(&o, sizeof o);
+    char nm[32];
+    for (long i = 0; i < live; i++) {
+        int n = snprintf(nm, sizeof nm, "live-%ld", i);
+        int rc = of_lock_acquire(provider, nm, (size_t)n, &o, &held[i]);
+        if (rc != OF_OK)
+            die("of_lock_acquire", rc);
+    }
+    double lock[5], mutex[5];
+    for (int r = 0; r < 5; r++) {
+        lock[r] = bench_lock_pairs(pairs, "curve");
+        mutex[r] = bench_mutex_pairs(pairs, &mutexes[0]);
+    }
+    qsort(lock, 5, sizeof lock[0], cmp_double);
+    qsort(mutex, 5, sizeof mutex[0], cmp_double);
+    printf("live names %8ld: lock pair %7.1f ns  mutex pair %5.1f ns  ratio %.3fx\n", live,
+           lock[2], mutex[2], mutex[2] / lock[2]);
+    for (long i = 0; i < live; i++)
+        of_lock_release(held[i]);
+    free(held);
+}
+
 int main(int argc, char **argv)
 {
     int rounds = 9;
