@@ -7,6 +7,8 @@
  *    pthread_mutex_lock + unlock; rounds interleave both, the median round's ratio is reported.
  * 2. contended: two threads on one name (wait forever) for --ms, vs two threads on one mutex.
  * 3. two threads on two names (no contention, shared provider), vs two threads on two mutexes.
+ * --curve: pair time on one name while 1, 10^3 or 10^6 other names are held (live entries in the
+ * provider's table, live handles in the engine), as a ratio to the mutex pair.
  * Run it pinned (`taskset -c 1`; with one CPU the two-thread figures measure hand-offs through
  * the scheduler) and more than once: the machines are shared and noisy. Never a pass/fail test.
  */
@@ -162,6 +164,8 @@ int main(int argc, char **argv)
             rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--pairs") == 0 && i + 1 < argc)
             pairs = atol(argv[++i]);
+        else if (strcmp(argv[i], "--curve") == 0)
+            curve = 1;
         else if (strcmp(argv[i], "--ms") == 0 && i + 1 < argc)
             ms = atol(argv[++i]);
         else {
