@@ -342,7 +342,33 @@ typedef struct of_lock_stats {
     uint64_t cleanups_dropped; /**< cleanups ended without deleting: ttl passed since the attempt
                                     (the lease surely expired), or the provider was destroyed */
     /* members above: ABI 1 (libopenfault 0.1); add new members below this line only */
+    uint64_t acquire_failures;   /**< of_lock_acquire() calls that failed otherwise (UNAVAILABLE, UNKNOWN, ...) */
+    uint64_t releases_not_owner; /**< of_lock_release() calls answered ::OF_ERR_NOT_OWNER (lease expired) */
+    uint64_t releases_lost;      /**< of_lock_release() calls on handles already marked lost */
+    uint64_t releases_failed;    /**< of_lock_release() calls with any other failure (cleanup queued) */
+    uint64_t extends_ok;         /**< of_lock_extend() calls that returned ::OF_OK (not renewals) */
+    uint64_t extends_failed;     /**< of_lock_extend() calls that failed */
+    uint64_t renewals_ok;        /**< auto-renewals that extended the lease */
+    uint64_t renewals_failed;    /**< auto-renewals that did not (retried while the lease lasts) */
+    uint64_t lost_expired;       /**< losses: the lease ran out (by our clock, or the backend's on release) */
+    uint64_t lost_not_owner;     /**< losses: the backend said another token holds the name */
+    uint64_t lost_unknown;       /**< losses: a step's outcome was unknown, so the lock was given up */
+    uint64_t held_now;           /**< gauge: handles acquired and not yet released */
+    uint64_t waiting_now;        /**< gauge: of_lock_acquire() calls with a wait in progress */
+    /** Cumulative histogram of the time of of_lock_acquire() calls that waited (`wait_ms` != 0):
+     *  wait_le[i] counts calls that took at most ::OF_LOCK_HIST_BOUNDS_S[i] seconds; the last
+     *  entry (+Inf) counts them all; their sum is `wait_ns`. */
+    uint64_t wait_le[15];
+    uint64_t hold_ns;            /**< total time locks were held, from grant to release (coarse clock) */
+    /** Cumulative histogram of hold times (released handles), as `wait_le`. */
+    uint64_t hold_le[15];
 } of_lock_stats;
+
+/** Entries of ::of_lock_stats.wait_le and .hold_le (14 bounds and +Inf). */
+#define OF_LOCK_HIST_BUCKETS 15
+/** The histogram bucket upper bounds in seconds (the 15th is +Inf), as an initializer. */
+#define OF_LOCK_HIST_BOUNDS_S \
+    {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300}
 
 /**
  * Read the provider's counters (each counter is exact; the set is not one atomic snapshot).
@@ -353,6 +379,49 @@ typedef struct of_lock_stats {
  * @note Thread-safety: safe: any thread, any time.
  */
 OF_API int of_lock_provider_stats(const of_lock_provider *provider, of_lock_stats *out_stats);
+
+/** Metrics format: the Prometheus text exposition format (version 0.0.4). */
+#define OF_METRICS_PROMETHEUS 1
+/** Metrics format: one JSON object (see docs/metrics.md). */
+#define OF_METRICS_JSON 2
+
+/** Receives metrics text in pieces (not NUL-terminated); return 0 to go on, or a negative
+ *  ::of_status to stop: the call then returns that status (::OF_ERR_UNAVAILABLE for any other
+ *  non-zero value). */
+typedef int (*of_metrics_write_fn)(void *ctx, const char *data, size_t len);
+
+/**
+ * Write the provider's metrics (the ::of_lock_stats figures, with a `provider` label naming the
+ * provider) into @p buf, NUL-terminated.
+ * @param provider  the provider
+ * @param format    ::OF_METRICS_PROMETHEUS or ::OF_METRICS_JSON
+ * @param prefix    prepended to every metric name (e.g. "myapp_"); NULL: "openfault_". Must match
+ *                  `[a-zA-Z_:][a-zA-Z0-9_:]*` (or be "")
+ * @param labels    constant labels as name, value, name, value, ..., NULL (NULL: none); names
+ *                  match `[a-zA-Z_][a-zA-Z0-9_]*`, do not start with "__" and are not "le" or
+ *                  "provider"; values are any UTF-8 text (escaped); at most 32 pairs
+ * @param buf       output (may be NULL when @p cap is 0)
+ * @param cap       bytes at @p buf
+ * @param out_len   set to the text's length without the NUL, also on ::OF_ERR_NOSPACE (then
+ *                  @p cap must be at least *out_len + 1); may be NULL
+ * @return ::OF_OK; ::OF_ERR_INVALID NULL provider, bad format, prefix or label;
+ *         ::OF_ERR_NOSPACE @p cap too small (nothing useful in @p buf)
+ * @note Thread-safety: safe: any thread, any time (each figure is exact; the set is not one
+ *       atomic snapshot).
+ */
+OF_API int of_lock_provider_metrics(const of_lock_provider *provider, int format,
+                                    const char *prefix, const char *const *labels, char *buf,
+                                    size_t cap, size_t *out_len);
+
+/**
+ * As of_lock_provider_metrics(), but through @p write in pieces (no size limit, no NUL).
+ * @return ::OF_OK; ::OF_ERR_INVALID as of_lock_provider_metrics(), or @p write NULL; the status
+ *         @p write stopped with
+ * @note Thread-safety: safe: any thread, any time.
+ */
+OF_API int of_lock_provider_metrics_write(const of_lock_provider *provider, int format,
+                                          const char *prefix, const char *const *labels,
+                                          of_metrics_write_fn write, void *ctx);
 
 /**
  * Deliver a log line through the provider's log hook (for provider implementations and the

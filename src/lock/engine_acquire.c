@@ -165,20 +165,6 @@ static int wq_wait_head(of_lock_provider *p, ofi_lock_waiter *me, int64_t deadli
 /* ------------------------------------------------------------------------------------------ */
 /* acquire                                                                                      */
 
-/* Big-endian hi then lo: the token's bytes, and so its hex, read as the 128-bit number hi:lo. */
-static inline void token_from_internal(ofi_token t, of_lock_token *out)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t hi = __builtin_bswap64(t.hi), lo = __builtin_bswap64(t.lo);
-#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    uint64_t hi = t.hi, lo = t.lo;
-#else
-#error "unknown byte order"
-#endif
-    memcpy(out->bytes, &hi, 8);
-    memcpy(out->bytes + 8, &lo, 8);
-}
-
 /* Hand back a lease we will not keep (bad fence, a grant that came too late, no engine thread
  * for auto-renew): release it now, and queue a cleanup if the answer leaves it possibly held.
  * Returns the release status. */
@@ -271,7 +257,6 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
     of_lock *h = ofi_lock_handle_get(p, name, name_len);
     if (!h)
         return ofi_fail_plain(OF_ERR_NOMEM);
-    token_from_internal(ofi_token_next(&p->tokens), &h->token);
     h->ttl_ms = opts->ttl_ms;
     h->flags = opts->flags;
     h->on_lost = opts->on_lost;
@@ -284,8 +269,9 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
         /* The fine clock here: the caller's "never before the deadline" is measured on it. */
         start = ofi_now_ns();
         deadline = ofi_deadline_after_ms(start, opts->wait_ms);
+        OFI_LOCK_STAT_ADD(p, wait_enter, 1);
     }
-    uint64_t rng = ofi_lock_token_seed(&h->token);
+    uint64_t rng = waits ? ofi_lock_token_seed(p, &h->token) : 0;
     unsigned attempt = 0; /* backoff exponent */
     unsigned wakes = 0;
     unsigned tries = 0;
@@ -315,6 +301,7 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
         rc = p->ops.try_acquire(p->self, h->name, h->name_len, &h->token, opts->ttl_ms,
                                 t_send + step, &fence, &vu, &hint);
         if (rc == OF_OK) {
+            h->t_acquired = t_send;
             out = take_grant(p, h, fence, vu, t_send, step);
             break;
         }
@@ -359,8 +346,11 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
     /* One exit for every outcome: leave the queue, count it, and hand out or recycle the handle. */
     if (queued)
         wq_leave(p, &me);
-    if (start)
-        OFI_LOCK_STAT_ADD(p, wait_ns, ofi_now_ns() - start);
+    if (start) {
+        int64_t waited = ofi_now_ns() - start;
+        OFI_LOCK_STAT_ADD(p, wait_ns, waited);
+        OFI_LOCK_STAT_ADD(p, wait_hist[ofi_lock_hist_bucket(waited)], 1);
+    }
     if (out == OF_OK) {
         OFI_LOCK_STAT_ADD(p, acquired, 1);
         *out_lock = h;

@@ -1,14 +1,14 @@
 /* Lock handles: the per-provider pool they come from, and what is done to a held one (release,
  * extend, the accessors). The pool keeps the uncontended acquire + release free of malloc and of
- * any mutex: a bounded free list behind a spin lock. */
+ * any mutex: a bounded free list per stripe behind the stripe's spin lock. */
 #include "lock/engine_internal.h"
 
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Bound on recycled handles per provider (each is ~200 bytes, plus a name buffer for long names). */
-#define HANDLE_FREE_MAX 256
+/* Bound on recycled handles per stripe (each is ~250 bytes, plus a name buffer for long names). */
+#define HANDLE_FREE_MAX 64
 
 static void spin_lock(atomic_flag *f)
 {
@@ -26,47 +26,125 @@ static void spin_unlock(atomic_flag *f)
     atomic_flag_clear_explicit(f, memory_order_release);
 }
 
-/* Under p->fl_lock. */
-static void live_link(of_lock_provider *p, of_lock *h)
+const int64_t ofi_lock_hist_bounds_ns[OFI_LOCK_HIST_FINITE] = {
+    OFI_NS_PER_MS / 10, OFI_NS_PER_MS / 2, OFI_NS_PER_MS, 5 * OFI_NS_PER_MS,
+    10 * OFI_NS_PER_MS, 50 * OFI_NS_PER_MS, 100 * OFI_NS_PER_MS, 500 * OFI_NS_PER_MS,
+    OFI_NS_PER_SEC, 5 * OFI_NS_PER_SEC, 10 * OFI_NS_PER_SEC, 30 * OFI_NS_PER_SEC,
+    60 * OFI_NS_PER_SEC, 300 * OFI_NS_PER_SEC,
+};
+
+static _Atomic unsigned next_stripe;
+static _Thread_local unsigned my_stripe; /* index + 1; 0: not assigned yet */
+
+unsigned ofi_lock_stripe_index(void)
 {
-    h->live_prev = NULL;
-    h->live_next = p->live_head;
-    if (p->live_head)
-        p->live_head->live_prev = h;
-    p->live_head = h;
+    unsigned s = my_stripe;
+    if (__builtin_expect(s == 0, 0)) {
+        s = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) % OFI_LOCK_STRIPES + 1;
+        my_stripe = s;
+    }
+    return s - 1;
 }
 
-/* Under p->fl_lock. */
-static void live_unlink(of_lock_provider *p, of_lock *h)
+void ofi_lock_count_loss(of_lock_provider *p, ofi_lost_cause cause)
+{
+    OFI_LOCK_STAT_ADD(p, lost, 1);
+    if (cause == OFI_LOST_EXPIRED)
+        OFI_LOCK_STAT_ADD(p, lost_expired, 1);
+    else if (cause == OFI_LOST_NOT_OWNER)
+        OFI_LOCK_STAT_ADD(p, lost_not_owner, 1);
+    else
+        OFI_LOCK_STAT_ADD(p, lost_unknown, 1);
+}
+
+/* Under the stripe's lock. */
+static void live_link(ofi_lock_stripe *s, of_lock *h)
+{
+    h->live_prev = NULL;
+    h->live_next = s->live_head;
+    if (s->live_head)
+        s->live_head->live_prev = h;
+    s->live_head = h;
+}
+
+/* Under the stripe's lock. */
+static void live_unlink(ofi_lock_stripe *s, of_lock *h)
 {
     if (h->live_prev)
         h->live_prev->live_next = h->live_next;
     else
-        p->live_head = h->live_next;
+        s->live_head = h->live_next;
     if (h->live_next)
         h->live_next->live_prev = h->live_prev;
     h->live_prev = h->live_next = NULL;
 }
 
+/* Under the stripe's lock: the next token id of the stripe's reserved block. */
+static uint64_t next_token_id(of_lock_provider *p, ofi_lock_stripe *s)
+{
+    if (s->id_next == s->id_end) {
+        s->id_next = atomic_fetch_add_explicit(&p->tokens.counter, OFI_LOCK_ID_BLOCK,
+                                               memory_order_relaxed);
+        s->id_end = s->id_next + OFI_LOCK_ID_BLOCK;
+    }
+    return s->id_next++;
+}
+
+/* Big-endian hi then lo: the token's bytes, and so its hex, read as the 128-bit number hi:lo. */
+static inline void store_be64(uint8_t *out, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(out, &v, sizeof v);
+}
+
+/* The unguessable token of generator index @p id: SipHash-2-4-128 under the provider's key. */
+static void derive_token(const of_lock_provider *p, uint64_t id, of_lock_token *out)
+{
+    uint8_t in[8], mac[16];
+    for (int i = 0; i < 8; i++)
+        in[i] = (uint8_t)(id >> (8 * i));
+    ofi_siphash(in, sizeof in, p->tokens.k0, p->tokens.k1, mac, sizeof mac);
+    memcpy(out->bytes, mac, sizeof mac);
+}
+
+/* The token the provider sees: with private tokens the id itself (unique within the
+ * provider, never leaves the process, so it need not be unguessable), else the derived one. */
+static void set_token(of_lock_provider *p, of_lock *h)
+{
+    if (p->private_tokens) {
+        store_be64(h->token.bytes, h->tok_id);
+        memset(h->token.bytes + 8, 0, 8);
+    } else {
+        derive_token(p, h->tok_id, &h->token);
+    }
+}
+
 of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_len)
 {
-    spin_lock(&p->fl_lock);
-    of_lock *h = p->fl_head;
+    unsigned si = ofi_lock_stripe_index();
+    ofi_lock_stripe *s = &p->stripes[si];
+    spin_lock(&s->lock);
+    of_lock *h = s->fl_head;
     if (h) {
-        p->fl_head = h->free_next;
-        p->fl_count--;
-        live_link(p, h);
+        s->fl_head = h->free_next;
+        s->fl_count--;
+        live_link(s, h);
+        h->tok_id = next_token_id(p, s);
     }
-    spin_unlock(&p->fl_lock);
+    spin_unlock(&s->lock);
     if (!h) {
         h = malloc(sizeof *h);
         if (!h)
             return NULL;
         h->heap = NULL;
         h->heap_cap = 0;
-        spin_lock(&p->fl_lock);
-        live_link(p, h);
-        spin_unlock(&p->fl_lock);
+        h->stripe = si;
+        spin_lock(&s->lock);
+        live_link(s, h);
+        h->tok_id = next_token_id(p, s);
+        spin_unlock(&s->lock);
     }
     if (name_len <= OFI_LOCK_NAME_INLINE) {
         h->name = h->name_inline;
@@ -74,9 +152,10 @@ of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_
         if (h->heap_cap < name_len + 1) {
             char *nb = malloc(OF_NAME_MAX + 1);
             if (!nb) {
-                spin_lock(&p->fl_lock);
-                live_unlink(p, h);
-                spin_unlock(&p->fl_lock);
+                ofi_lock_stripe *hs = &p->stripes[h->stripe];
+                spin_lock(&hs->lock);
+                live_unlink(hs, h);
+                spin_unlock(&hs->lock);
                 free(h->heap);
                 free(h);
                 return NULL;
@@ -92,6 +171,7 @@ of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_
     h->name_len = name_len;
     h->p = p;
     h->fence = 0;
+    set_token(p, h);
     atomic_store_explicit(&h->lost, 0, memory_order_relaxed);
     h->flags = 0;
     h->on_lost = NULL;
@@ -105,21 +185,45 @@ of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_
     return h;
 }
 
-void ofi_lock_handle_put(of_lock_provider *p, of_lock *h)
+/* Put @p h back on its stripe; under that stripe's lock also count a release's outcome
+ * (@p outcome: 0 none, else which "locked" counter) and its hold time. */
+enum { PUT_PLAIN, PUT_RELEASED, PUT_NOT_OWNER, PUT_LOST, PUT_FAILED };
+
+static void handle_put_counted(of_lock_provider *p, of_lock *h, int outcome, int64_t hold_ns)
 {
-    spin_lock(&p->fl_lock);
-    live_unlink(p, h);
-    if (p->fl_count < HANDLE_FREE_MAX) {
-        h->free_next = p->fl_head;
-        p->fl_head = h;
-        p->fl_count++;
+    ofi_lock_stripe *s = &p->stripes[h->stripe];
+    spin_lock(&s->lock);
+    live_unlink(s, h);
+    if (outcome != PUT_PLAIN) {
+        if (outcome == PUT_RELEASED)
+            OFI_LOCK_STAT_ADD_LOCKED(s, released, 1);
+        else if (outcome == PUT_NOT_OWNER)
+            OFI_LOCK_STAT_ADD_LOCKED(s, rel_not_owner, 1);
+        else if (outcome == PUT_LOST)
+            OFI_LOCK_STAT_ADD_LOCKED(s, rel_lost, 1);
+        else
+            OFI_LOCK_STAT_ADD_LOCKED(s, rel_failed, 1);
+        if (hold_ns < 0)
+            hold_ns = 0;
+        OFI_LOCK_STAT_ADD_LOCKED(s, hold_ns, hold_ns);
+        OFI_LOCK_STAT_ADD_LOCKED(s, hold_hist[ofi_lock_hist_bucket(hold_ns)], 1);
+    }
+    if (s->fl_count < HANDLE_FREE_MAX) {
+        h->free_next = s->fl_head;
+        s->fl_head = h;
+        s->fl_count++;
         h = NULL;
     }
-    spin_unlock(&p->fl_lock);
+    spin_unlock(&s->lock);
     if (h) {
         free(h->heap);
         free(h);
     }
+}
+
+void ofi_lock_handle_put(of_lock_provider *p, of_lock *h)
+{
+    handle_put_counted(p, h, PUT_PLAIN, 0);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -165,27 +269,30 @@ OF_API int of_lock_release(of_lock *h)
      * it surely ran out; the release compares the token, so this never hurts a new owner. */
     if (rc != OF_OK && rc != OF_ERR_NOT_OWNER)
         release_not_final(p, h, rc);
-    int out;
+    int out, outcome;
     if (was_lost) {
+        outcome = PUT_LOST;
         out = ofi_fail(OF_ERR_LOST, "release of a lock already marked lost");
     } else if (rc == OF_OK) {
-        OFI_LOCK_STAT_ADD(p, released, 1);
+        outcome = PUT_RELEASED;
         out = OF_OK;
     } else if (rc == OF_ERR_NOT_OWNER) {
-        OFI_LOCK_STAT_ADD(p, lost, 1);
+        outcome = PUT_NOT_OWNER;
+        ofi_lock_count_loss(p, OFI_LOST_EXPIRED);
         out = ofi_fail(OF_ERR_NOT_OWNER, "release: our token no longer holds the lock");
     } else {
+        outcome = PUT_FAILED;
         OFI_LOCK_STAT_ADD(p, errors, 1);
         out = rc;
     }
-    ofi_lock_handle_put(p, h);
+    handle_put_counted(p, h, outcome, t - h->t_acquired);
     return out;
 }
 
-static void mark_lost(of_lock_provider *p, of_lock *h)
+static void mark_lost(of_lock_provider *p, of_lock *h, ofi_lost_cause cause)
 {
     atomic_store_explicit(&h->lost, 1, memory_order_release);
-    OFI_LOCK_STAT_ADD(p, lost, 1);
+    ofi_lock_count_loss(p, cause);
 }
 
 /* The extend itself, with h->busy held by the caller when the handle is auto-renewed. */
@@ -196,7 +303,7 @@ static int extend_step(of_lock_provider *p, of_lock *h, uint32_t ttl_ms, int ren
     int64_t now = ofi_now_ns();
     if (now >= atomic_load_explicit(&h->valid_until, memory_order_relaxed)) {
         /* The lease has run out by our own conservative clock: don't ask the backend. */
-        mark_lost(p, h);
+        mark_lost(p, h, OFI_LOST_EXPIRED);
         return ofi_fail(OF_ERR_NOT_OWNER, "extend after valid_until: the lease has expired");
     }
     int64_t t_send = ofi_now_coarse_ns();
@@ -208,7 +315,7 @@ static int extend_step(of_lock_provider *p, of_lock *h, uint32_t ttl_ms, int ren
     int64_t end = ofi_lock_min_ns(vu, t_send + ttl_ns);
     if (rc == OF_OK && after >= end) {
         /* The answer came after the lease it set had ended by our clock: not an extension. */
-        mark_lost(p, h);
+        mark_lost(p, h, OFI_LOST_UNKNOWN);
         OFI_LOCK_STAT_ADD(p, errors, 1);
         ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, ofi_add_sat_ns(after, ttl_ns),
                                "extend answered after the extended lease had ended");
@@ -225,18 +332,30 @@ static int extend_step(of_lock_provider *p, of_lock *h, uint32_t ttl_ms, int ren
         return OF_OK;
     }
     if (rc == OF_ERR_NOT_OWNER) {
-        mark_lost(p, h);
+        mark_lost(p, h, OFI_LOST_NOT_OWNER);
         return ofi_fail(OF_ERR_NOT_OWNER, "extend: our token no longer holds the lock");
     }
     OFI_LOCK_STAT_ADD(p, errors, 1);
     if (rc == OF_ERR_UNKNOWN) {
         /* Extended or not, nobody knows: give the lease up and clean it up. */
-        mark_lost(p, h);
+        mark_lost(p, h, OFI_LOST_UNKNOWN);
         ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, ofi_add_sat_ns(after, ttl_ns),
                                "extend sent, no reply: outcome unknown, lock given up");
         return ofi_fail(OF_ERR_UNKNOWN, "extend sent, no reply: lock given up, cleanup queued");
     }
     return rc;
+}
+
+/* The owner's extends, apart from the engine's renewals. A call on a handle already marked lost
+ * is bad input (nothing was attempted) and not counted. */
+static void count_extend(of_lock_provider *p, int rc)
+{
+    if (rc == OF_ERR_LOST)
+        return;
+    if (rc == OF_OK)
+        OFI_LOCK_STAT_ADD(p, extend_ok, 1);
+    else
+        OFI_LOCK_STAT_ADD(p, extend_failed, 1);
 }
 
 OF_API int of_lock_extend(of_lock *h, uint32_t ttl_ms)
@@ -250,8 +369,11 @@ OF_API int of_lock_extend(of_lock *h, uint32_t ttl_ms)
     if (!p->ops.extend)
         return ofi_fail(OF_ERR_NOT_SUPPORTED, "provider '%s' cannot extend", p->ops.name);
     const int renewed = (h->flags & OF_LOCK_AUTO_RENEW) != 0;
-    if (!renewed)
-        return extend_step(p, h, ttl_ms, 0);
+    if (!renewed) {
+        int rc = extend_step(p, h, ttl_ms, 0);
+        count_extend(p, rc);
+        return rc;
+    }
     /* Auto-renewed: take the handle from the engine thread for the step (busy), so no renewal
      * runs beside it, then hand it back. */
     ofi_lock_quiesce_locked(p, h);
@@ -265,6 +387,7 @@ OF_API int of_lock_extend(of_lock *h, uint32_t ttl_ms)
     pthread_cond_broadcast(&p->idle_cv);
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    count_extend(p, rc);
     return rc;
 }
 
@@ -304,7 +427,10 @@ OF_API int of_lock_token_get(const of_lock *h, of_lock_token *out_token)
 {
     if (!h || !out_token)
         return ofi_fail(OF_ERR_INVALID, "of_lock_token_get: %s is NULL", h ? "out_token" : "lock");
-    *out_token = h->token;
+    if (h->p->private_tokens)
+        derive_token(h->p, h->tok_id, out_token); /* made only when someone looks */
+    else
+        *out_token = h->token;
     return OF_OK;
 }
 

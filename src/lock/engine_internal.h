@@ -10,14 +10,16 @@
  *
  * ---- Locks -------------------------------------------------------------------------------------
  *
- * Four, none of them held while another is taken, and none held while a provider step or a user
+ * Four kinds, none of them held while another is taken, and none held while a provider step or a user
  * callback (loss callback, log hook) runs:
  *   p->mu       the engine mutex: the renewal list and each registered handle's renewal fields
  *               (rn_prev/rn_next, registered, busy, want, notified, next_renew_ns), cb_handle,
  *               the cleanup queue (cq_*), thread_started and stop. cv wakes the engine thread,
  *               idle_cv the callers waiting for a handle to go idle.
- *   p->fl_lock  a spin lock over the handle free list and the list of handles in use (live_*):
- *               two pointer moves, so the uncontended acquire + release takes no mutex.
+ *   stripe lock a spin lock per stripe (p->stripes[i].lock) over its handle free list, its list
+ *               of handles in use (live_*), its block of token ids and its "locked" counters:
+ *               a few moves, so the uncontended acquire + release takes no mutex, and threads on
+ *               their own stripes share no written cache line.
  *   p->wq_mu    the per-name wait queues (wq_first and the waiters on them); wq_cv is broadcast
  *               when a queue's head changes.
  *   p->log_mu   only to read the log hook and its ctx as a pair.
@@ -141,8 +143,11 @@ struct of_lock {
     char *heap;
     size_t heap_cap;
     of_lock *free_next;
-    /* Handles in use (taken from the free list, not yet put back), under p->fl_lock: destroy
-     * finds the ones the caller never released. */
+    unsigned stripe;     /* the stripe whose lists hold it */
+    uint64_t tok_id;     /* the generator index its token comes from */
+    int64_t t_acquired;  /* coarse send time of the granting attempt (hold-time histogram) */
+    /* Handles in use (taken from the free list, not yet put back), under their stripe's lock:
+     * destroy finds the ones the caller never released. */
     of_lock *live_prev, *live_next;
     char name_inline[OFI_LOCK_NAME_INLINE + 1];
 };
@@ -172,13 +177,43 @@ typedef struct ofi_lock_cleanup {
     char name[];
 } ofi_lock_cleanup;
 
+/* Histogram buckets (upper bounds, ns) for wait and hold times: Prometheus-style fixed buckets
+ * in seconds, 100 us .. 5 min, plus +Inf. */
+#define OFI_LOCK_HIST_FINITE 14
+extern const int64_t ofi_lock_hist_bounds_ns[OFI_LOCK_HIST_FINITE];
+
+/* Counters, one block per stripe; a reader sums the stripes. Two kinds, never mixed on one member:
+ * "any" members are changed by relaxed read-modify-writes from any thread (cold paths, and
+ * `acquired`); "locked" members only while holding the stripe's spin lock, by a relaxed load and
+ * store (no read-modify-write on the release path), which readers read with relaxed loads. */
 typedef struct ofi_lock_stats_block {
-    /* `attempts` is derived: every acquire call that reached the provider ended as exactly one of
-     * acquired/busy/timeouts/acq_failed, plus its retries; so the uncontended path pays one
-     * counter, not two. */
-    _Atomic uint64_t retries, acq_failed, acquired, busy, timeouts, lost, errors, wait_ns, released,
+    /* any. `attempts` is derived: every acquire call that reached the provider ended as exactly
+     * one of acquired/busy/timeouts/acq_failed, plus its retries. */
+    _Atomic uint64_t retries, acq_failed, acquired, busy, timeouts, lost, errors, wait_ns,
         extended, cleanups_queued, cleanups_done, cleanups_dropped;
+    _Atomic uint64_t extend_ok, extend_failed, renew_ok, renew_failed, lost_expired,
+        lost_not_owner, lost_unknown, wait_enter;
+    _Atomic uint64_t wait_hist[OFI_LOCK_HIST_FINITE + 1];
+    /* locked: the release outcomes (held-now is acquired minus their sum) and hold times. */
+    _Atomic uint64_t released, rel_not_owner, rel_lost, rel_failed, hold_ns;
+    _Atomic uint64_t hold_hist[OFI_LOCK_HIST_FINITE + 1];
 } ofi_lock_stats_block;
+
+/* Handles and counters are striped: a thread uses the stripe it was assigned on its first call
+ * (round robin), so threads on their own names share no written cache line. A handle belongs to
+ * the stripe it was taken from (h->stripe) until it is freed. */
+#define OFI_LOCK_STRIPES 16
+/* Owner-token ids a stripe reserves from the provider's generator at a time. */
+#define OFI_LOCK_ID_BLOCK 64
+
+typedef struct ofi_lock_stripe {
+    _Alignas(64) atomic_flag lock; /* over the members below up to st */
+    of_lock *fl_head;
+    unsigned fl_count;
+    of_lock *live_head;
+    uint64_t id_next, id_end;
+    ofi_lock_stats_block st;
+} ofi_lock_stripe;
 
 struct of_lock_provider {
     of_lock_provider_ops ops;
@@ -190,12 +225,10 @@ struct of_lock_provider {
     _Atomic uint32_t backoff_cap_ms;
     _Atomic int log_level;
 
-    _Alignas(64) ofi_lock_stats_block st;
+    /* Set by ofi_lock_provider_use_private_tokens(): h->token is the cheap id form. */
+    int private_tokens;
 
-    _Alignas(64) atomic_flag fl_lock;
-    of_lock *fl_head;
-    unsigned fl_count;
-    of_lock *live_head;
+    ofi_lock_stripe stripes[OFI_LOCK_STRIPES];
 
     _Alignas(64) pthread_mutex_t log_mu;
     of_lock_log_fn log;
@@ -223,8 +256,38 @@ struct of_lock_provider {
     ofi_lock_wait_queue *wq_first;
 };
 
+/* The calling thread's stripe index (assigned on first use). */
+unsigned ofi_lock_stripe_index(void);
+
+static inline ofi_lock_stripe *ofi_lock_my_stripe(of_lock_provider *p)
+{
+    return &p->stripes[ofi_lock_stripe_index()];
+}
+
+/* An "any" counter (see ofi_lock_stats_block). */
 #define OFI_LOCK_STAT_ADD(p, field, n) \
-    atomic_fetch_add_explicit(&(p)->st.field, (uint64_t)(n), memory_order_relaxed)
+    atomic_fetch_add_explicit(&ofi_lock_my_stripe(p)->st.field, (uint64_t)(n), \
+                              memory_order_relaxed)
+
+/* A "locked" counter: only under the spin lock of the stripe @p s. */
+#define OFI_LOCK_STAT_ADD_LOCKED(s, field, n) \
+    atomic_store_explicit(&(s)->st.field, \
+                          atomic_load_explicit(&(s)->st.field, memory_order_relaxed) + \
+                              (uint64_t)(n), \
+                          memory_order_relaxed)
+
+/* The histogram bucket of a duration. */
+static inline unsigned ofi_lock_hist_bucket(int64_t ns)
+{
+    unsigned i = 0;
+    while (i < OFI_LOCK_HIST_FINITE && ns > ofi_lock_hist_bounds_ns[i])
+        i++;
+    return i;
+}
+
+/* How a handle was lost, for the losses-by-cause counters. */
+typedef enum { OFI_LOST_EXPIRED, OFI_LOST_NOT_OWNER, OFI_LOST_UNKNOWN } ofi_lost_cause;
+void ofi_lock_count_loss(of_lock_provider *p, ofi_lost_cause cause);
 
 static inline int64_t ofi_lock_min_ns(int64_t a, int64_t b)
 {
@@ -238,11 +301,18 @@ static inline int64_t ofi_lock_step_ns(const of_lock_provider *p)
                                          memory_order_relaxed) * OFI_NS_PER_MS;
 }
 
-/* A jitter seed per acquisition: the token's low half is random, so waiters never retry in step. */
-static inline uint64_t ofi_lock_token_seed(const of_lock_token *t)
+/* A jitter seed per acquisition, so waiters never retry in step: the token's low half is random,
+ * or for a private (id) token a keyed mix of the id. */
+static inline uint64_t ofi_lock_token_seed(const of_lock_provider *p, const of_lock_token *t)
 {
     uint64_t s;
-    memcpy(&s, t->bytes + 8, sizeof s);
+    memcpy(&s, t->bytes + (p->private_tokens ? 0 : 8), sizeof s);
+    if (p->private_tokens) {
+        s ^= p->tokens.k0;
+        s = (s ^ (s >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+        s = (s ^ (s >> 27)) * UINT64_C(0x94d049bb133111eb);
+        s ^= s >> 31;
+    }
     return s;
 }
 
@@ -259,7 +329,8 @@ int ofi_lock_struct_init(void *dst, size_t size, const void *defaults, size_t v1
 void ofi_lock_logf(of_lock_provider *p, int level, const char *fmt, ...) OFI_PRINTF(3, 4);
 void ofi_lock_name_for_log(const void *name, size_t len, char out[OFI_LOCK_LOG_NAME]);
 
-/* engine_handle.c: take a handle for @p name (NULL: no memory) and give it back. */
+/* engine_handle.c: take a handle for @p name (NULL: no memory), with its owner token set, and
+ * give it back. */
 of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_len);
 void ofi_lock_handle_put(of_lock_provider *p, of_lock *h);
 

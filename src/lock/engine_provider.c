@@ -2,6 +2,8 @@
  * and log hook, and destroy with its one bounded last attempt for what is still held or queued. */
 #include "lock/engine_internal.h"
 
+#include "common/metrics.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +117,8 @@ OF_API int of_lock_provider_create(const of_lock_provider_ops *ops, void *self,
     atomic_init(&p->backoff_base_ms, 1);
     atomic_init(&p->backoff_cap_ms, 100);
     atomic_init(&p->log_level, OF_LOCK_LOG_WARN);
-    atomic_flag_clear(&p->fl_lock);
+    for (unsigned i = 0; i < OFI_LOCK_STRIPES; i++)
+        atomic_flag_clear(&p->stripes[i].lock);
     atomic_init(&p->paused, 0);
     atomic_init(&p->waiting, 0);
 
@@ -156,8 +159,9 @@ OF_API int of_lock_provider_create(const of_lock_provider_ops *ops, void *self,
 static void destroy_held(of_lock_provider *p, int64_t deadline)
 {
     size_t held = 0, renewed = 0, held_released = 0;
-    of_lock *h = p->live_head;
-    p->live_head = NULL;
+    for (unsigned si = 0; si < OFI_LOCK_STRIPES; si++) {
+    of_lock *h = p->stripes[si].live_head;
+    p->stripes[si].live_head = NULL;
     while (h) {
         of_lock *next = h->live_next;
         held++;
@@ -169,6 +173,7 @@ static void destroy_held(of_lock_provider *p, int64_t deadline)
         free(h->heap);
         free(h);
         h = next;
+    }
     }
     if (held)
         ofi_lock_logf(p, OF_LOCK_LOG_WARN,
@@ -230,12 +235,14 @@ OF_API void of_lock_provider_destroy(of_lock_provider *p)
 
     if (p->ops.destroy)
         p->ops.destroy(p->self);
-    of_lock *h = p->fl_head;
-    while (h) {
-        of_lock *next = h->free_next;
-        free(h->heap);
-        free(h);
-        h = next;
+    for (unsigned si = 0; si < OFI_LOCK_STRIPES; si++) {
+        of_lock *h = p->stripes[si].fl_head;
+        while (h) {
+            of_lock *next = h->free_next;
+            free(h->heap);
+            free(h);
+            h = next;
+        }
     }
     pthread_cond_destroy(&p->cv);
     pthread_cond_destroy(&p->idle_cv);
@@ -244,6 +251,11 @@ OF_API void of_lock_provider_destroy(of_lock_provider *p)
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->log_mu);
     free(p);
+}
+
+void ofi_lock_provider_use_private_tokens(of_lock_provider *p)
+{
+    p->private_tokens = 1;
 }
 
 void *ofi_lock_provider_self(const of_lock_provider *p)
@@ -330,6 +342,62 @@ OF_API int of_lock_provider_configure(of_lock_provider *p, const of_lock_provide
     return OF_OK;
 }
 
+/* Sum the stripes into @p out (all of it). The "locked" release counters are read before
+ * `acquired`, so held_now is rarely an undercount of a moment's truth; it is clamped at 0. */
+static void read_stats(const of_lock_provider *p, of_lock_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t retries = 0, acq_failed = 0, ended = 0, wait_enter = 0, waited = 0;
+    uint64_t wb[OFI_LOCK_HIST_FINITE + 1] = {0}, hb[OFI_LOCK_HIST_FINITE + 1] = {0};
+    for (unsigned si = 0; si < OFI_LOCK_STRIPES; si++) {
+        ofi_lock_stats_block *st = (ofi_lock_stats_block *)&p->stripes[si].st;
+#define RD(f) atomic_load_explicit(&st->f, memory_order_relaxed)
+        out->released += RD(released);
+        out->releases_not_owner += RD(rel_not_owner);
+        out->releases_lost += RD(rel_lost);
+        out->releases_failed += RD(rel_failed);
+        out->hold_ns += RD(hold_ns);
+        for (unsigned b = 0; b <= OFI_LOCK_HIST_FINITE; b++) {
+            hb[b] += RD(hold_hist[b]);
+            wb[b] += RD(wait_hist[b]);
+        }
+        out->acquired += RD(acquired);
+        retries += RD(retries);
+        acq_failed += RD(acq_failed);
+        wait_enter += RD(wait_enter);
+        out->busy += RD(busy);
+        out->timeouts += RD(timeouts);
+        out->lost += RD(lost);
+        out->errors += RD(errors);
+        out->wait_ns += RD(wait_ns);
+        out->extended += RD(extended);
+        out->cleanups_queued += RD(cleanups_queued);
+        out->cleanups_done += RD(cleanups_done);
+        out->cleanups_dropped += RD(cleanups_dropped);
+        out->extends_ok += RD(extend_ok);
+        out->extends_failed += RD(extend_failed);
+        out->renewals_ok += RD(renew_ok);
+        out->renewals_failed += RD(renew_failed);
+        out->lost_expired += RD(lost_expired);
+        out->lost_not_owner += RD(lost_not_owner);
+        out->lost_unknown += RD(lost_unknown);
+#undef RD
+    }
+    out->acquire_failures = acq_failed;
+    out->attempts = out->acquired + out->busy + out->timeouts + acq_failed + retries;
+    ended = out->released + out->releases_not_owner + out->releases_lost + out->releases_failed;
+    out->held_now = out->acquired > ended ? out->acquired - ended : 0;
+    uint64_t wc = 0, hc = 0;
+    for (unsigned b = 0; b <= OFI_LOCK_HIST_FINITE; b++) {
+        wc += wb[b];
+        hc += hb[b];
+        out->wait_le[b] = wc;
+        out->hold_le[b] = hc;
+    }
+    waited = wc;
+    out->waiting_now = wait_enter > waited ? wait_enter - waited : 0;
+}
+
 OF_API int of_lock_provider_stats(const of_lock_provider *p, of_lock_stats *out)
 {
     if (!p || !out)
@@ -341,25 +409,100 @@ OF_API int of_lock_provider_stats(const of_lock_provider *p, of_lock_stats *out)
     /* Filled in full here, then copied up to the caller's size: an older caller's struct ends
      * earlier, and nothing past it is written. */
     of_lock_stats full;
-    memset(&full, 0, sizeof full);
+    read_stats(p, &full);
     full.struct_size = size;
-    const ofi_lock_stats_block *st = &p->st;
-#define RD(f) atomic_load_explicit(&((ofi_lock_stats_block *)st)->f, memory_order_relaxed)
-    full.attempts = RD(acquired) + RD(busy) + RD(timeouts) + RD(acq_failed) + RD(retries);
-    full.acquired = RD(acquired);
-    full.busy = RD(busy);
-    full.timeouts = RD(timeouts);
-    full.lost = RD(lost);
-    full.errors = RD(errors);
-    full.wait_ns = RD(wait_ns);
-    full.released = RD(released);
-    full.extended = RD(extended);
-    full.cleanups_queued = RD(cleanups_queued);
-    full.cleanups_done = RD(cleanups_done);
-    full.cleanups_dropped = RD(cleanups_dropped);
-#undef RD
     memcpy(out, &full, size);
     return OF_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* metrics exposition                                                                           */
+
+static const double hist_bounds_s[OFI_LOCK_HIST_FINITE] = OF_LOCK_HIST_BOUNDS_S;
+
+static int write_metrics(const of_lock_provider *p, int format, const char *prefix,
+                         const char *const *labels, char *buf, size_t cap, of_metrics_write_fn fn,
+                         void *ctx, size_t *out_len)
+{
+    of_lock_stats st;
+    read_stats(p, &st);
+    ofi_metrics m;
+    ofi_metrics_begin(&m, format, prefix, labels, "provider", p->ops.name, buf, cap, fn, ctx);
+#define COUNTER(name, help, v) \
+    (ofi_metrics_family(&m, name, "counter", help), ofi_metrics_sample(&m, NULL, NULL, v))
+    COUNTER("lock_acquisitions_total", "Acquire calls that returned a lock.", st.acquired);
+    COUNTER("lock_attempts_total", "Provider try-acquire steps.", st.attempts);
+    COUNTER("lock_busy_total", "Acquire calls without a wait that found the lock held.", st.busy);
+    COUNTER("lock_timeouts_total", "Acquire calls whose wait ended with the lock still held.",
+            st.timeouts);
+    COUNTER("lock_acquire_failures_total",
+            "Acquire calls that failed otherwise (backend unavailable, unknown outcome, ...).",
+            st.acquire_failures);
+    ofi_metrics_family(&m, "lock_releases_total", "counter", "Release calls by result.");
+    ofi_metrics_sample(&m, "result", "ok", st.released);
+    ofi_metrics_sample(&m, "result", "not_owner", st.releases_not_owner);
+    ofi_metrics_sample(&m, "result", "lost", st.releases_lost);
+    ofi_metrics_sample(&m, "result", "failed", st.releases_failed);
+    ofi_metrics_family(&m, "lock_extends_total", "counter",
+                       "Extend calls by the lock's owner, by result.");
+    ofi_metrics_sample(&m, "result", "ok", st.extends_ok);
+    ofi_metrics_sample(&m, "result", "failed", st.extends_failed);
+    ofi_metrics_family(&m, "lock_renewals_total", "counter", "Automatic renewals, by result.");
+    ofi_metrics_sample(&m, "result", "ok", st.renewals_ok);
+    ofi_metrics_sample(&m, "result", "failed", st.renewals_failed);
+    ofi_metrics_family(&m, "lock_losses_total", "counter", "Locks lost while held, by cause.");
+    ofi_metrics_sample(&m, "cause", "expired", st.lost_expired);
+    ofi_metrics_sample(&m, "cause", "not_owner", st.lost_not_owner);
+    ofi_metrics_sample(&m, "cause", "unknown", st.lost_unknown);
+    ofi_metrics_family(&m, "lock_unknown_outcomes_total", "counter",
+                       "Steps sent without a reply, by what became of their cleanup.");
+    ofi_metrics_sample(&m, "state", "queued", st.cleanups_queued);
+    ofi_metrics_sample(&m, "state", "cleaned", st.cleanups_done);
+    ofi_metrics_sample(&m, "state", "abandoned", st.cleanups_dropped);
+    COUNTER("lock_errors_total", "Failed acquire, release and extend calls other than busy, "
+            "timeout and lost.", st.errors);
+#undef COUNTER
+    ofi_metrics_family(&m, "lock_held", "gauge", "Locks held now (acquired, not yet released).");
+    ofi_metrics_sample(&m, NULL, NULL, st.held_now);
+    ofi_metrics_family(&m, "lock_waiting", "gauge", "Acquire calls waiting now.");
+    ofi_metrics_sample(&m, NULL, NULL, st.waiting_now);
+    ofi_metrics_family(&m, "lock_wait_seconds", "histogram",
+                       "Time of acquire calls that waited, whatever their result.");
+    ofi_metrics_histogram(&m, hist_bounds_s, OFI_LOCK_HIST_FINITE, st.wait_le,
+                          (double)st.wait_ns / 1e9);
+    ofi_metrics_family(&m, "lock_hold_seconds", "histogram",
+                       "Time from grant to release of released locks.");
+    ofi_metrics_histogram(&m, hist_bounds_s, OFI_LOCK_HIST_FINITE, st.hold_le,
+                          (double)st.hold_ns / 1e9);
+    return ofi_metrics_end(&m, out_len);
+}
+
+OF_API int of_lock_provider_metrics(const of_lock_provider *p, int format, const char *prefix,
+                                    const char *const *labels, char *buf, size_t cap,
+                                    size_t *out_len)
+{
+    if (!p)
+        return ofi_fail(OF_ERR_INVALID, "of_lock_provider_metrics: provider is NULL");
+    if (!buf && cap)
+        return ofi_fail(OF_ERR_INVALID, "of_lock_provider_metrics: buf is NULL with cap %zu", cap);
+    int rc = ofi_metrics_check("of_lock_provider_metrics", format, prefix, labels, "provider");
+    if (rc != OF_OK)
+        return rc;
+    return write_metrics(p, format, prefix, labels, buf, cap, NULL, NULL, out_len);
+}
+
+OF_API int of_lock_provider_metrics_write(const of_lock_provider *p, int format,
+                                          const char *prefix, const char *const *labels,
+                                          of_metrics_write_fn write, void *ctx)
+{
+    if (!p || !write)
+        return ofi_fail(OF_ERR_INVALID, "of_lock_provider_metrics_write: %s is NULL",
+                        p ? "write" : "provider");
+    int rc = ofi_metrics_check("of_lock_provider_metrics_write", format, prefix, labels,
+                               "provider");
+    if (rc != OF_OK)
+        return rc;
+    return write_metrics(p, format, prefix, labels, NULL, 0, write, ctx, NULL);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -62,9 +62,9 @@ void ofi_lock_queue_cleanup(of_lock_provider *p, const void *name, size_t name_l
 }
 
 /* Equal jitter, so a cleanup keeps trying but never spins; seeded per token and attempt. */
-static int64_t cleanup_delay_ns(const ofi_lock_cleanup *it)
+static int64_t cleanup_delay_ns(const of_lock_provider *p, const ofi_lock_cleanup *it)
 {
-    uint64_t s = ofi_lock_token_seed(&it->token) + it->attempt;
+    uint64_t s = ofi_lock_token_seed(p, &it->token) + it->attempt;
     return ofi_backoff_equal_ns(ofi_backoff_ceiling_ms(CLEANUP_BASE_MS, CLEANUP_CAP_MS, it->attempt),
                                 &s);
 }
@@ -116,7 +116,9 @@ void ofi_lock_quiesce_locked(of_lock_provider *p, of_lock *h)
 static void lose_locked(of_lock_provider *p, of_lock *h, int status)
 {
     atomic_store_explicit(&h->lost, 1, memory_order_release);
-    OFI_LOCK_STAT_ADD(p, lost, 1);
+    ofi_lock_count_loss(p, status == OF_ERR_NOT_OWNER ? OFI_LOST_NOT_OWNER
+                           : status == OF_ERR_UNKNOWN ? OFI_LOST_UNKNOWN
+                                                      : OFI_LOST_EXPIRED);
     ofi_lock_rn_unlink(p, h);
     char nm[OFI_LOCK_LOG_NAME];
     ofi_lock_name_for_log(h->name, h->name_len, nm);
@@ -176,8 +178,10 @@ static void renew_one_locked(of_lock_provider *p, of_lock *h, int64_t now)
         atomic_store_explicit(&h->valid_until, ofi_lock_min_ns(vu, cap), memory_order_release);
         h->next_renew_ns = t_send + ttl_ns / 3;
         OFI_LOCK_STAT_ADD(p, extended, 1);
+        OFI_LOCK_STAT_ADD(p, renew_ok, 1);
         return;
     }
+    OFI_LOCK_STAT_ADD(p, renew_failed, 1);
     if (rc == OF_ERR_NOT_OWNER || rc == OF_ERR_UNKNOWN) {
         lose_locked(p, h, rc);
         return;
@@ -233,7 +237,7 @@ static void cleanup_one_locked(of_lock_provider *p, ofi_lock_cleanup *it, int64_
     /* NOT_OWNER is not final: a stalled request may still land, so keep trying until its lease
      * would have run out. */
     it->attempt++;
-    it->next_ns = ofi_lock_min_ns(after + cleanup_delay_ns(it), it->until_ns);
+    it->next_ns = ofi_lock_min_ns(after + cleanup_delay_ns(p, it), it->until_ns);
     pthread_mutex_lock(&p->mu);
     p->cq_inflight--;
     it->next = p->cq_head;

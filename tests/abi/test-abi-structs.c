@@ -94,7 +94,12 @@ typedef struct { V1_REDIS_OPTIONS } v1_redis_options;
 typedef struct { V1_RING_OPTIONS } v1_ring_options;
 
 typedef struct { V1_LOCK_OPTIONS uint64_t added; } v2_lock_options;
-typedef struct { V1_LOCK_STATS uint64_t added; } v2_lock_stats;
+/* of_lock_stats has grown since ABI 1: the newer caller's struct is today's plus one member. */
+typedef struct {
+    V1_LOCK_STATS
+    uint8_t grown[sizeof(of_lock_stats) - sizeof(v1_lock_stats)];
+    uint64_t added;
+} v2_lock_stats;
 typedef struct { V1_PROVIDER_CONFIG uint64_t added; } v2_provider_config;
 typedef struct { V1_PROVIDER_OPS void (*added)(void *self); } v2_provider_ops;
 typedef struct { V1_REDIS_OPTIONS uint64_t added; } v2_redis_options;
@@ -294,6 +299,17 @@ static void lock_stats(void **state)
     assert_int_equal(s->released, 1);
     assert_int_equal(s->attempts, 1);
     assert_int_equal(s->cleanups_dropped, 0);
+    /* A caller built against today's header (larger than ABI 1, smaller than the library's):
+     * the members added since ABI 1 are filled. */
+    of_lock_stats cur;
+    memset(&cur, 0xee, sizeof cur);
+    cur.struct_size = (uint32_t)sizeof cur;
+    assert_int_equal(of_lock_provider_stats(p, &cur), OF_OK);
+    assert_int_equal(cur.struct_size, sizeof cur);
+    assert_int_equal(cur.acquired, 1);
+    assert_int_equal(cur.held_now, 0);
+    assert_int_equal(cur.hold_le[OF_LOCK_HIST_BUCKETS - 1], 1);
+    assert_int_equal(cur.releases_failed, 0);
 #else
     assert_int_equal(rc, OF_ERR_ABI);
     assert_untouched(s, &snap, sizeof snap);

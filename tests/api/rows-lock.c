@@ -813,3 +813,103 @@ ROW(lock_pause_renewals_round, of_lock_provider_pause_renewals, F_LOCAL, OF_OK, 
     int rc2 = of_lock_provider_pause_renewals(f->prov, 0);
     return rc != OF_OK ? rc : rc2;
 }
+
+/* ---- of_lock_provider_metrics / of_lock_provider_metrics_write ---------------------------- */
+
+/* The call into an 8-byte buffer that must stay as it was (and out_len too) unless @p nospace. */
+static int metrics_with(bi_fx *f, const of_lock_provider *p, int format, const char *prefix,
+                        const char *const *labels, size_t cap, int nospace)
+{
+    char buf[8];
+    memset(buf, BI_SENTINEL, sizeof buf);
+    size_t n = 12345;
+    int rc = of_lock_provider_metrics(p, format, prefix, labels, cap ? buf : NULL, cap, &n);
+    if (!nospace && (n != 12345 || !bi_untouched((unsigned char *)buf, sizeof buf)))
+        bi_why(f, "buffer or out_len written on error");
+    if (nospace && (n <= cap || n < 100))
+        bi_why(f, "NOSPACE without the needed size");
+    return rc;
+}
+
+static const char *const bi_labels_odd[] = {"service", NULL};
+static const char *const bi_labels_le[] = {"le", "1", NULL};
+
+ROW(lock_metrics_null_provider, of_lock_provider_metrics, F_NONE, OF_ERR_INVALID, D | NOOUT,
+    "provider NULL")
+{
+    return metrics_with(f, NULL, OF_METRICS_PROMETHEUS, NULL, NULL, 8, 0);
+}
+
+ROW(lock_metrics_bad_format, of_lock_provider_metrics, F_LOCAL, OF_ERR_INVALID, D | NOOUT,
+    "format 0")
+{
+    return metrics_with(f, f->prov, 0, NULL, NULL, 8, 0);
+}
+
+ROW(lock_metrics_bad_prefix, of_lock_provider_metrics, F_LOCAL, OF_ERR_INVALID, D | NOOUT,
+    "prefix \"9x\" (starts with a digit)")
+{
+    return metrics_with(f, f->prov, OF_METRICS_PROMETHEUS, "9x", NULL, 8, 0);
+}
+
+ROW(lock_metrics_odd_labels, of_lock_provider_metrics, F_LOCAL, OF_ERR_INVALID, D | NOOUT,
+    "labels: a name without a value")
+{
+    return metrics_with(f, f->prov, OF_METRICS_JSON, NULL, bi_labels_odd, 8, 0);
+}
+
+ROW(lock_metrics_reserved_label, of_lock_provider_metrics, F_LOCAL, OF_ERR_INVALID, D | NOOUT,
+    "label name \"le\" (reserved)")
+{
+    return metrics_with(f, f->prov, OF_METRICS_PROMETHEUS, NULL, bi_labels_le, 8, 0);
+}
+
+ROW(lock_metrics_null_buf, of_lock_provider_metrics, F_LOCAL, OF_ERR_INVALID, D | NOOUT,
+    "buf NULL with cap 10")
+{
+    size_t n = 12345;
+    int rc = of_lock_provider_metrics(f->prov, OF_METRICS_PROMETHEUS, NULL, NULL, NULL, 10, &n);
+    if (n != 12345)
+        bi_why(f, "out_len written on error");
+    return rc;
+}
+
+ROW(lock_metrics_small_buf, of_lock_provider_metrics, F_LOCAL, OF_ERR_NOSPACE, D | NOOUT,
+    "cap 8 (sets *out_len to the size needed)")
+{
+    return metrics_with(f, f->prov, OF_METRICS_PROMETHEUS, NULL, NULL, 8, 1);
+}
+
+static int bi_metrics_sink(void *ctx, const char *data, size_t len)
+{
+    (void)ctx;
+    (void)data;
+    (void)len;
+    return 0;
+}
+
+ROW(lock_metrics_write_null_provider, of_lock_provider_metrics_write, F_NONE, OF_ERR_INVALID, D,
+    "provider NULL")
+{
+    return of_lock_provider_metrics_write(NULL, OF_METRICS_JSON, NULL, NULL, bi_metrics_sink,
+                                          NULL);
+}
+
+ROW(lock_metrics_write_null_fn, of_lock_provider_metrics_write, F_LOCAL, OF_ERR_INVALID, D,
+    "write NULL")
+{
+    return of_lock_provider_metrics_write(f->prov, OF_METRICS_JSON, NULL, NULL, NULL, NULL);
+}
+
+ROW(lock_metrics_write_bad_format, of_lock_provider_metrics_write, F_LOCAL, OF_ERR_INVALID, D,
+    "format 3")
+{
+    return of_lock_provider_metrics_write(f->prov, 3, NULL, NULL, bi_metrics_sink, NULL);
+}
+
+ROW(lock_metrics_write_bad_label, of_lock_provider_metrics_write, F_LOCAL, OF_ERR_INVALID, D,
+    "label name \"le\" (reserved)")
+{
+    return of_lock_provider_metrics_write(f->prov, OF_METRICS_PROMETHEUS, "app_", bi_labels_le,
+                                          bi_metrics_sink, NULL);
+}

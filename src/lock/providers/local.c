@@ -20,6 +20,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/token.h"
+#include "lock/engine.h"
 
 #define SHARD_BITS 6
 #define NSHARDS (1u << SHARD_BITS)
@@ -386,6 +387,9 @@ OF_API int of_lock_local_create(of_lock_provider **out_provider)
         local_destroy(l);
         return rc;
     }
+    /* Tokens stay in this process and are only compared for equality: the engine's cheap ids
+     * will do, and of_lock_token_get() still derives the unguessable token. */
+    ofi_lock_provider_use_private_tokens(p);
     *out_provider = p;
     return OF_OK;
 }

@@ -158,6 +158,7 @@ int main(int argc, char **argv)
 {
     int rounds = 9;
     long pairs = 2000000, ms = 1000;
+    int curve = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
             rounds = atoi(argv[++i]);
@@ -168,9 +169,18 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--ms") == 0 && i + 1 < argc)
             ms = atol(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--rounds N] [--pairs N] [--ms N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--rounds N] [--pairs N] [--ms N] [--curve]\n", argv[0]);
             return 2;
         }
+    }
+    if (curve) {
+        int rc = of_lock_local_create(&provider);
+        if (rc != OF_OK)
+            die("of_lock_local_create", rc);
+        for (long live = 1; live <= 1000000; live *= 1000)
+            curve_point(live, pairs / 4 > 0 ? pairs / 4 : 1);
+        of_lock_provider_destroy(provider);
+        return 0;
     }
     if (rounds < 1 || pairs < 1 || ms < 1)
         return 2;
