@@ -789,7 +789,7 @@ static void run_scenario(const scenario *sc)
         for (int op = 0; op < OP_N; op++)
             add_counts(sh, win, op, c[win][op]);
     int64_t max_ms[OP_N] = {0, 0, 0};
-    uint64_t over = 0, unexpected = 0, leaks = 0, detail_bad = 0, fallbacks = 0, dropped = 0,
+    uint64_t leaks = 0, detail_bad = 0, fallbacks = 0, dropped = 0,
              cq = 0, cq_done = 0, cq_drop = 0;
     int64_t recovery_ms = 0;
     for (int i = 0; i < prm.workers; i++) {
@@ -797,8 +797,6 @@ static void run_scenario(const scenario *sc)
         for (int op = 0; op < OP_N; op++)
             if (w->max_ns[op] / NS_PER_MS > max_ms[op])
                 max_ms[op] = w->max_ns[op] / NS_PER_MS;
-        over += w->over_bound;
-        unexpected += w->unexpected;
         leaks += w->secret_leaks;
         detail_bad += w->detail_bad;
         fallbacks += w->fallbacks;
