@@ -918,13 +918,18 @@ def _url_bytes(value: object, what: str) -> bytes:
     return b
 
 
+def _ms_text(ms: int) -> str:
+    """Milliseconds as seconds, exact and short: 1 -> "0.001", 0 -> "0" (not %g's 2.14748e+06)."""
+    return ("%.3f" % (ms / 1000)).rstrip("0").rstrip(".")
+
+
 def _ms_option(value: object, what: str, low_ms: int) -> int:
     """Seconds (int or float) as milliseconds in low_ms..2^31-1, refused with @p what named."""
     v = _number(value, what)
     ms = round(v * 1000) if math.isfinite(v) else -1
     if not low_ms <= ms <= _MS_MAX:
-        raise invalid("%s must be between %g and %g seconds, got %r"
-                      % (what, low_ms / 1000, _MS_MAX / 1000, value))
+        raise invalid("%s must be between %s and %s seconds, got %r"
+                      % (what, _ms_text(low_ms), _ms_text(_MS_MAX), value))
     return ms
 
 
