@@ -47,15 +47,24 @@ class RedlockLockTest(unittest.TestCase):
             s.stop()
 
     def setUp(self):
-        self.p = openfault.RedlockProvider(self.urls)            # the list form
-        self.q = openfault.RedlockProvider(",".join(self.urls))  # the comma form
+        # Timeouts well above the default 0.1 s: a loaded test machine must not turn a slow
+        # reply into a failed step (the defaults are the library's business, tested there).
+        self.p = openfault.RedlockProvider(self.urls, command_timeout=2)            # a list
+        self.q = openfault.RedlockProvider(",".join(self.urls), command_timeout=2)  # one string
 
     def tearDown(self):
         self.p.close()
         self.q.close()
 
-    def holders(self, name):
-        return [r("GET", lock_key(name)) for r in self.resp]
+    def assert_quorum(self, name, lock):
+        """A quorum (2 of 3) holds @p lock's token for @p name, or with None no longer holds
+        the name. Not all 3: once the outcome is decided a round waits for a slow server only
+        briefly (docs/redlock.md), so on a loaded machine one server may lag either way."""
+        holders = [r("GET", lock_key(name)) for r in self.resp]
+        if lock is None:
+            self.assertLessEqual(sum(h is not None for h in holders), 1, holders)
+        else:
+            self.assertGreaterEqual(holders.count(lock.token.encode()), 2, holders)
 
     def test_redlock_properties(self):
         self.assertTrue(openfault.redlock_available())
@@ -69,13 +78,13 @@ class RedlockLockTest(unittest.TestCase):
         for i in range(6):
             prov, other = (self.p, self.q) if i % 2 else (self.q, self.p)
             with prov.lock("job", ttl=5, wait=0) as lk:
-                self.assertEqual(self.holders("job"), [lk.token.encode()] * 3)
+                self.assert_quorum("job", lk)
                 fences.append(lk.fence)
                 with self.assertRaises(openfault.BusyError):
                     other.acquire("job", wait=0)
                 self.assertFalse(other.lock("job", blocking=False).acquire())
                 self.assertTrue(other.lock("job").locked())
-            self.assertEqual(self.holders("job"), [None] * 3)
+            self.assert_quorum("job", None)
         self.assertTrue(all(a < b for a, b in zip(fences, fences[1:])), fences)
 
     def test_redlock_timeout(self):
@@ -101,8 +110,7 @@ class RedlockLockTest(unittest.TestCase):
         before = lk.valid_until
         self.assertTrue(lk.extend(ttl=20))
         self.assertGreater(lk.valid_until, before + 10)
-        for r in self.resp:
-            self.assertGreater(r("PTTL", lock_key("ext")), 10000)
+        self.assertGreaterEqual(sum(r("PTTL", lock_key("ext")) > 10000 for r in self.resp), 2)
         self.assertTrue(lk.extend(5, replace_ttl=True))
         self.assertTrue(lk.owned())
         lk.release()
@@ -110,9 +118,9 @@ class RedlockLockTest(unittest.TestCase):
     def test_redlock_drift_options_reach_the_library(self):
         # valid_until = (time before the first send) + ttl - drift, drift = ttl * ppm / 10^6 +
         # extra (docs/redlock.md): the allowance shows in what remains of a fresh 10 s lease.
-        for kwargs, low, high in (({}, 9.0, 10.0),
-                                  ({"drift_ppm": 500000, "drift_extra": 0}, 3.0, 5.0),
-                                  ({"drift_ppm": 0, "drift_extra": 2.5}, 5.0, 7.5)):
+        for kwargs, low, high in (({}, 7.0, 10.0),
+                                  ({"drift_ppm": 500000, "drift_extra": 0}, 2.0, 5.0),
+                                  ({"drift_ppm": 0, "drift_extra": 2.5}, 4.5, 7.5)):
             with self.subTest(kwargs=kwargs):
                 with openfault.RedlockProvider(self.urls, **kwargs) as prov:
                     with prov.lock("drift", ttl=10, wait=0) as lk:
@@ -133,7 +141,7 @@ class RedlockLockTest(unittest.TestCase):
             lk.extend(5)
         with self.assertRaises(openfault.LockNotOwnedError):
             lk.release()
-        self.assertEqual(self.holders("vu"), [other.token.encode()] * 3)
+        self.assert_quorum("vu", other)
         other.release()
 
     def test_redlock_auto_renew_reports_loss_of_the_quorum(self):
@@ -177,7 +185,7 @@ class RedlockQuorumTest(unittest.TestCase):
     def setUp(self):
         self.servers = start_servers()
         self.urls = [s.url for s in self.servers]
-        self.p = openfault.RedlockProvider(self.urls, connect_timeout=0.2, command_timeout=0.5)
+        self.p = openfault.RedlockProvider(self.urls, connect_timeout=0.2, command_timeout=2)
 
     def tearDown(self):
         self.p.close()
@@ -197,7 +205,8 @@ class RedlockQuorumTest(unittest.TestCase):
         finally:
             for r in live:
                 r.close()
-        with openfault.RedlockProvider(self.urls, connect_timeout=0.2) as other:
+        with openfault.RedlockProvider(self.urls, connect_timeout=0.2,
+                                       command_timeout=2) as other:
             with self.assertRaises(openfault.BusyError):  # both live servers say it is held
                 other.acquire("q", wait=0)
         self.assertTrue(lk.extend(10))
