@@ -512,7 +512,7 @@ static int etcd_release(void *self, const void *name, size_t name_len, const of_
         }
         if (rc == OF_ERR_NOT_FOUND) {
             /* The grant has not landed (yet): the engine asks again until its TTL is over. */
-            ofi_etcd_log(&p->client, w.ep, &w, -1, OF_LOCK_LOG_DEBUG,
+            ofi_etcd_log(&p->client, w.ep, &w, OFI_PLOG_CLEANUP, OF_LOCK_LOG_DEBUG,
                          "lease %lld not found: its unanswered grant has not landed",
                          (long long)rec.id);
             return ofi_fail_plain(OF_ERR_NOT_OWNER);

@@ -631,7 +631,9 @@ static int request(ofi_etcd_client *c, ofi_etcd_why *why, const char *path, cons
             i--;
             continue;
         }
-        if (!a.answered && (rc == OF_ERR_UNAVAILABLE || rc == OF_ERR_UNKNOWN))
+        if (a.answered)
+            note_answered(c, why, ep); /* an error body: the member is there and talking */
+        else if (rc == OF_ERR_UNAVAILABLE || rc == OF_ERR_UNKNOWN)
             atomic_fetch_add_explicit(&c->ep_failed[ep], 1, memory_order_relaxed);
         if (a.sent && !a.next_ep) {
             if (rc == OF_ERR_UNKNOWN)
