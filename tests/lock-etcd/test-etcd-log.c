@@ -2,7 +2,8 @@
  * on private etcd members (etcd-harness.h). One cmocka group per run (STYLE.md), by argv[1]:
  *   basic — one member: failover past a dead endpoint, nothing reachable (UNAVAILABLE, never
  *           "unknown"), a stopped member (no reply, then the cleanup's failed revoke and its
- *           end), an unreadable reply from a fake server, and quiet on a healthy busy loop
+ *           end), an unreadable reply from a fake server, quiet on a healthy busy loop, and
+ *           credentials given to a cluster without auth
  *   auth  — one member with auth on: a wrong password (an ERROR line, no byte of the password in
  *           any line), the right one, and the token refreshed after the member restarts */
 #include <setjmp.h>
@@ -291,6 +292,24 @@ static void etcd_log_healthy_busy_loop_is_quiet(void **state)
     of_lock_provider_destroy(p);
 }
 
+/* Credentials given to a cluster without auth: one INFO line, then requests go without a
+ * token; the password is in no line. */
+static void etcd_log_auth_not_enabled_is_info(void **state)
+{
+    (void)state;
+    char url[256];
+    snprintf(url, sizeof url, "etcd://someone:marked-pw-E5@127.0.0.1:%d/log-noauth/",
+             E.m[0].client_port);
+    of_lock_provider *p = make_url(url);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(try_once(p, "job"), OF_OK);
+    expect_lines(1, OF_LOCK_LOG_INFO, "authenticate as user 'someone': authentication is not "
+                 "enabled on the cluster", NULL, NULL);
+    expect_lines(0, OF_LOCK_LOG_WARN, NULL, NULL, NULL);
+    expect_lines(0, OF_LOCK_LOG_DEBUG, "marked-pw", NULL, NULL);
+    of_lock_provider_destroy(p);
+}
+
 /* ---- auth -------------------------------------------------------------------------------- */
 
 #define RIGHT_PW "s3cret-marked-Q7"
@@ -387,6 +406,7 @@ int main(int argc, char **argv)
             cmocka_unit_test(etcd_log_unknown_outcome_then_cleanup),
             cmocka_unit_test(etcd_log_unreadable_reply_is_an_error),
             cmocka_unit_test(etcd_log_healthy_busy_loop_is_quiet),
+            cmocka_unit_test(etcd_log_auth_not_enabled_is_info),
         };
         rc = cmocka_run_group_tests_name("lock-etcd-log", tests, NULL, NULL);
     } else if (strcmp(mode, "auth") == 0) {
