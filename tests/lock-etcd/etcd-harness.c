@@ -408,6 +408,22 @@ int test_etcd_enable_auth(test_etcd *e, const char *password)
     return authenticate_admin(e, -1);
 }
 
+int test_etcd_drop_tokens(test_etcd *e)
+{
+    if (e->admin_pw[0] == '\0')
+        return -1;
+    json_t *v = test_etcd_post(e, -1, "/v3/auth/disable", "{}");
+    if (v == NULL)
+        return -1;
+    json_decref(v);
+    e->token[0] = '\0';
+    v = test_etcd_post(e, -1, "/v3/auth/enable", "{}");
+    if (v == NULL)
+        return -1;
+    json_decref(v);
+    return authenticate_admin(e, -1);
+}
+
 int test_etcd_lapse(test_etcd *e, const char *key_b64)
 {
     char body[4096];

@@ -62,6 +62,11 @@ json_t *test_etcd_post(test_etcd *e, int i, const char *path, const char *body);
  * authenticate as root. 0 or -1. */
 int test_etcd_enable_auth(test_etcd *e, const char *password);
 
+/* With auth on: switch auth off and on again, which drops every auth token the cluster gave out
+ * (a client's next request is refused with "invalid auth token"); the harness fetches its own
+ * again. 0 or -1. */
+int test_etcd_drop_tokens(test_etcd *e);
+
 /* Revoke the lease of the key whose base64 form is @p key_b64 (the key goes with it): the lease
  * "runs out" now. 0, or -1 if there is no such key or the revoke failed. */
 int test_etcd_lapse(test_etcd *e, const char *key_b64);

@@ -5,7 +5,7 @@
  *           end), an unreadable reply from a fake server, quiet on a healthy busy loop, and
  *           credentials given to a cluster without auth
  *   auth  — one member with auth on: a wrong password (an ERROR line, no byte of the password in
- *           any line), the right one, and the token refreshed after the member restarts */
+ *           any line), the right one, and the token refreshed once the cluster dropped it */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -173,8 +173,12 @@ static void etcd_log_unknown_outcome_then_cleanup(void **state)
     if (done + absent == 0)
         logcap_dump();
     assert_true(done == 1 || (done == 0 && absent >= 1));
-    /* The member answering again after the failures is one INFO line. */
-    expect_lines(1, OF_LOCK_LOG_INFO, who, "connected again after", "failed requests");
+    /* The member answering again after the failures is an INFO line (more than one if a step
+     * timed out again while the resumed member caught up, on a loaded machine). */
+    if (logcap_count(OF_LOCK_LOG_INFO, who, "connected again after", "failed requests") < 1) {
+        logcap_dump();
+        fail_msg("no 'connected again' line");
+    }
     assert_int_equal(acq(p, "n", 3000, &l), OF_OK);
     assert_int_equal(of_lock_release(l), OF_OK);
     if (getenv("TEST_ETCD_LOG_DUMP") != NULL) /* to read the lines a case produced */
@@ -358,9 +362,11 @@ static void etcd_log_wrong_password_is_an_error_without_it(void **state)
     of_lock_provider_destroy(p);
 }
 
-/* The right password: "authenticated" at INFO; after the member restarts (simple tokens live in
- * its memory) the old token is refused and a fresh one is fetched: one INFO line says so. */
-static void etcd_log_token_refresh_after_restart(void **state)
+/* The right password: "authenticated" at INFO; once the cluster drops its tokens (auth switched
+ * off and on) the old token is refused and a fresh one is fetched: one INFO line says so. (A
+ * member restart does not drop tokens reliably: etcd replays the Authenticate entries that its
+ * backend had not committed yet, and the token with them.) */
+static void etcd_log_token_refresh(void **state)
 {
     (void)state;
     char url[256], who[64];
@@ -371,16 +377,8 @@ static void etcd_log_token_refresh_after_restart(void **state)
         assert_int_equal(try_once(p, "job"), OF_OK);
     expect_lines(1, OF_LOCK_LOG_INFO, who, "authenticate as user 'root': authenticated", NULL);
     expect_lines(0, OF_LOCK_LOG_WARN, NULL, NULL, NULL);
-    test_etcd_signal(&E, 0, SIGKILL);
-    assert_int_equal(test_etcd_restart(&E, 0), 0);
-    assert_int_equal(test_etcd_wait_writable(&E, 15000), 0);
-    int rc = OF_ERR_UNAVAILABLE;
-    for (int i = 0; i < 50 && rc != OF_OK; i++) {
-        rc = try_once(p, "job");
-        if (rc != OF_OK)
-            sleep_ms(100);
-    }
-    assert_int_equal(rc, OF_OK);
+    assert_int_equal(test_etcd_drop_tokens(&E), 0);
+    assert_int_equal(try_once(p, "job"), OF_OK);
     expect_lines(1, OF_LOCK_LOG_INFO, who,
                  "authenticate as user 'root': auth token refreshed (etcd refused the old one: "
                  "etcdserver: invalid auth token)",
@@ -417,7 +415,7 @@ int main(int argc, char **argv)
         }
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(etcd_log_wrong_password_is_an_error_without_it),
-            cmocka_unit_test(etcd_log_token_refresh_after_restart),
+            cmocka_unit_test(etcd_log_token_refresh),
         };
         rc = cmocka_run_group_tests_name("lock-etcd-log-auth", tests, NULL, NULL);
     } else {
