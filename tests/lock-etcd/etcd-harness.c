@@ -254,6 +254,8 @@ int test_etcd_start(test_etcd *e, int members)
     return -1;
 }
 
+static int authenticate_admin(test_etcd *e, int i);
+
 int test_etcd_restart(test_etcd *e, int i)
 {
     if (e->m[i].pid != 0)
@@ -266,10 +268,15 @@ int test_etcd_restart(test_etcd *e, int i)
             e->m[i].pid = 0;
             return -1;
         }
+        /* The old admin token died with the member: ask without one (status needs none). */
+        char tok[sizeof e->token];
+        snprintf(tok, sizeof tok, "%s", e->token);
+        e->token[0] = '\0';
         json_t *v = post_one(e, i, "/v3/maintenance/status", "{}", 1000);
+        snprintf(e->token, sizeof e->token, "%s", tok);
         if (v != NULL) {
             json_decref(v);
-            return 0;
+            return e->admin_pw[0] != '\0' ? authenticate_admin(e, i) : 0;
         }
         sleep_ms(50);
     }
@@ -364,6 +371,23 @@ void test_etcd_url(const test_etcd *e, const char *tail, char *buf, size_t cap)
         snprintf(buf + off, cap - off, "%s", tail);
 }
 
+/* Fetch an admin token for root from member @p i (-1: any); 0 or -1. */
+static int authenticate_admin(test_etcd *e, int i)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\":\"root\",\"password\":\"%s\"}", e->admin_pw);
+    e->token[0] = '\0';
+    json_t *v = test_etcd_post(e, i, "/v3/auth/authenticate", body);
+    const char *tok = json_string_value(json_object_get(v, "token"));
+    int rc = -1;
+    if (tok != NULL) {
+        snprintf(e->token, sizeof e->token, "%s", tok);
+        rc = 0;
+    }
+    json_decref(v);
+    return rc;
+}
+
 int test_etcd_enable_auth(test_etcd *e, const char *password)
 {
     char body[512];
@@ -380,15 +404,24 @@ int test_etcd_enable_auth(test_etcd *e, const char *password)
     if (v == NULL)
         return -1;
     json_decref(v);
-    v = test_etcd_post(e, -1, "/v3/auth/authenticate", body);
-    const char *tok = json_string_value(json_object_get(v, "token"));
-    int rc = -1;
-    if (tok != NULL) {
-        snprintf(e->token, sizeof e->token, "%s", tok);
-        rc = 0;
-    }
+    snprintf(e->admin_pw, sizeof e->admin_pw, "%s", password);
+    return authenticate_admin(e, -1);
+}
+
+int test_etcd_drop_tokens(test_etcd *e)
+{
+    if (e->admin_pw[0] == '\0')
+        return -1;
+    json_t *v = test_etcd_post(e, -1, "/v3/auth/disable", "{}");
+    if (v == NULL)
+        return -1;
     json_decref(v);
-    return rc;
+    e->token[0] = '\0';
+    v = test_etcd_post(e, -1, "/v3/auth/enable", "{}");
+    if (v == NULL)
+        return -1;
+    json_decref(v);
+    return authenticate_admin(e, -1);
 }
 
 int test_etcd_lapse(test_etcd *e, const char *key_b64)

@@ -28,6 +28,7 @@ typedef struct test_etcd {
     char dir[128];
     char cluster[512];    /* --initial-cluster */
     char token[256];      /* admin auth token once auth is on ("" = none) */
+    char admin_pw[128];   /* root's password once auth is on: a restart needs a fresh token */
 } test_etcd;
 
 /* Start @p members (1..3) members and wait until the cluster has a leader and takes writes.
@@ -40,7 +41,8 @@ void test_etcd_stop(test_etcd *e);
 /* Send @p sig to member @p i (SIGKILL also reaps it). */
 void test_etcd_signal(test_etcd *e, int i, int sig);
 
-/* Start member @p i again on its ports and data dir (after a kill); 0 once it answers. */
+/* Start member @p i again on its ports and data dir (after a kill); 0 once it answers. With auth
+ * on, the admin token is fetched again (a member keeps simple tokens in memory only). */
 int test_etcd_restart(test_etcd *e, int i);
 
 /* Index of the current leader as seen by the running members, or -1. */
@@ -59,6 +61,11 @@ json_t *test_etcd_post(test_etcd *e, int i, const char *path, const char *body);
 /* Create user root with @p password, grant it the root role and enable auth; admin requests then
  * authenticate as root. 0 or -1. */
 int test_etcd_enable_auth(test_etcd *e, const char *password);
+
+/* With auth on: switch auth off and on again, which drops every auth token the cluster gave out
+ * (a client's next request is refused with "invalid auth token"); the harness fetches its own
+ * again. 0 or -1. */
+int test_etcd_drop_tokens(test_etcd *e);
 
 /* Revoke the lease of the key whose base64 form is @p key_b64 (the key goes with it): the lease
  * "runs out" now. 0, or -1 if there is no such key or the revoke failed. */

@@ -164,6 +164,47 @@ static void etcd_url_strict_errors(void **state)
     assert_null(strstr(of_last_error_detail(), "s3cret"));
 }
 
+/* A raw '/' or '?' in the password would end the authority early ("etcd://u:12/34@h/" reads as
+ * host "u", port 12 and the prefix "34@h/"), so, as in the Redis parser, a raw '@' after the
+ * first '/' or '?' is refused, naming where the authority starts and no byte of it; encoded
+ * (%2F %3F %40), the same credentials and prefixes parse. */
+static void etcd_url_raw_slash_in_password_is_refused(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "etcd://u:12/34@127.0.0.1:2379/", /* was accepted: host u, port 12, prefix "34@..." */
+        "etcd://u:pa/ss@127.0.0.1/",      /* was refused as a bad port */
+        "etcd://u:12?34@127.0.0.1",       /* was refused as a bad query */
+        "etcd://u:p/w@127.0.0.1,127.0.0.2",
+        "etcd://127.0.0.1/pre@fix",       /* '@' in a prefix is written %40 */
+    };
+    ofi_etcd_config c;
+    memset(&c, 0x5a, sizeof c);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = ofi_etcd_config_from_url(bad[i], &c);
+        if (rc != OF_ERR_INVALID)
+            fail_msg("'%s' gave %s", bad[i], of_status_name(rc));
+        const char *d = of_last_error_detail();
+        if (strstr(d, "offset 7: a raw '@' after the first '/' or '?'") == NULL)
+            fail_msg("'%s': detail '%s'", bad[i], d);
+        assert_non_null(strstr(d, "%2F"));
+        assert_null(strstr(d, "34"));
+        assert_null(strstr(d, "pa/ss"));
+        assert_null(strstr(d, "127.0.0.1"));
+    }
+    assert_int_equal(ofi_etcd_config_from_url("etcd://u:12%2F34@127.0.0.1:2379/", &c), OF_OK);
+    assert_string_equal(c.password, "12/34");
+    assert_int_equal(c.ep_count, 1);
+    assert_string_equal(c.eps[0].base_url, "http://127.0.0.1:2379");
+    assert_int_equal(c.prefix_len, 0);
+    ofi_etcd_config_free(&c);
+    assert_int_equal(ofi_etcd_config_from_url("etcd://u:1%3F2%40@127.0.0.1/pre%40fix", &c), OF_OK);
+    assert_string_equal(c.password, "1?2@");
+    assert_int_equal(c.prefix_len, 7);
+    assert_memory_equal(c.prefix, "pre@fix", 7);
+    ofi_etcd_config_free(&c);
+}
+
 static void etcd_public_functions_match_the_build(void **state)
 {
     (void)state;
@@ -193,6 +234,7 @@ int main(void)
         cmocka_unit_test(etcd_options_bad_fields_are_invalid),
         cmocka_unit_test(etcd_url_full_form),
         cmocka_unit_test(etcd_url_strict_errors),
+        cmocka_unit_test(etcd_url_raw_slash_in_password_is_refused),
         cmocka_unit_test(etcd_public_functions_match_the_build),
     };
     return cmocka_run_group_tests_name("etcd-config", tests, NULL, NULL);

@@ -20,6 +20,7 @@ struct ofi_etcd_lease {
     int64_t id;          /* the lease the key was put with (or is about to be) */
     int granted;         /* 0: the grant was sent but never answered */
     int dead;            /* ran out by our own clock and claimed for revocation */
+    int cleanup;         /* a step answered so that the engine queued a cleanup for this token */
     uint32_t asked_s;    /* TTL asked for, whole seconds */
     int64_t alive_until; /* lease surely alive on the server before this (monotonic ns) */
     int64_t drop_after;  /* forget the record after this: the lease has surely ended */
@@ -199,6 +200,17 @@ size_t ofi_etcd_lease_count(ofi_etcd_provider *p)
     return n;
 }
 
+/* A step on @p t answered UNKNOWN (or a release failed): the engine queued a cleanup, so the
+ * release that comes for this token is that cleanup, and its log lines say so. */
+static void mark_cleanup(ofi_etcd_provider *p, const of_lock_token *t)
+{
+    pthread_mutex_lock(&p->mu);
+    ofi_etcd_lease *e = find_locked(p, t);
+    if (e != NULL)
+        e->cleanup = 1;
+    pthread_mutex_unlock(&p->mu);
+}
+
 static int64_t drop_time(int64_t now, int64_t ttl_s)
 {
     return ofi_add_sat_ns(now, (2 * ttl_s + 60) * OFI_NS_PER_SEC);
@@ -213,15 +225,22 @@ static int64_t new_lease_id(ofi_etcd_provider *p)
     return id != 0 ? id : 1;
 }
 
-static int bad_reply(const char *what)
+/* The step name of a release that is the engine's cleanup of an unknown outcome. */
+static const char STEP_CLEANUP[] = "cleanup";
+
+/* A reply that parsed as JSON but lacks what the step needs: logged against the member that
+ * sent it. */
+static int bad_reply(ofi_etcd_provider *p, const ofi_etcd_why *w, const char *what)
 {
+    ofi_etcd_log(&p->client, w->ep, w, OFI_PLOG_PARSE, OF_LOCK_LOG_ERROR,
+                 "malformed %s reply", what);
     return ofi_fail(OF_ERR_PROTOCOL, "etcd: malformed %s reply", what);
 }
 
 /* Grant lease @p id for @p ttl_s seconds. *granted_s: the TTL the server gave (it raises TTLs
  * below its minimum). OF_ERR_EXISTS if the id is taken. */
-static int lease_grant(ofi_etcd_provider *p, int64_t id, uint32_t ttl_s, int64_t deadline,
-                       int64_t *granted_s)
+static int lease_grant(ofi_etcd_provider *p, ofi_etcd_why *w, int64_t id, uint32_t ttl_s,
+                       int64_t deadline, int64_t *granted_s)
 {
     char ids[24], ttls[24];
     i64_text(id, ids);
@@ -231,7 +250,7 @@ static int lease_grant(ofi_etcd_provider *p, int64_t id, uint32_t ttl_s, int64_t
         return ofi_fail(OF_ERR_NOMEM, "etcd: building a request");
     json_t *r = NULL;
     int grpc = -1;
-    int rc = ofi_etcd_post(&p->client, "/v3/lease/grant", req, deadline, &r, &grpc);
+    int rc = ofi_etcd_post(&p->client, w, "/v3/lease/grant", req, deadline, &r, &grpc);
     json_decref(req);
     if (rc != OF_OK) {
         if (grpc == OFI_GRPC_FAILED_PRECONDITION && strstr(ofi_error_detail(), "exists") != NULL)
@@ -241,7 +260,7 @@ static int lease_grant(ofi_etcd_provider *p, int64_t id, uint32_t ttl_s, int64_t
     int64_t got_id = 0, ttl = 0;
     if (ofi_etcd_get_i64(r, "ID", 0, &got_id) != 0 || ofi_etcd_get_i64(r, "TTL", 0, &ttl) != 0 ||
         got_id != id || ttl < 1)
-        rc = bad_reply("lease grant");
+        rc = bad_reply(p, w, "lease grant");
     else
         *granted_s = ttl;
     json_decref(r);
@@ -250,7 +269,7 @@ static int lease_grant(ofi_etcd_provider *p, int64_t id, uint32_t ttl_s, int64_t
 
 /* Revoke lease @p id (deleting the keys attached to it). OF_OK, OF_ERR_NOT_FOUND, or a
  * transport error. */
-static int lease_revoke(ofi_etcd_provider *p, int64_t id, int64_t deadline)
+static int lease_revoke(ofi_etcd_provider *p, ofi_etcd_why *w, int64_t id, int64_t deadline)
 {
     char ids[24];
     i64_text(id, ids);
@@ -258,26 +277,41 @@ static int lease_revoke(ofi_etcd_provider *p, int64_t id, int64_t deadline)
     if (req == NULL)
         return ofi_fail(OF_ERR_NOMEM, "etcd: building a request");
     json_t *r = NULL;
-    int rc = ofi_etcd_post(&p->client, "/v3/lease/revoke", req, deadline, &r, NULL);
+    int rc = ofi_etcd_post(&p->client, w, "/v3/lease/revoke", req, deadline, &r, NULL);
     json_decref(req);
     json_decref(r);
     return rc;
 }
 
-/* Best-effort revoke for cleanup paths: keeps the caller's status and detail. */
-static void lease_revoke_quiet(ofi_etcd_provider *p, int64_t id, int64_t deadline)
+/* Best-effort revoke for cleanup paths: keeps the caller's status and detail. Returns the
+ * revoke's status (OF_OK also for id 0; OF_ERR_UNAVAILABLE when no time was left). In the
+ * engine's cleanup a failure is a WARN line: the lease then holds no key but stays until its TTL
+ * ends. */
+static int lease_revoke_quiet(ofi_etcd_provider *p, ofi_etcd_why *w, int64_t id, int64_t deadline)
 {
-    if (id == 0 || ofi_now_ns() >= deadline)
-        return;
+    if (id == 0)
+        return OF_OK;
+    if (ofi_now_ns() >= deadline) {
+        if (w->step == STEP_CLEANUP)
+            ofi_etcd_log(&p->client, -1, w, OFI_PLOG_REVOKE, OF_LOCK_LOG_WARN,
+                         "no time left to revoke lease %lld: it ends with its TTL", (long long)id);
+        return OF_ERR_UNAVAILABLE;
+    }
     char keep[512];
     snprintf(keep, sizeof keep, "%s", ofi_error_detail());
-    (void)lease_revoke(p, id, deadline);
+    int rc = lease_revoke(p, w, id, deadline);
+    if (rc != OF_OK && rc != OF_ERR_NOT_FOUND && w->step == STEP_CLEANUP)
+        ofi_etcd_log(&p->client, w->ep, w, OFI_PLOG_REVOKE, OF_LOCK_LOG_WARN,
+                     "revoking lease %lld failed (%s: %s): it ends with its TTL", (long long)id,
+                     of_status_name(rc), ofi_error_detail());
     ofi_fail(0, "%s", keep);
+    return rc;
 }
 
 /* One keep-alive of lease @p id. *ttl_s: its TTL now (0: the lease is gone; on an expired lease
  * not yet revoked, etcd answers only once the revocation is done, so 0 is final). */
-static int lease_keepalive(ofi_etcd_provider *p, int64_t id, int64_t deadline, int64_t *ttl_s)
+static int lease_keepalive(ofi_etcd_provider *p, ofi_etcd_why *w, int64_t id, int64_t deadline,
+                           int64_t *ttl_s)
 {
     char ids[24];
     i64_text(id, ids);
@@ -285,31 +319,32 @@ static int lease_keepalive(ofi_etcd_provider *p, int64_t id, int64_t deadline, i
     if (req == NULL)
         return ofi_fail(OF_ERR_NOMEM, "etcd: building a request");
     json_t *r = NULL;
-    int rc = ofi_etcd_post(&p->client, "/v3/lease/keepalive", req, deadline, &r, NULL);
+    int rc = ofi_etcd_post(&p->client, w, "/v3/lease/keepalive", req, deadline, &r, NULL);
     json_decref(req);
     if (rc != OF_OK)
         return rc;
     json_t *res = json_object_get(r, "result");
     if (!json_is_object(res) || ofi_etcd_get_i64(res, "TTL", 0, ttl_s) != 0)
-        rc = bad_reply("lease keepalive");
+        rc = bad_reply(p, w, "lease keepalive");
     json_decref(r);
     return rc;
 }
 
 /* A transaction; *succeeded from the reply, *out the reply (json_decref). */
-static int txn(ofi_etcd_provider *p, json_t *req, int64_t deadline, int *succeeded, json_t **out)
+static int txn(ofi_etcd_provider *p, ofi_etcd_why *w, json_t *req, int64_t deadline,
+               int *succeeded, json_t **out)
 {
     if (req == NULL)
         return ofi_fail(OF_ERR_NOMEM, "etcd: building a transaction");
     json_t *r = NULL;
-    int rc = ofi_etcd_post(&p->client, "/v3/kv/txn", req, deadline, &r, NULL);
+    int rc = ofi_etcd_post(&p->client, w, "/v3/kv/txn", req, deadline, &r, NULL);
     json_decref(req);
     if (rc != OF_OK)
         return rc;
     const json_t *s = json_object_get(r, "succeeded");
     if (s != NULL && !json_is_boolean(s)) {
         json_decref(r);
-        return bad_reply("txn");
+        return bad_reply(p, w, "txn");
     }
     *succeeded = s != NULL && json_is_true(s);
     *out = r;
@@ -340,6 +375,7 @@ static int etcd_try_acquire(void *self, const void *name, size_t name_len,
     ofi_etcd_provider *p = self;
     deadline_ns = step_deadline(p, deadline_ns);
     (void)out_retry_after_ms;
+    ofi_etcd_why w = {"acquire", name, name_len, -1};
     uint32_t ttl_s = ttl_seconds(ttl_ms);
     char *key = ofi_etcd_key_b64(p, name, name_len);
     char *val = token_b64(token);
@@ -362,7 +398,7 @@ static int etcd_try_acquire(void *self, const void *name, size_t name_len,
          * finds the lease to revoke. */
         if ((rc = lease_put(p, &rec)) != OF_OK)
             goto out;
-        rc = lease_grant(p, rec.id, ttl_s, deadline_ns, &granted);
+        rc = lease_grant(p, &w, rec.id, ttl_s, deadline_ns, &granted);
         if (rc != OF_ERR_EXISTS || tries == 2)
             break;
     }
@@ -377,7 +413,7 @@ static int etcd_try_acquire(void *self, const void *name, size_t name_len,
     rec.alive_until = t_send + granted * OFI_NS_PER_SEC - drift_ns(granted);
     rec.drop_after = drop_time(ofi_now_ns(), granted);
     if ((rc = lease_put(p, &rec)) != OF_OK) {
-        lease_revoke_quiet(p, rec.id, deadline_ns);
+        (void)lease_revoke_quiet(p, &w, rec.id, deadline_ns);
         goto out;
     }
     char ids[24];
@@ -386,7 +422,7 @@ static int etcd_try_acquire(void *self, const void *name, size_t name_len,
     json_t *r = NULL;
     int claimed = 0;
 again:
-    rc = txn(p,
+    rc = txn(p, &w,
              json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:{s:s, s:s, s:s}}, {s:{s:s}}],"
                        " s:[{s:{s:s}}]}",
                        "compare", "target", "CREATE", "key", key, "create_revision", "0",
@@ -398,7 +434,7 @@ again:
     if (rc == OF_ERR_UNKNOWN)
         goto out; /* the record stays: the cleanup deletes the key if it landed, and the lease */
     if (rc != OF_OK) {
-        lease_revoke_quiet(p, rec.id, deadline_ns);
+        (void)lease_revoke_quiet(p, &w, rec.id, deadline_ns);
         lease_drop(p, token);
         goto out;
     }
@@ -407,9 +443,11 @@ again:
     int64_t create_rev = 0, rev = 0;
     if (ofi_etcd_get_i64(json_object_get(r, "header"), "revision", 0, &rev) != 0 ||
         ofi_etcd_get_i64(kv, "create_revision", 0, &create_rev) != 0) {
-        rc = bad_reply("txn");
+        rc = bad_reply(p, &w, "txn");
     } else if (ok) {
         if (create_rev < 1 || (uint64_t)create_rev > OF_LOCK_FENCE_MAX) {
+            ofi_etcd_log(&p->client, w.ep, &w, OFI_PLOG_PARSE, OF_LOCK_LOG_ERROR,
+                         "create revision %lld outside 1..2^53-1", (long long)create_rev);
             rc = ofi_fail(OF_ERR_PROTOCOL, "etcd: create revision %lld outside 1..2^53-1",
                           (long long)create_rev);
         } else {
@@ -425,7 +463,7 @@ again:
             claimed = 1;
             json_decref(r);
             r = NULL;
-            lease_revoke_quiet(p, holder, deadline_ns);
+            (void)lease_revoke_quiet(p, &w, holder, deadline_ns);
             goto again;
         }
         rc = ofi_fail_plain(OF_ERR_BUSY);
@@ -434,16 +472,18 @@ again:
         busy_hint.name_len = name_len;
         busy_hint.revision = rev;
         /* This attempt's lease holds nothing; the next attempt grants its own. */
-        lease_revoke_quiet(p, rec.id, deadline_ns);
+        (void)lease_revoke_quiet(p, &w, rec.id, deadline_ns);
         lease_drop(p, token);
     }
     json_decref(r);
     if (rc != OF_OK && rc != OF_ERR_BUSY) {
         /* A reply we cannot read: give back whatever the transaction did. */
-        lease_revoke_quiet(p, rec.id, deadline_ns);
+        (void)lease_revoke_quiet(p, &w, rec.id, deadline_ns);
         lease_drop(p, token);
     }
 out:
+    if (rc == OF_ERR_UNKNOWN)
+        mark_cleanup(p, token);
     free(key);
     free(val);
     return rc;
@@ -456,26 +496,46 @@ static int etcd_release(void *self, const void *name, size_t name_len, const of_
     deadline_ns = step_deadline(p, deadline_ns);
     ofi_etcd_lease rec;
     int have = lease_get(p, token, &rec);
+    int cleanup = have && rec.cleanup;
+    ofi_etcd_why w = {cleanup ? STEP_CLEANUP : "release", name, name_len, -1};
     int rc;
     if (have && !rec.granted) {
         /* The grant went unanswered, so the transaction was never sent: revoking the lease (if
          * the grant landed at all) is the whole cleanup. */
-        rc = lease_revoke(p, rec.id, deadline_ns);
+        rc = lease_revoke(p, &w, rec.id, deadline_ns);
         if (rc == OF_OK) {
+            ofi_etcd_log(&p->client, w.ep, &w, -1, OF_LOCK_LOG_INFO,
+                         "done: revoked lease %lld, whose grant went unanswered",
+                         (long long)rec.id);
             lease_drop(p, token);
             return OF_OK;
         }
-        return rc == OF_ERR_NOT_FOUND ? ofi_fail_plain(OF_ERR_NOT_OWNER) : rc;
+        if (rc == OF_ERR_NOT_FOUND) {
+            /* The grant has not landed (yet): the engine asks again until its TTL is over. */
+            ofi_etcd_log(&p->client, w.ep, &w, OFI_PLOG_CLEANUP, OF_LOCK_LOG_DEBUG,
+                         "lease %lld not found: its unanswered grant has not landed",
+                         (long long)rec.id);
+            return ofi_fail_plain(OF_ERR_NOT_OWNER);
+        }
+        ofi_etcd_log(&p->client, w.ep, &w, OFI_PLOG_REVOKE, OF_LOCK_LOG_WARN,
+                     "revoking lease %lld, whose grant went unanswered, failed (%s): the engine "
+                     "tries again", (long long)rec.id, of_status_name(rc));
+        return rc;
     }
     if (have && ofi_now_ns() >= rec.alive_until) {
         /* The lease may have run out on the server while its key waits for the lessor to delete
          * it: ask the lease itself (etcd answers a keep-alive on an expired lease only after
          * revoking it). */
         int64_t ttl = 0;
-        rc = lease_keepalive(p, rec.id, deadline_ns, &ttl);
-        if (rc != OF_OK)
+        rc = lease_keepalive(p, &w, rec.id, deadline_ns, &ttl);
+        if (rc != OF_OK) {
+            mark_cleanup(p, token);
             return rc;
+        }
         if (ttl == 0) {
+            if (cleanup)
+                ofi_etcd_log(&p->client, w.ep, &w, -1, OF_LOCK_LOG_INFO,
+                             "done: lease %lld has already ended", (long long)rec.id);
             lease_drop(p, token);
             return ofi_fail_plain(OF_ERR_NOT_OWNER);
         }
@@ -489,15 +549,17 @@ static int etcd_release(void *self, const void *name, size_t name_len, const of_
     }
     int ok = 0;
     json_t *r = NULL;
-    rc = txn(p,
+    rc = txn(p, &w,
              json_pack("{s:[{s:s, s:s, s:s, s:s}], s:[{s:{s:s, s:b}}]}",
                        "compare", "target", "VALUE", "key", key, "value", val, "result", "EQUAL",
                        "success", "request_delete_range", "key", key, "prev_kv", 1),
              deadline_ns, &ok, &r);
     free(key);
     free(val);
-    if (rc != OF_OK)
+    if (rc != OF_OK) {
+        mark_cleanup(p, token); /* the engine queues a cleanup for what stays */
         return rc;
+    }
     int64_t lease = 0;
     if (ok) {
         json_t *kv = json_array_get(
@@ -506,9 +568,26 @@ static int etcd_release(void *self, const void *name, size_t name_len, const of_
     }
     json_decref(r);
     /* The key is gone (or was never ours): its lease, and ours, have nothing left to hold. */
-    lease_revoke_quiet(p, lease, deadline_ns);
-    if (have && rec.id != lease)
-        lease_revoke_quiet(p, rec.id, deadline_ns);
+    int rv = lease_revoke_quiet(p, &w, lease, deadline_ns);
+    int64_t revoked = lease;
+    if (have && rec.id != lease) {
+        int rv2 = lease_revoke_quiet(p, &w, rec.id, deadline_ns);
+        if (rv == OF_OK)
+            rv = rv2;
+        if (revoked == 0)
+            revoked = rec.id;
+    }
+    if (cleanup) {
+        const char *how = rv == OF_OK || rv == OF_ERR_NOT_FOUND ? "revoked" : "could not revoke";
+        if (ok)
+            ofi_etcd_log(&p->client, w.ep, &w, -1, OF_LOCK_LOG_INFO,
+                         "done: deleted the key an unknown outcome left, %s lease %lld", how,
+                         (long long)revoked);
+        else
+            ofi_etcd_log(&p->client, w.ep, &w, -1, OF_LOCK_LOG_INFO,
+                         "done: the key is not ours (the request did not land), %s lease %lld",
+                         how, (long long)revoked);
+    }
     lease_drop(p, token);
     return ok ? OF_OK : ofi_fail_plain(OF_ERR_NOT_OWNER);
 }
@@ -518,6 +597,7 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
 {
     ofi_etcd_provider *p = self;
     deadline_ns = step_deadline(p, deadline_ns);
+    ofi_etcd_why w = {"extend", name, name_len, -1};
     ofi_etcd_lease rec;
     if (!lease_get(p, token, &rec) || !rec.granted || rec.dead)
         return ofi_fail(OF_ERR_NOT_OWNER, "etcd: no live lease for this token");
@@ -537,7 +617,7 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
     if (ttl_s == rec.asked_s) {
         /* Same TTL: renew the lease, then check the key is still ours on it (an expired lease
          * answers 0 only after its keys are gone, so a renewed one still held them). */
-        rc = lease_keepalive(p, rec.id, deadline_ns, &granted);
+        rc = lease_keepalive(p, &w, rec.id, deadline_ns, &granted);
         if (rc != OF_OK)
             goto out;
         if (granted == 0) {
@@ -545,7 +625,7 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
             rc = ofi_fail_plain(OF_ERR_NOT_OWNER);
             goto out;
         }
-        rc = txn(p,
+        rc = txn(p, &w,
                  json_pack("{s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}",
                            "compare", "target", "VALUE", "key", key, "value", val, "result",
                            "EQUAL", "target", "LEASE", "key", key, "lease", ids, "result",
@@ -555,7 +635,7 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
         if (rc != OF_OK)
             goto out;
         if (!ok) {
-            lease_revoke_quiet(p, rec.id, deadline_ns);
+            (void)lease_revoke_quiet(p, &w, rec.id, deadline_ns);
             lease_drop(p, token);
             rc = ofi_fail_plain(OF_ERR_NOT_OWNER);
             goto out;
@@ -569,7 +649,7 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
         for (int tries = 0; rc == OF_ERR_EXISTS && tries < 3; tries++) {
             next.id = new_lease_id(p);
             t_send = ofi_now_coarse_ns();
-            rc = lease_grant(p, next.id, ttl_s, deadline_ns, &granted);
+            rc = lease_grant(p, &w, next.id, ttl_s, deadline_ns, &granted);
         }
         if (rc == OF_ERR_EXISTS)
             rc = ofi_fail(OF_ERR_PROTOCOL, "etcd: lease ids keep colliding");
@@ -577,7 +657,7 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
             goto out;
         char nids[24];
         i64_text(next.id, nids);
-        rc = txn(p,
+        rc = txn(p, &w,
                  json_pack("{s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}],"
                            " s:[{s:{s:s, s:s, s:s}}]}",
                            "compare", "target", "VALUE", "key", key, "value", val, "result",
@@ -596,22 +676,22 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
             goto out;
         }
         if (rc != OF_OK || !ok) {
-            lease_revoke_quiet(p, next.id, deadline_ns);
+            (void)lease_revoke_quiet(p, &w, next.id, deadline_ns);
             if (rc == OF_OK) {
-                lease_revoke_quiet(p, rec.id, deadline_ns);
+                (void)lease_revoke_quiet(p, &w, rec.id, deadline_ns);
                 lease_drop(p, token);
                 rc = ofi_fail_plain(OF_ERR_NOT_OWNER);
             }
             goto out;
         }
-        lease_revoke_quiet(p, rec.id, deadline_ns);
+        (void)lease_revoke_quiet(p, &w, rec.id, deadline_ns);
         rec = next;
     }
     rec.alive_until = t_send + granted * OFI_NS_PER_SEC - drift_ns(granted);
     rec.drop_after = drop_time(ofi_now_ns(), granted);
     if (!commit_extend(p, &rec)) {
         /* A contender of this provider revoked it as run out while we renewed. */
-        lease_revoke_quiet(p, rec.id, deadline_ns);
+        (void)lease_revoke_quiet(p, &w, rec.id, deadline_ns);
         rc = ofi_fail_plain(OF_ERR_NOT_OWNER);
         goto out;
     }
@@ -619,6 +699,8 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
         *out_valid_until_ns = rec.alive_until;
     rc = OF_OK;
 out:
+    if (rc == OF_ERR_UNKNOWN)
+        mark_cleanup(p, token);
     free(key);
     free(val);
     return rc;
@@ -644,6 +726,7 @@ static int on_watch(void *arg, json_t *msg)
 static int etcd_wait_release(void *self, const void *name, size_t name_len, int64_t until_ns)
 {
     ofi_etcd_provider *p = self;
+    ofi_etcd_why w = {"wait", name, name_len, -1};
     char *key = ofi_etcd_key_b64(p, name, name_len);
     if (key == NULL)
         return ofi_fail(OF_ERR_NOMEM, "etcd: encoding the key");
@@ -659,14 +742,14 @@ static int etcd_wait_release(void *self, const void *name, size_t name_len, int6
         /* No fresh BUSY answer on this thread: look first, then watch from what we saw. */
         json_t *r = NULL;
         json_t *req = json_pack("{s:s, s:b}", "key", key, "count_only", 1);
-        rc = req != NULL ? ofi_etcd_post(&p->client, "/v3/kv/range", req,
+        rc = req != NULL ? ofi_etcd_post(&p->client, &w, "/v3/kv/range", req,
                                          step_deadline(p, cap), &r, NULL)
                          : ofi_fail(OF_ERR_NOMEM, "etcd: building a request");
         json_decref(req);
         int64_t count = 0, rev = 0;
         if (rc == OF_OK && (ofi_etcd_get_i64(r, "count", 0, &count) != 0 ||
                             ofi_etcd_get_i64(json_object_get(r, "header"), "revision", 0, &rev) != 0))
-            rc = bad_reply("range");
+            rc = bad_reply(p, &w, "range");
         json_decref(r);
         if (rc == OF_OK && count == 0) {
             free(key);
@@ -680,8 +763,8 @@ static int etcd_wait_release(void *self, const void *name, size_t name_len, int6
         i64_text(from, froms);
         json_t *req = json_pack("{s:{s:s, s:s, s:[s]}}", "create_request", "key", key,
                                 "start_revision", froms, "filters", "NOPUT");
-        watch_ctx w = {0};
-        rc = req != NULL ? ofi_etcd_stream(&p->client, "/v3/watch", req, cap, on_watch, &w)
+        watch_ctx wc = {0};
+        rc = req != NULL ? ofi_etcd_stream(&p->client, &w, "/v3/watch", req, cap, on_watch, &wc)
                          : ofi_fail(OF_ERR_NOMEM, "etcd: building a request");
         json_decref(req);
         if (rc == OF_ERR_TIMEOUT && cap < until_ns)
@@ -749,6 +832,7 @@ int ofi_etcd_provider_create(ofi_etcd_config *cfg, of_lock_provider **out_provid
         etcd_destroy(p);
         return rc;
     }
+    ofi_etcd_client_attach_log(&p->client, prov);
     *out_provider = prov;
     return OF_OK;
 }

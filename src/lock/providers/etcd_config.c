@@ -312,6 +312,16 @@ static int parse_url(const char *url, ofi_etcd_config *c, char **prefix, size_t 
     size_t auth_end = i;
     while (auth_end < n && url[auth_end] != '/' && url[auth_end] != '?')
         auth_end++;
+    /* The authority ends at the first '/' or '?', so credentials holding a raw one are split at
+     * the wrong place: "etcd://u:12/34@h/" would read as host "u", port 12 and the prefix "34@h/"
+     * (a piece of the password kept as a key prefix). As the Redis parser does, a raw '@' after
+     * the authority is refused before anything else is looked at: the password is never taken
+     * apart, and the detail names where the authority starts, no byte of it. */
+    if (strchr(url + auth_end, '@') != NULL) /* url is NUL-terminated at n */
+        return ofi_fail(OF_ERR_INVALID,
+                        "offset %zu: a raw '@' after the first '/' or '?': percent-encode '/', "
+                        "'?' and '@' in credentials (%%2F %%3F %%40), and '@' in the prefix (%%40)",
+                        i);
     const char *at = NULL;
     for (size_t k = i; k < auth_end; k++)
         if (url[k] == '@')

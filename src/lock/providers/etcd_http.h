@@ -12,8 +12,19 @@
 #include <jansson.h>
 
 #include "lock/providers/etcd_config.h"
+#include "lock/providers/provider_log.h"
 
 typedef struct ofi_etcd_conn ofi_etcd_conn;
+
+/* What a request is for, named in the transport's log lines: the step ("acquire", "cleanup",
+ * ...) and the lock (@c name NULL: none). The transport sets @c ep to the endpoint that answered
+ * last (-1: none answered), so the caller's own lines about a reply name the right member. */
+typedef struct ofi_etcd_why {
+    const char *step;
+    const void *name;
+    size_t name_len;
+    int ep;
+} ofi_etcd_why;
 
 typedef struct ofi_etcd_client {
     ofi_etcd_config cfg;       /* owned */
@@ -25,6 +36,12 @@ typedef struct ofi_etcd_client {
     int auth_off;              /* the cluster said authentication is not enabled */
     uint64_t token_gen;        /* bumped whenever token changes */
     atomic_uint preferred;     /* endpoint tried first */
+    /* Log lines: one limiter per endpoint ("etcd host:port") and one for lines about the whole
+     * list ("etcd host:port,host:port": nothing reachable). */
+    ofi_plog_state log[OF_LOCK_ETCD_ENDPOINTS_MAX];
+    ofi_plog_state log_all;
+    atomic_uint ep_failed[OF_LOCK_ETCD_ENDPOINTS_MAX]; /* failed requests in a row */
+    atomic_bool ep_reached[OF_LOCK_ETCD_ENDPOINTS_MAX]; /* answered once: "connected" was said */
 } ofi_etcd_client;
 
 /* gRPC status codes etcd reports in its gateway's error bodies. */
@@ -36,20 +53,32 @@ typedef struct ofi_etcd_client {
 int ofi_etcd_client_init(ofi_etcd_client *c, ofi_etcd_config *cfg);
 void ofi_etcd_client_fini(ofi_etcd_client *c);
 
-/* POST @p body (not stolen) to @p path ("/v3/kv/txn") by @p deadline_ns. On OF_OK *out is the
+/* Start delivering the client's log lines to @p provider (once it exists). */
+void ofi_etcd_client_attach_log(ofi_etcd_client *c, of_lock_provider *provider);
+
+/* Log through the limiter of endpoint @p ep (-1: the whole list): "<why->step> of lock "<name>":
+ * <fmt...>" (just "<step>: " without a lock). @p kind an OFI_PLOG_* slot or -1, as ofi_plog(). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 6, 7)))
+#endif
+void ofi_etcd_log(ofi_etcd_client *c, int ep, const ofi_etcd_why *why, int kind, int level,
+                  const char *fmt, ...);
+
+/* POST @p body (not stolen) to @p path ("/v3/kv/txn") by @p deadline_ns, for @p why (named in
+ * log lines; may be NULL). On OF_OK *out is the
  * reply object (json_decref it). Errors: OF_ERR_UNAVAILABLE nothing was sent (every endpoint
  * refused or the deadline passed first); OF_ERR_UNKNOWN sent, no reply; OF_ERR_AUTH;
  * OF_ERR_PROTOCOL; OF_ERR_NOMEM; and, for an etcd error reply, its status with *out_grpc set to
  * the gRPC code (OF_ERR_PROTOCOL for codes the transport does not map itself). The detail says
  * what happened, never the password. */
-int ofi_etcd_post(ofi_etcd_client *c, const char *path, json_t *body, int64_t deadline_ns,
-                  json_t **out, int *out_grpc);
+int ofi_etcd_post(ofi_etcd_client *c, ofi_etcd_why *why, const char *path, json_t *body,
+                  int64_t deadline_ns, json_t **out, int *out_grpc);
 
 /* POST @p body to a streaming endpoint (/v3/watch) and call @p on_msg for every message (the
  * gateway's `result` object) until it returns non-zero (then OF_OK) or @p until_ns passes
  * (OF_ERR_TIMEOUT). Other errors as ofi_etcd_post(). */
-int ofi_etcd_stream(ofi_etcd_client *c, const char *path, json_t *body, int64_t until_ns,
-                    int (*on_msg)(void *ctx, json_t *msg), void *ctx);
+int ofi_etcd_stream(ofi_etcd_client *c, ofi_etcd_why *why, const char *path, json_t *body,
+                    int64_t until_ns, int (*on_msg)(void *ctx, json_t *msg), void *ctx);
 
 /* Read an int64 member that the gateway sends as a decimal string (or a number). An absent
  * member gives @p dflt (the gateway leaves out zero values). Returns 0, or -1 if malformed. */

@@ -34,6 +34,7 @@ enum {
     OFI_PLOG_NOSCRIPT,    /* the server lost its script cache */
     OFI_PLOG_FAILOVER,    /* etcd: switched to another endpoint */
     OFI_PLOG_REVOKE,      /* etcd: a lease revoke failed */
+    OFI_PLOG_CLEANUP,     /* etcd: a cleanup found nothing yet (the engine keeps asking) */
     OFI_PLOG_KINDS
 };
 
