@@ -13,7 +13,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -415,6 +417,120 @@ static void report(const char *what, const char *arg, int rc)
 /* --verbose: the library's lock events, one stderr line each (see on_event). */
 static int verbose;
 
+/* --verbose lines reach stderr through a small queue and a writer thread: a stderr nobody reads
+ * (a full pipe) must block neither the engine's renewal thread, where most events arrive (the
+ * lease would lapse), nor the main loop, which kills the job when the lease is lost. A full queue
+ * drops lines and counts them; the writer says how many before its next line. */
+enum { VLINE_MAX = 384, VQUEUE_LEN = 64 };
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char lines[VQUEUE_LEN][VLINE_MAX];
+    unsigned head, count, dropped;
+    int running, stop, done;
+    pthread_t thread;
+} vq = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* write(2), not stdio: a writer stuck on a full pipe then holds no stdio lock that exit() or
+ * another thread's fprintf(stderr) would wait for. */
+static void write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void *vwriter(void *arg)
+{
+    (void)arg;
+    char line[VLINE_MAX];
+    pthread_mutex_lock(&vq.mu);
+    for (;;) {
+        while (vq.count == 0 && vq.dropped == 0 && !vq.stop)
+            pthread_cond_wait(&vq.cv, &vq.mu);
+        if (vq.count == 0 && vq.dropped == 0)
+            break; /* stop asked and nothing left */
+        unsigned dropped = vq.dropped;
+        vq.dropped = 0;
+        int have = vq.count > 0;
+        if (have) {
+            memcpy(line, vq.lines[vq.head], sizeof line);
+            vq.head = (vq.head + 1) % VQUEUE_LEN;
+            vq.count--;
+        }
+        pthread_mutex_unlock(&vq.mu);
+        if (dropped) {
+            char note[80];
+            int n = snprintf(note, sizeof note,
+                             "oflock: %u --verbose lines dropped (stderr was not read)\n", dropped);
+            write_all(STDERR_FILENO, note, (size_t)n);
+        }
+        if (have)
+            write_all(STDERR_FILENO, line, strlen(line));
+        pthread_mutex_lock(&vq.mu);
+    }
+    vq.done = 1;
+    pthread_cond_broadcast(&vq.cv);
+    pthread_mutex_unlock(&vq.mu);
+    return NULL;
+}
+
+/* At exit: let the writer finish what is queued, but give up after a second (stderr may never
+ * drain; the process ends anyway). */
+static void vflush(void)
+{
+    pthread_mutex_lock(&vq.mu);
+    if (vq.running) {
+        vq.stop = 1;
+        pthread_cond_broadcast(&vq.cv);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        while (!vq.done && pthread_cond_timedwait(&vq.cv, &vq.mu, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&vq.mu);
+}
+
+/* Start the writer (main thread, before any event can arrive). Non-zero when it cannot start. */
+static int vstart(void)
+{
+    if (pthread_create(&vq.thread, NULL, vwriter, NULL) != 0)
+        return -1;
+    vq.running = 1;
+    atexit(vflush);
+    return 0;
+}
+
+/* One --verbose line (with its newline), queued for the writer; never blocks on stderr. */
+__attribute__((format(printf, 1, 2))) static void vsay(const char *fmt, ...)
+{
+    char line[VLINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line) /* cut: keep the newline that ends it */
+        line[sizeof line - 2] = '\n';
+    pthread_mutex_lock(&vq.mu);
+    if (vq.count == VQUEUE_LEN) {
+        vq.dropped++;
+    } else {
+        memcpy(vq.lines[(vq.head + vq.count) % VQUEUE_LEN], line, sizeof line);
+        vq.count++;
+    }
+    pthread_cond_signal(&vq.cv);
+    pthread_mutex_unlock(&vq.mu);
+}
+
 /* A signal's name without "SIG" for --verbose lines ("TERM"), or its number. */
 static const char *sig_name(int sig, char buf[16])
 {
@@ -446,8 +562,8 @@ static void format_lease(int64_t valid_until_ns, char *out, size_t cap)
 }
 
 /* The event callback: runs on the thread of the event (acquire and release here; renewals,
- * losses and cleanups on the engine's renewal thread), so it only formats and writes one line
- * (stdio locks the stream: lines never mix). */
+ * losses and cleanups on the engine's renewal thread), so it only formats one line and queues it
+ * (vsay: it never waits for stderr). */
 static void on_event(void *ctx, const of_lock_event *ev)
 {
     (void)ctx;
@@ -459,38 +575,38 @@ static void on_event(void *ctx, const of_lock_event *ev)
     switch (ev->kind) {
     case OF_LOCK_EVENT_ACQUIRED:
         format_lease(ev->valid_until_ns, lease, sizeof lease);
-        fprintf(stderr, "oflock: %.*s: acquired, fence %llu, %s\n", n, nm,
+        vsay("oflock: %.*s: acquired, fence %llu, %s\n", n, nm,
                 (unsigned long long)ev->fence, lease);
         break;
     case OF_LOCK_EVENT_ACQUIRE_FAILED:
-        fprintf(stderr, "oflock: %.*s: not acquired: %s%s%s%s\n", n, nm,
+        vsay("oflock: %.*s: not acquired: %s%s%s%s\n", n, nm,
                 of_status_name(ev->status), open, d, close);
         break;
     case OF_LOCK_EVENT_RENEWED:
         format_lease(ev->valid_until_ns, lease, sizeof lease);
-        fprintf(stderr, "oflock: %.*s: renewed, %s\n", n, nm, lease);
+        vsay("oflock: %.*s: renewed, %s\n", n, nm, lease);
         break;
     case OF_LOCK_EVENT_RENEW_FAILED:
         format_lease(ev->valid_until_ns, lease, sizeof lease);
-        fprintf(stderr, "oflock: %.*s: renewal failed: %s%s%s%s; %s, %s\n", n, nm,
+        vsay("oflock: %.*s: renewal failed: %s%s%s%s; %s, %s\n", n, nm,
                 of_status_name(ev->status), open, d, close,
                 ev->status == OF_ERR_NOT_OWNER || ev->status == OF_ERR_UNKNOWN
                     ? "the lease is given up" : "retrying while the lease lasts",
                 lease);
         break;
     case OF_LOCK_EVENT_LOST:
-        fprintf(stderr, "oflock: %.*s: lease lost: %s%s%s%s\n", n, nm, of_status_name(ev->status),
+        vsay("oflock: %.*s: lease lost: %s%s%s%s\n", n, nm, of_status_name(ev->status),
                 open, d, close);
         break;
     case OF_LOCK_EVENT_RELEASED:
-        fprintf(stderr, "oflock: %.*s: released: %s%s%s%s\n", n, nm, of_status_name(ev->status),
+        vsay("oflock: %.*s: released: %s%s%s%s\n", n, nm, of_status_name(ev->status),
                 open, d, close);
         break;
     case OF_LOCK_EVENT_CLEANUP_QUEUED:
-        fprintf(stderr, "oflock: %.*s: cleanup queued%s%s%s\n", n, nm, open, d, close);
+        vsay("oflock: %.*s: cleanup queued%s%s%s\n", n, nm, open, d, close);
         break;
     case OF_LOCK_EVENT_CLEANUP_DONE:
-        fprintf(stderr, "oflock: %.*s: cleanup done: %s%s%s%s\n", n, nm,
+        vsay("oflock: %.*s: cleanup done: %s%s%s%s\n", n, nm,
                 of_status_name(ev->status), open, d, close);
         break;
     default:
@@ -504,7 +620,7 @@ static void say_signal(pid_t group, int sig, const char *why)
     if (!verbose)
         return;
     char b[16];
-    fprintf(stderr, "oflock: sent %s to COMMAND's process group %ld (%s)\n", sig_name(sig, b),
+    vsay("oflock: sent %s to COMMAND's process group %ld (%s)\n", sig_name(sig, b),
             (long)group, why);
 }
 
@@ -1134,6 +1250,11 @@ int main(int argc, char **argv)
     url_set_free(&urls);
     if (rc != OF_OK)
         return rc;
+    if (verbose && vstart() != 0) {
+        perror("oflock: --verbose writer thread");
+        of_lock_provider_destroy(provider);
+        return EX_UNAVAILABLE_;
+    }
     if (verbose) {
         of_lock_provider_config cfg;
         of_lock_provider_config_init(&cfg, sizeof cfg);

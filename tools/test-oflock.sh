@@ -183,6 +183,27 @@ grep -qE "^oflock: verb: acquired, fence $vf, [0-9]+ ms left \(until [0-9-]{10}T
 check "-v: the acquire names the fence, the lease left and its end" 0 $?
 grep -qE '^oflock: verb: renewed, [0-9]+ ms left \(until ' "$tmp/verb.err"; check "-v: renewals are printed" 0 $?
 tail -n 1 "$tmp/verb.err" | grep -qx 'oflock: verb: released: OF_OK'; check "-v: the release comes last" 0 $?
+# A stderr nobody reads (a full pipe) must not stop renewals: the lease outlives the 1.5 s job
+# (TTL 0.2 s), and oflock exits (its writer gives up on stderr after a second).
+full=$(python3 - "$oflock" "$d" <<'PY'
+import fcntl, os, subprocess, sys
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, os.O_NONBLOCK)
+try:
+    while True:
+        os.write(w, b"x" * 4096)
+except BlockingIOError:
+    pass
+fcntl.fcntl(w, fcntl.F_SETFL, 0)
+try:
+    p = subprocess.run([sys.argv[1], "-v", "--dir", sys.argv[2], "--ttl", "0.2", "vfull", "--",
+                        "sleep", "1.5"], stderr=w, timeout=30)
+    print(p.returncode)
+except subprocess.TimeoutExpired:
+    print("hung")
+PY
+)
+check "-v with a full stderr pipe: the job ends normally" 0 "$full"
 # A loss: the renewal's failure with its cause, the loss, the signals sent, the release.
 timeout -k 10 60 "$oflock" --verbose --dir "$d" --ttl 0.6 --kill-after 0.3 vlost -- \
   sh -c "trap '' TERM; : > '$tmp/vlost-up'; exec sleep 60" 2> "$tmp/vlost.err" &
