@@ -123,7 +123,7 @@ OF_API size_t of_name_max(void);
 
 /** Metrics format: the Prometheus text exposition format (version 0.0.4). */
 #define OF_METRICS_PROMETHEUS 1
-/** Metrics format: one JSON object (see docs/metrics.md). */
+/** Metrics format: one JSON object (see docs/observability.md). */
 #define OF_METRICS_JSON 2
 
 /** Receives metrics text in pieces (not NUL-terminated); return 0 to go on, or a negative
