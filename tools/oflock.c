@@ -2,7 +2,8 @@
  * several Redis servers, etcd, or a lease directory on one host), renewed automatically; the
  * command's process group is signalled if the lease is lost, and does not outlive oflock.
  * Shows: of_lock_acquire with OF_LOCK_AUTO_RENEW and on_lost, of_lock_fence,
- * of_lock_valid_until_ns, of_lock_release, of_lock_redis_create_url, of_lock_redlock_create(_list),
+ * of_lock_valid_until_ns, of_lock_release, the event callback (of_lock_provider_config.on_event,
+ * for --verbose), of_lock_redis_create_url, of_lock_redlock_create(_list),
  * of_lock_etcd_create_url, and the example file provider. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* pipe2, explicit_bzero, getopt_long, prctl */
@@ -78,7 +79,7 @@ static int64_t min_ttl_for_budget(int64_t budget_ms)
 static const char usage_text[] =
     "usage: oflock (--redis URL [--redis URL...] | --etcd URL | --dir DIR) [--ttl DUR]\n"
     "              [--wait DUR | --nonblock] [--on-lost SIG|none] [--kill-after DUR] [-E N]\n"
-    "              NAME [--] COMMAND [ARGS...]\n";
+    "              [-v] NAME [--] COMMAND [ARGS...]\n";
 
 static const char help_text[] =
     "Run COMMAND while holding the lock NAME, shared by every host that uses the same backend\n"
@@ -108,6 +109,9 @@ static const char help_text[] =
     "  -k, --kill-after DUR  send KILL this long after SIG (or a forwarded HUP, INT, QUIT or\n"
     "                        TERM) if COMMAND still runs (default 10s)\n"
     "  -E, --conflict-exit-code N  exit status when busy or timed out (default 1)\n"
+    "  -v, --verbose         on stderr, one line each: the lock acquired (fence, lease left and\n"
+    "                        its end in UTC), each renewal and renewal failure with its cause,\n"
+    "                        the loss, every signal sent to COMMAND's group, the release\n"
     "  -h, --help            show this help\n"
     "\n"
     "Without --redis, --etcd and --dir, $OFLOCK_REDIS_URL (one URL, @FILE, or 3..15 URLs\n"
@@ -408,6 +412,102 @@ static void report(const char *what, const char *arg, int rc)
             detail, *detail ? ")" : "");
 }
 
+/* --verbose: the library's lock events, one stderr line each (see on_event). */
+static int verbose;
+
+/* A signal's name without "SIG" for --verbose lines ("TERM"), or its number. */
+static const char *sig_name(int sig, char buf[16])
+{
+    for (size_t i = 0; i < sizeof signal_names / sizeof signal_names[0]; i++)
+        if (signal_names[i].sig == sig)
+            return signal_names[i].name;
+    if (sig == SIGCONT)
+        return "CONT";
+    snprintf(buf, 16, "%d", sig);
+    return buf;
+}
+
+/* " N ms left (until 2024-05-01T12:00:00.123Z)": a CLOCK_MONOTONIC end as time left and as UTC
+ * wall time (read now, so a wall-clock step later does not change what was printed). */
+static void format_lease(int64_t valid_until_ns, char *out, size_t cap)
+{
+    struct timespec mono, wall;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &wall);
+    int64_t left_ns = valid_until_ns - ((int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec);
+    int64_t end_ns = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec + left_ns;
+    time_t end_s = (time_t)(end_ns / 1000000000);
+    struct tm tm;
+    char when[32] = "?";
+    if (gmtime_r(&end_s, &tm) != NULL)
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, cap, "%lld ms left (until %s.%03dZ)", (long long)(left_ns / 1000000), when,
+             (int)(end_ns % 1000000000 / 1000000));
+}
+
+/* The event callback: runs on the thread of the event (acquire and release here; renewals,
+ * losses and cleanups on the engine's renewal thread), so it only formats and writes one line
+ * (stdio locks the stream: lines never mix). */
+static void on_event(void *ctx, const of_lock_event *ev)
+{
+    (void)ctx;
+    char lease[96];
+    const char *d = ev->detail;
+    const char *open = *d ? " (" : "", *close = *d ? ")" : "";
+    const int n = (int)ev->name_len;
+    const char *nm = ev->name;
+    switch (ev->kind) {
+    case OF_LOCK_EVENT_ACQUIRED:
+        format_lease(ev->valid_until_ns, lease, sizeof lease);
+        fprintf(stderr, "oflock: %.*s: acquired, fence %llu, %s\n", n, nm,
+                (unsigned long long)ev->fence, lease);
+        break;
+    case OF_LOCK_EVENT_ACQUIRE_FAILED:
+        fprintf(stderr, "oflock: %.*s: not acquired: %s%s%s%s\n", n, nm,
+                of_status_name(ev->status), open, d, close);
+        break;
+    case OF_LOCK_EVENT_RENEWED:
+        format_lease(ev->valid_until_ns, lease, sizeof lease);
+        fprintf(stderr, "oflock: %.*s: renewed, %s\n", n, nm, lease);
+        break;
+    case OF_LOCK_EVENT_RENEW_FAILED:
+        format_lease(ev->valid_until_ns, lease, sizeof lease);
+        fprintf(stderr, "oflock: %.*s: renewal failed: %s%s%s%s; %s, %s\n", n, nm,
+                of_status_name(ev->status), open, d, close,
+                ev->status == OF_ERR_NOT_OWNER || ev->status == OF_ERR_UNKNOWN
+                    ? "the lease is given up" : "retrying while the lease lasts",
+                lease);
+        break;
+    case OF_LOCK_EVENT_LOST:
+        fprintf(stderr, "oflock: %.*s: lease lost: %s%s%s%s\n", n, nm, of_status_name(ev->status),
+                open, d, close);
+        break;
+    case OF_LOCK_EVENT_RELEASED:
+        fprintf(stderr, "oflock: %.*s: released: %s%s%s%s\n", n, nm, of_status_name(ev->status),
+                open, d, close);
+        break;
+    case OF_LOCK_EVENT_CLEANUP_QUEUED:
+        fprintf(stderr, "oflock: %.*s: cleanup queued%s%s%s\n", n, nm, open, d, close);
+        break;
+    case OF_LOCK_EVENT_CLEANUP_DONE:
+        fprintf(stderr, "oflock: %.*s: cleanup done: %s%s%s%s\n", n, nm,
+                of_status_name(ev->status), open, d, close);
+        break;
+    default:
+        break; /* a kind newer than this program */
+    }
+}
+
+/* --verbose: a signal sent to COMMAND's group, and why. */
+static void say_signal(pid_t group, int sig, const char *why)
+{
+    if (!verbose)
+        return;
+    char b[16];
+    fprintf(stderr, "oflock: sent %s to COMMAND's process group %ld (%s)\n", sig_name(sig, b),
+            (long)group, why);
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -674,16 +774,24 @@ static pid_t start_watchdog(pid_t group, const child_setup *cs, int *out_fd)
 }
 
 /* Send @p sig to the group (and CONT, so a stopped job sees it) and arm the KILL that follows
- * --kill-after later, unless one is armed already. */
-static void end_group(pid_t group, int sig, int64_t kill_after_ms, int64_t *kill_at)
+ * --kill-after later, unless one is armed already. @p why is for --verbose. */
+static void end_group(pid_t group, int sig, int64_t kill_after_ms, int64_t *kill_at,
+                      const char *why)
 {
     kill(-group, sig);
+    say_signal(group, sig, why);
     if (sig == SIGKILL)
         return;
-    if (sig != SIGCONT)
+    if (sig != SIGCONT) {
         kill(-group, SIGCONT);
-    if (*kill_at < 0)
+        say_signal(group, SIGCONT, "so that a stopped job sees it");
+    }
+    if (*kill_at < 0) {
         *kill_at = now_ms() + kill_after_ms;
+        if (verbose)
+            fprintf(stderr, "oflock: KILL follows in %lld ms if COMMAND's group still runs\n",
+                    (long long)kill_after_ms);
+    }
 }
 
 /* Whether any process of the group is still there (the leader reaped: others only). A zombie
@@ -837,12 +945,13 @@ int main(int argc, char **argv)
         {"on-lost", required_argument, NULL, 's'},
         {"kill-after", required_argument, NULL, 'k'},
         {"conflict-exit-code", required_argument, NULL, 'E'},
+        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+:r:e:d:t:w:ns:k:E:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:r:e:d:t:w:ns:k:E:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
             if (n_redis == OF_LOCK_REDLOCK_MAX_SERVERS)
@@ -890,6 +999,9 @@ int main(int argc, char **argv)
             busy_code = (int)n;
             break;
         }
+        case 'v':
+            verbose = 1;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             fputc('\n', stdout);
@@ -1022,6 +1134,16 @@ int main(int argc, char **argv)
     url_set_free(&urls);
     if (rc != OF_OK)
         return rc;
+    if (verbose) {
+        of_lock_provider_config cfg;
+        of_lock_provider_config_init(&cfg, sizeof cfg);
+        cfg.on_event = on_event;
+        if (of_lock_provider_configure(provider, &cfg) != OF_OK) {
+            report("--verbose", "", OF_ERR_INVALID);
+            of_lock_provider_destroy(provider);
+            return EX_UNAVAILABLE_;
+        }
+    }
 
     if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         perror("oflock: pipe");
@@ -1147,7 +1269,9 @@ int main(int argc, char **argv)
         if (lost_flag && !lost_handled) {
             lost_handled = 1;
             if (lost_sig != 0)
-                end_group(pid, lost_sig, kill_after_ms, &kill_at);
+                end_group(pid, lost_sig, kill_after_ms, &kill_at, "the lease was lost");
+            else if (verbose)
+                fprintf(stderr, "oflock: --on-lost none: COMMAND runs on without the lock\n");
         }
         /* Leftovers whose parent is still alive are not our children: no SIGCHLD tells when
          * they end, so poll for them. */
@@ -1156,6 +1280,7 @@ int main(int argc, char **argv)
             int64_t left = kill_at - now_ms();
             if (left <= 0) {
                 kill(-pid, SIGKILL);
+                say_signal(pid, SIGKILL, "--kill-after passed");
                 kill_at = -1;
                 continue;
             }
@@ -1168,10 +1293,12 @@ int main(int argc, char **argv)
             ssize_t n = read(wake_pipe[0], buf, sizeof buf);
             for (ssize_t i = 0; i < n; i++) {
                 int sig = buf[i];
-                if (ends_job(sig))
-                    end_group(pid, sig, kill_after_ms, &kill_at);
-                else if (sig == SIGUSR1 || sig == SIGUSR2 || sig == SIGALRM)
+                if (ends_job(sig)) {
+                    end_group(pid, sig, kill_after_ms, &kill_at, "forwarded");
+                } else if (sig == SIGUSR1 || sig == SIGUSR2 || sig == SIGALRM) {
                     kill(-pid, sig);
+                    say_signal(pid, sig, "forwarded");
+                }
             }
         }
     }

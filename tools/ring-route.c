@@ -1,8 +1,9 @@
 /*
  * ring-route: shard planning with the consistent-hash ring of <openfault/ring.h>.
  *
- *   ring-route [--ketama] [--vnodes N] [--seed N] (--nodes FILE | NODE...) [--stats [--json]] < keys
- *   ring-route [--ketama] [--vnodes N] [--seed N] --diff OLD_FILE NEW_FILE [< keys]
+ *   ring-route [--ketama[=unweighted]] [--vnodes N] [--seed N] (--nodes FILE | NODE...)
+ *              [--stats [--json]] < keys
+ *   ring-route [--ketama[=unweighted]] [--vnodes N] [--seed N] --diff OLD_FILE NEW_FILE [< keys]
  *
  * Exit status: 0 ok, 1 bad input (node list, unreadable file, ring error), 2 usage.
  */
@@ -22,16 +23,21 @@
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
-    "usage: ring-route [--ketama] [--vnodes N] [--seed N] (--nodes FILE | NODE...)\n"
+    "usage: ring-route [--ketama[=unweighted]] [--vnodes N] [--seed N] (--nodes FILE | NODE...)\n"
     "                  [--stats [--json]] < keys\n"
-    "       ring-route [--ketama] [--vnodes N] [--seed N] --diff OLD_FILE NEW_FILE [< keys]\n"
+    "       ring-route [--ketama[=unweighted]] [--vnodes N] [--seed N] --diff OLD_FILE NEW_FILE\n"
+    "                  [< keys]\n"
     "\n"
     "Route keys (one per stdin line, \\n or \\r\\n stripped) to nodes of a consistent-hash ring.\n"
     "\n"
     "  NODE            id[=weight] (weight >= 1, default 1); with --ketama host[:port][=weight]\n"
-    "                  (port 11211 when absent, IPv6 as [addr]:port, weight 0 counts as 1)\n"
+    "                  (port 11211 when absent, IPv6 as [addr]:port, weight 0 counts as 1;\n"
+    "                  unweighted ketama ignores weights)\n"
     "  --nodes FILE    read one NODE per line; '#' comment lines and blank lines are skipped\n"
-    "  --ketama        libmemcached-compatible weighted ketama placement\n"
+    "  --ketama[=weighted|unweighted]\n"
+    "                  libmemcached-compatible ketama placement: weighted (the default,\n"
+    "                  MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED) or unweighted\n"
+    "                  (MEMCACHED_BEHAVIOR_KETAMA: 100 points per server, one-at-a-time hash)\n"
     "  --vnodes N      virtual nodes per unit of weight (native only, default 1024;\n"
     "                  decimal or 0x hex)\n"
     "  --seed N        hash seed (native only, default 0; decimal or 0x hex)\n"
@@ -606,8 +612,13 @@ int main(int argc, char **argv)
             fputs(usage_text, stdout);
             free(positional);
             return 0;
-        } else if (strcmp(a, "--ketama") == 0) {
+        } else if (strcmp(a, "--ketama") == 0 || strcmp(a, "--ketama=weighted") == 0) {
             cfg.ketama = 1;
+        } else if (strcmp(a, "--ketama=unweighted") == 0) {
+            cfg.ketama = 1;
+            cfg.opts.flags |= OF_RING_KETAMA_UNWEIGHTED;
+        } else if (strncmp(a, "--ketama=", 9) == 0) {
+            rc = usage_error("--ketama takes weighted or unweighted, not '%.64s'", a + 9);
         } else if (strcmp(a, "--stats") == 0) {
             stats = 1;
         } else if (strcmp(a, "--json") == 0) {

@@ -173,6 +173,33 @@ rm -f "$d"/*.lease
 wait "$p"; check "lock lost -> 75" 75 $?
 grep -q 'lock lost' "$tmp/lost-err"; check "loss reported on stderr" 0 $?
 
+# --verbose: one stderr line per lock event. Without it a run that goes well prints nothing.
+run --dir "$d" --ttl 0.3 quiet -- sleep 0.5 2> "$tmp/quiet.err"; check "without -v: runs" 0 $?
+check "without -v: nothing on stderr" "" "$(cat "$tmp/quiet.err")"
+run -v --dir "$d" --ttl 0.3 verb -- sh -c 'sleep 0.5; echo "$OF_FENCE"' > "$tmp/verb.out" 2> "$tmp/verb.err"
+check "-v: runs" 0 $?
+read -r vf < "$tmp/verb.out"
+grep -qE "^oflock: verb: acquired, fence $vf, [0-9]+ ms left \(until [0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z\)\$" "$tmp/verb.err"
+check "-v: the acquire names the fence, the lease left and its end" 0 $?
+grep -qE '^oflock: verb: renewed, [0-9]+ ms left \(until ' "$tmp/verb.err"; check "-v: renewals are printed" 0 $?
+tail -n 1 "$tmp/verb.err" | grep -qx 'oflock: verb: released: OF_OK'; check "-v: the release comes last" 0 $?
+# A loss: the renewal's failure with its cause, the loss, the signals sent, the release.
+timeout -k 10 60 "$oflock" --verbose --dir "$d" --ttl 0.6 --kill-after 0.3 vlost -- \
+  sh -c "trap '' TERM; : > '$tmp/vlost-up'; exec sleep 60" 2> "$tmp/vlost.err" &
+p=$!; bg+=("$p")
+await "$tmp/vlost-up"; check "-v: lossy child started" 0 $?
+rm -f "$d"/*.lease
+wait "$p"; check "-v: lock lost -> 75" 75 $?
+grep -qE '^oflock: vlost: renewal failed: OF_ERR_NOT_OWNER \(.+\); the lease is given up' "$tmp/vlost.err"
+check "-v: the renewal failure and its cause" 0 $?
+grep -qE '^oflock: vlost: lease lost: OF_ERR_NOT_OWNER \(.+\)$' "$tmp/vlost.err"; check "-v: the loss and its cause" 0 $?
+grep -qE "^oflock: sent TERM to COMMAND's process group [0-9]+ \(the lease was lost\)" "$tmp/vlost.err"
+check "-v: the TERM sent on the loss" 0 $?
+grep -qE "^oflock: sent KILL to COMMAND's process group [0-9]+ \(--kill-after passed\)" "$tmp/vlost.err"
+check "-v: the KILL after --kill-after" 0 $?
+grep -qx 'oflock: vlost: released: OF_ERR_LOST (release of a lock already marked lost)' "$tmp/vlost.err"
+check "-v: the release of the lost lock" 0 $?
+
 # Loss with a child that ignores TERM: KILL follows after --kill-after.
 timeout -k 10 60 "$oflock" --dir "$d" --ttl 0.6 --kill-after 0.3 stubborn -- \
   sh -c "trap '' TERM; : > '$tmp/stubborn-up'; exec sleep 60" 2>/dev/null &
@@ -322,7 +349,35 @@ if command -v redis-server > /dev/null; then
   p=$!; bg+=("$p")
   await "$tmp/rheld-up"; check "redis: holder started" 0 $?
   run --redis "$url" -n rheld -- true 2>/dev/null; check "redis: busy -> 1" 1 $?
+  run -v --redis "$url" -n rheld -- true 2> "$tmp/rbusy.err"; check "redis -v: busy -> 1" 1 $?
+  head -n 1 "$tmp/rbusy.err" | grep -qE '^oflock: rheld: not acquired: OF_ERR_BUSY \(held by another owner'
+  check "redis -v: the failed acquire comes first, with its cause" 0 $?
+  grep -q '^oflock: rheld: held by another owner' "$tmp/rbusy.err"; check "redis -v: then the usual message" 0 $?
   kill -TERM "$p"; wait "$p"; check "redis: TERM forwarded -> 143" 143 $?
+  # --verbose on Redis: a server of its own stops under a held lock. Each renewal failure is
+  # printed with its cause, then the loss when the lease runs out, and COMMAND gets TERM.
+  vsock=$tmp/redis-v.sock
+  redis-server --port 0 --unixsocket "$vsock" --save '' --appendonly no --dir "$tmp" \
+    > "$tmp/redis-v.log" 2>&1 &
+  vpid=$!; bg+=("$vpid")
+  await "$vsock"; check "redis -v: its server started" 0 $?
+  timeout -k 10 60 "$oflock" -v --redis "unix://$vsock" --ttl 1s rverb -- \
+    sh -c ": > '$tmp/rverb-up'; exec sleep 60" 2> "$tmp/rverb.err" &
+  p=$!; bg+=("$p")
+  await "$tmp/rverb-up"; check "redis -v: holder started" 0 $?
+  grep -qE '^oflock: rverb: acquired, fence [0-9]+, [0-9]+ ms left' "$tmp/rverb.err"; check "redis -v: acquired" 0 $?
+  kill "$vpid"; wait "$vpid" 2>/dev/null
+  wait "$p"; check "redis -v: server stopped under the lock -> 75" 75 $?
+  # The renewal in flight when the server went away may end as "no reply" (UNKNOWN, the lease
+  # given up at once); the ones after it find nothing to connect to (UNAVAILABLE, retried).
+  grep -qE '^oflock: rverb: renewal failed: OF_ERR_(UNAVAILABLE|UNKNOWN) \(.*(connect|closed|reset|reply|EOF|refused|No such file).*\)' "$tmp/rverb.err"
+  check "redis -v: a renewal failure with its cause" 0 $?
+  grep -qE '^oflock: rverb: lease lost: OF_ERR_(LOST|UNKNOWN) \(.+\)$' "$tmp/rverb.err"; check "redis -v: the loss" 0 $?
+  grep -qE "^oflock: sent TERM to COMMAND's process group [0-9]+ \(the lease was lost\)" "$tmp/rverb.err"
+  check "redis -v: the TERM sent on the loss" 0 $?
+  grep -qE '^oflock: rverb: released: OF_ERR_LOST' "$tmp/rverb.err"; check "redis -v: the release" 0 $?
+  grep -qE '^oflock: rverb: cleanup queued \(release not sent' "$tmp/rverb.err"
+  check "redis -v: the release that could not be sent is queued for cleanup" 0 $?
   # Redis goes away while oflock waits for a holder: "unavailable" (69) with the cause, not
   # "timed out" (the busy code).
   timeout -k 10 60 "$oflock" --redis "$url" rwait -- sh -c ": > '$tmp/rwait-up'; exec sleep 60" 2>/dev/null &

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # usage: test-ring-route.sh RING_ROUTE — checks ring-route's output and exit codes: routing,
-# --stats, --diff (properties that hold for any hash), ketama routes against an independent
-# Python implementation of libmemcached's weighted ketama (hashlib MD5), and usage/input errors.
+# --stats, --diff (properties that hold for any hash), ketama routes against independent Python
+# implementations of libmemcached's weighted ketama (hashlib MD5) and unweighted ketama
+# (one-at-a-time), and usage/input errors.
 set -u
 rr=$1
 tmp=$(mktemp -d)
@@ -31,6 +32,12 @@ expect_rc 2 "--nodes and NODE" --nodes /dev/null a
 expect_rc 2 "--diff with --stats" --diff /dev/null /dev/null --stats
 expect_rc 2 "--diff one file" --diff /dev/null
 expect_rc 2 "--ketama with --seed" --ketama --seed 1 host1
+expect_rc 2 "--ketama=unweighted with --vnodes" --ketama=unweighted --vnodes 4 host1
+expect_rc 2 "--ketama=bogus" --ketama=bogus host1
+expect_rc 2 "--ketama= (empty)" --ketama= host1
+grep -q "weighted or unweighted" "$tmp/e" && ok "--ketama= names the values" \
+  || bad "--ketama= message: $(cat "$tmp/e")"
+expect_rc 1 "bad ketama port (unweighted)" --ketama=unweighted host:65536
 expect_rc 1 "weight 0 (native)" a=0
 expect_rc 1 "bad weight" a=x
 expect_rc 1 "empty id" =3
@@ -243,6 +250,61 @@ PY
 else
   echo "ketama cross-check: python3 not found, compared nothing"
 fi
+t --ketama=weighted --nodes "$tmp/kservers" < "$tmp/keys" | cmp -s - "$tmp/k" \
+  && ok "--ketama=weighted is --ketama" || bad "--ketama=weighted differs from --ketama"
+
+# --- unweighted ketama: weights ignored, routes equal an independent one-at-a-time version ---
+# Keys with bytes >= 0x80 too: libmemcached's one-at-a-time reads them as signed char.
+{ cat "$tmp/keys"; for i in $(seq 1 500); do printf 'cl\xc3\xa9:%d\n' "$i"; done; } > "$tmp/ukeys"
+t --ketama=unweighted --nodes "$tmp/kservers" < "$tmp/ukeys" > "$tmp/u"; rc=$?
+[[ $rc -eq 0 ]] || bad "unweighted ketama rc=$rc"
+sed 's/=[0-9]*$//' "$tmp/kservers" > "$tmp/kservers1"
+t --ketama=unweighted --nodes "$tmp/kservers1" < "$tmp/ukeys" | cmp -s - "$tmp/u" \
+  && ok "unweighted ketama ignores weights" || bad "unweighted ketama depends on weights"
+moved=$(paste <(head -2000 "$tmp/u") "$tmp/k" | awk -F'\t' '$2 != $4' | wc -l)
+[[ $moved -gt 1000 ]] && ok "unweighted and weighted ketama differ ($moved of 2000 keys)" \
+  || bad "unweighted routes like weighted: $moved of 2000 keys differ"
+if command -v python3 > /dev/null; then
+  python3 - "$tmp/kservers" "$tmp/ukeys" > "$tmp/upy" <<'PY'
+import bisect, sys
+def oaat(data):
+    v = 0
+    for b in data:
+        v = (v + (b | 0xFFFFFF00 if b & 0x80 else b)) & 0xFFFFFFFF  # signed char, as x86-64
+        v = (v + (v << 10)) & 0xFFFFFFFF
+        v ^= v >> 6
+    v = (v + (v << 3)) & 0xFFFFFFFF
+    v ^= v >> 11
+    return (v + (v << 15)) & 0xFFFFFFFF
+servers = [line.strip().partition("=")[0] for line in open(sys.argv[1])]  # weights unused
+points = []
+for idx, s in enumerate(servers):
+    if s.startswith("["):
+        host, rest = s[1:].split("]", 1)
+        port = int(rest[1:]) if rest else 11211
+    else:
+        host, _, p = s.partition(":")
+        port = int(p) if p else 11211
+    for d in range(100):
+        text = f"{host}-{d}" if port == 11211 else f"{host}:{port}-{d}"
+        points.append((oaat(text.encode()), idx))
+points.sort()
+values = [p for p, _ in points]
+out = sys.stdout.buffer
+for key in open(sys.argv[2], "rb"):
+    key = key.rstrip(b"\n")
+    i = bisect.bisect_left(values, oaat(key))
+    out.write(key + b"\t" + servers[points[i % len(points)][1]].encode() + b"\n")
+PY
+  if cmp -s "$tmp/u" "$tmp/upy"; then ok "unweighted ketama routes == Python one-at-a-time ketama"
+  else bad "unweighted routes differ from Python: $(diff "$tmp/u" "$tmp/upy" | head -4)"; fi
+else
+  echo "unweighted ketama cross-check: python3 not found, compared nothing"
+fi
+t --ketama=unweighted --diff "$tmp/kservers" "$tmp/kservers1" < /dev/null > "$tmp/kd"
+[[ "$(cat "$tmp/kd")" == "$(printf 'moved\t0.000000')" ]] \
+  && ok "unweighted diff: weight changes move nothing" || bad "unweighted weight diff: $(cat "$tmp/kd")"
+
 t --ketama --diff "$tmp/kservers" "$tmp/kservers" < /dev/null > "$tmp/kd"
 [[ "$(cat "$tmp/kd")" == "$(printf 'moved\t0.000000')" ]] && ok "ketama diff of equal rings" \
   || bad "ketama self-diff: $(cat "$tmp/kd")"

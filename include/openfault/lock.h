@@ -283,6 +283,85 @@ OF_API uint32_t of_lock_ttl_max(void);
  */
 typedef void (*of_lock_log_fn)(void *ctx, int level, const char *msg);
 
+/** Event kind (::of_lock_event.kind): of_lock_acquire() granted the lock (caller's thread). */
+#define OF_LOCK_EVENT_ACQUIRED 1
+/** Event kind: of_lock_acquire() failed; `status` is its answer (::OF_ERR_BUSY,
+ *  ::OF_ERR_TIMEOUT, ::OF_ERR_UNAVAILABLE, ...) and `detail` its of_last_error_detail()
+ *  (caller's thread; bad arguments give no event). */
+#define OF_LOCK_EVENT_ACQUIRE_FAILED 2
+/** Event kind: of_lock_release() (or destroy's last attempt for a handle never released) ended a
+ *  handle; `status` is what release answered (::OF_OK, ::OF_ERR_NOT_OWNER, ::OF_ERR_LOST, or a
+ *  failure whose cleanup is queued). Exactly one per ::OF_LOCK_EVENT_ACQUIRED. */
+#define OF_LOCK_EVENT_RELEASED 3
+/** Event kind: an auto-renewal extended the lease; `valid_until_ns` is its new end (renewal
+ *  thread). */
+#define OF_LOCK_EVENT_RENEWED 4
+/** Event kind: an auto-renewal did not extend the lease; `status` and `detail` give the cause
+ *  (renewal thread). A transient failure (::OF_ERR_UNAVAILABLE, ...) is retried while the lease
+ *  lasts; ::OF_ERR_NOT_OWNER and ::OF_ERR_UNKNOWN are followed by ::OF_LOCK_EVENT_LOST. */
+#define OF_LOCK_EVENT_RENEW_FAILED 5
+/** Event kind: the handle was marked lost (once per handle); `status` as the loss callback's
+ *  (::OF_ERR_LOST the lease passed, ::OF_ERR_NOT_OWNER, ::OF_ERR_UNKNOWN). Renewal thread, or the
+ *  caller's thread when its of_lock_extend() or of_lock_release() found the lease gone. */
+#define OF_LOCK_EVENT_LOST 6
+/** Event kind: an unknown outcome (or a release that may not have run) was queued for cleanup;
+ *  `valid_until_ns` is when the cleanup stops trying. Thread of the call that met it. */
+#define OF_LOCK_EVENT_CLEANUP_QUEUED 7
+/** Event kind: a queued cleanup ended; `status` ::OF_OK it deleted the lease, else the last
+ *  release's answer when it gave up (the lease has surely expired, or the provider was
+ *  destroyed). Engine thread, or the thread calling of_lock_provider_destroy(). */
+#define OF_LOCK_EVENT_CLEANUP_DONE 8
+
+/**
+ * What happened to a lock, passed by pointer to an ::of_lock_event_fn. The library fills it;
+ * everything it points to is valid during the callback only (copy what you keep).
+ * New members are added at the end only: a callback built against a newer header reads them only
+ * when `struct_size` covers them (`ev->struct_size >= offsetof(of_lock_event, member) +
+ * sizeof ev->member`); one built against this header may read every member below.
+ */
+typedef struct of_lock_event {
+    uint32_t struct_size;   /**< sizeof(of_lock_event) in the library that made it */
+    int32_t kind;           /**< ::OF_LOCK_EVENT_ACQUIRED ... ::OF_LOCK_EVENT_CLEANUP_DONE */
+    const void *name;       /**< the lock name's bytes, @c name_len long (NUL-terminated, not counted) */
+    size_t name_len;        /**< 1..::OF_NAME_MAX */
+    uint64_t fence;         /**< the acquisition's fence; 0 when there is none (no
+                                 ::OF_LOCK_CAP_FENCE, an acquire that failed, a cleanup of an
+                                 acquire whose outcome is unknown) */
+    int32_t status;         /**< ::OF_OK, or the failure this event reports */
+    uint32_t reserved0;     /**< 0 */
+    const char *detail;     /**< NUL-terminated text on the cause ("" when none); never NULL */
+    int64_t valid_until_ns; /**< CLOCK_MONOTONIC ns: the lease's end as the engine knows it (new
+                                 end for ACQUIRED and RENEWED; the cleanup's last try for
+                                 CLEANUP_QUEUED); 0 for ACQUIRE_FAILED and CLEANUP_DONE */
+    /* members above: the first version; add new members below this line only */
+} of_lock_event;
+
+/**
+ * Event callback (::of_lock_provider_config.on_event): one call per event of any lock of the
+ * provider, for users who feed their own tracing or per-name figures. It runs on the thread the
+ * event kind names (the caller's thread for acquire, release and extend; the engine's renewal
+ * thread for renewals, losses it finds and cleanups; the destroying thread for destroy's last
+ * attempt), possibly on several threads at once. The events of one handle arrive in order:
+ * ACQUIRED first, RELEASED last, RENEWED / RENEW_FAILED / LOST between.
+ *
+ * Rules: return promptly (renewals of every lock of the provider wait for it on the renewal
+ * thread, and the handle's own release waits for an event of that handle in delivery). It may
+ * call of_lock_provider_stats(), of_lock_provider_metrics(), of_lock_provider_metrics_write(),
+ * of_lock_provider_log(), of_lock_provider_name(), of_lock_provider_caps() and any function that
+ * takes no provider or lock; nothing else of this library on this provider or its locks
+ * (acquire, release, extend, configure, destroy may deadlock or race with the engine).
+ * @param ctx  the `event_ctx` given in ::of_lock_provider_config
+ * @param ev   the event (valid during the call only)
+ */
+typedef void (*of_lock_event_fn)(void *ctx, const of_lock_event *ev);
+
+/**
+ * A short static name of an event kind: "acquired", "acquire_failed", "released", "renewed",
+ * "renew_failed", "lost", "cleanup_queued", "cleanup_done"; "unknown" for any other value.
+ * @note Thread-safety: safe: any thread, any time.
+ */
+OF_API const char *of_lock_event_name(int kind);
+
 /**
  * Engine settings of a provider. Fill with of_lock_provider_config_init(), then
  * of_lock_provider_configure(). Thread-safety: one thread at a time (copied during the call).
@@ -297,6 +376,8 @@ typedef struct of_lock_provider_config {
     int32_t log_level;         /**< most verbose level delivered; default ::OF_LOCK_LOG_WARN */
     uint32_t reserved0;        /**< must be 0 */
     /* members above: ABI 1 (libopenfault 0.1); add new members below this line only */
+    of_lock_event_fn on_event; /**< optional event callback (NULL: none; the default) */
+    void *event_ctx;           /**< passed to @c on_event as given */
 } of_lock_provider_config;
 
 /**
@@ -310,7 +391,9 @@ typedef struct of_lock_provider_config {
 OF_API int of_lock_provider_config_init(of_lock_provider_config *cfg, size_t struct_size);
 
 /**
- * Apply @p cfg to @p provider (for acquisitions started afterwards).
+ * Apply @p cfg to @p provider (for acquisitions started afterwards; the log hook and the event
+ * callback for every line and event from then on, though a call already under way on another
+ * thread may still finish with the old one).
  * @param provider  the provider
  * @param cfg       filled by of_lock_provider_config_init(); copied
  * @return ::OF_OK; ::OF_ERR_INVALID NULL, a 0 step timeout, base 0 or above cap, level outside

@@ -12,7 +12,9 @@
  * node's points depend on its own weight only.
  *
  * **Ketama mode** (::OF_RING_KETAMA) chooses the same server as libmemcached's weighted ketama
- * (`memcached_generate_hash` with `MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED`) for every key. It follows
+ * (`memcached_generate_hash` with `MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED`) for every key, or with
+ * ::OF_RING_KETAMA_UNWEIGHTED as its unweighted ketama (`MEMCACHED_BEHAVIOR_KETAMA`: 100 points
+ * per server, weights ignored, the one-at-a-time hash). It follows
  * ketama's model: ids are text `host[:port]` (port 11211 when absent, IPv6 as `[addr]` or
  * `[addr]:port`), weight 0 counts as 1, and server order (which decides ties and the
  * weight-to-points rounding) is insertion order, or host-then-port order with
@@ -57,12 +59,23 @@ typedef struct of_ring_view of_ring_view;
 /** Placement algorithms. */
 typedef enum of_ring_algorithm {
     OF_RING_NATIVE = 0, /**< XXH3 points, weight x vnodes points per node (default) */
-    OF_RING_KETAMA = 1  /**< libmemcached weighted ketama (MD5, 160 points per server share) */
+    OF_RING_KETAMA = 1  /**< libmemcached ketama: weighted (MD5, 160 points per server share),
+                             or unweighted with ::OF_RING_KETAMA_UNWEIGHTED */
 } of_ring_algorithm;
 
 /** Option flag (ketama mode): order servers by host (strcmp), then port, like libmemcached's
  *  `MEMCACHED_BEHAVIOR_SORT_HOSTS`, instead of insertion order. */
 #define OF_RING_SORT_HOSTS 0x1u
+
+/** Option flag (ketama mode): libmemcached's unweighted ketama (`MEMCACHED_BEHAVIOR_KETAMA`)
+ *  instead of the weighted one: 100 points per server whatever its weight (weights are kept and
+ *  reported but do not place), point `d` of a server the one-at-a-time hash of the same
+ *  `host-d` / `host:port-d` string, keys hashed with one-at-a-time (bytes as x86-64's signed
+ *  `char`). A flag, not a new ::of_ring_algorithm value, because it is still ketama mode: every
+ *  rule of ketama mode above holds, and code that tests `algorithm == OF_RING_KETAMA` keeps
+ *  working. A library older than this flag rejects it (::OF_ERR_INVALID, unknown flags) rather
+ *  than route by the other rules. */
+#define OF_RING_KETAMA_UNWEIGHTED 0x2u
 
 /** Default virtual nodes per unit of weight in native mode (reaches busiest/mean <= 1.10 for 1M
  *  keys over 100 equal nodes; see docs/ring.md). */
@@ -83,7 +96,8 @@ typedef struct of_ring_options {
                                (2^28; of_ring_create() answers ::OF_ERR_INVALID above it);
                                default ::OF_RING_DEFAULT_VNODES. Ignored by ketama (fixed at
                                160). */
-    uint32_t flags;       /**< ::OF_RING_SORT_HOSTS (ketama only) or 0 */
+    uint32_t flags;       /**< ::OF_RING_SORT_HOSTS, ::OF_RING_KETAMA_UNWEIGHTED (ketama only)
+                               or 0 */
     uint64_t seed;        /**< native: seed of point and key hashes; default 0. Ignored by
                                ketama. */
     /* members above: ABI 1 */
@@ -162,7 +176,8 @@ typedef int (*of_ring_pin_fn)(void *ctx, const of_ring_pin_change *change);
  * @param opts      options (of_ring_options_init()), or NULL for the defaults; copied
  * @param out_ring  receives the ring on ::OF_OK; untouched on error. Free with of_ring_destroy().
  * @return ::OF_OK; ::OF_ERR_INVALID NULL @p out_ring, unknown algorithm or flags, vnodes 0 or
- *         above ::OF_RING_MAX_POINTS (2^28) in native mode, ::OF_RING_SORT_HOSTS in native mode; ::OF_ERR_ABI `struct_size` larger than this
+ *         above ::OF_RING_MAX_POINTS (2^28) in native mode, ::OF_RING_SORT_HOSTS or
+ *         ::OF_RING_KETAMA_UNWEIGHTED in native mode; ::OF_ERR_ABI `struct_size` larger than this
  *         library's or smaller than the first version; ::OF_ERR_NOMEM
  * @note Thread-safety: safe: any thread, any time.
  */
@@ -196,7 +211,8 @@ OF_API size_t of_ring_options_size(void);
  * @param ring    the ring
  * @param id      node id bytes (native: any bytes; ketama: text `host[:port]`), copied
  * @param id_len  1..::OF_NAME_MAX
- * @param weight  native: >= 1, with `weight * vnodes` points; ketama: any (0 counts as 1)
+ * @param weight  native: >= 1, with `weight * vnodes` points; ketama: any (0 counts as 1;
+ *                unweighted ketama: kept but ignored)
  * @param tag     caller value returned by lookups
  * @return ::OF_OK; ::OF_ERR_INVALID NULL/empty/oversized id, weight 0 (native), a bad ketama id
  *         (empty host, bad or zero port, unbalanced brackets), or a point count above
@@ -529,7 +545,8 @@ OF_API int of_ring_view_lookup_batch(const of_ring_view *view, const void *const
  * @param pin_fn    called once per changed pin (may be NULL)
  * @param ctx       passed to both callbacks as given
  * @return ::OF_OK; a callback's non-zero value if it stopped; ::OF_ERR_INVALID NULL views or
- *         views of different algorithm or seed; ::OF_ERR_NOMEM
+ *         views of different algorithm or seed (weighted and unweighted ketama count as
+ *         different: their keys hash differently); ::OF_ERR_NOMEM
  * @note Thread-safety: safe: any thread, any time.
  */
 OF_API int of_ring_diff(const of_ring_view *old_view, const of_ring_view *new_view,
@@ -573,8 +590,9 @@ typedef struct of_ring_stats {
     double busiest_share;        /**< largest share of the hash space one node owns (0 if empty) */
     double mean_share;           /**< 1 / nodes (0 if empty) */
     double busiest_ratio;        /**< largest ratio of a node's share to its weight's share of the
-                                      total weight (ketama: weight 0 counts as 1); with equal
-                                      weights busiest_share / mean_share; 1 is perfect balance */
+                                      total weight (ketama: weight 0 counts as 1; unweighted
+                                      ketama: every weight counts as 1); with equal weights
+                                      busiest_share / mean_share; 1 is perfect balance */
     double last_moved_share;     /**< share of the hash space whose owner changed at the last
                                       add, remove or weight change (1: from or to an empty ring) */
     /* members above: ABI 1 (the first version of this struct); add new members below only */
@@ -600,7 +618,8 @@ OF_API size_t of_ring_stats_size(void);
 /**
  * Write the ring's metrics (the ::of_ring_stats figures; names in docs/observability.md) into
  * @p buf, NUL-terminated, in the Prometheus text exposition format or as JSON, with the
- * conventions of of_lock_provider_metrics(). There is no source label: to export several rings
+ * conventions of of_lock_provider_metrics(). `ring_info` labels the algorithm `native`,
+ * `ketama` or `ketama_unweighted` (::OF_RING_KETAMA_UNWEIGHTED). There is no source label: to export several rings
  * in one scrape, give each a constant label (e.g. `ring="sessions"`).
  * @param ring     the ring
  * @param format   ::OF_METRICS_PROMETHEUS or ::OF_METRICS_JSON

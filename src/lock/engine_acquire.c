@@ -172,7 +172,7 @@ static int give_back(of_lock_provider *p, of_lock *h, int64_t step, const char *
 {
     int rr = p->ops.release(p->self, h->name, h->name_len, &h->token, ofi_now_ns() + step);
     if (rr != OF_OK && rr != OF_ERR_NOT_OWNER)
-        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token,
+        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, h->fence,
                                ofi_add_sat_ns(ofi_now_ns(), (int64_t)h->ttl_ms * OFI_NS_PER_MS),
                                why);
     return rr;
@@ -198,6 +198,7 @@ static int take_grant(of_lock_provider *p, of_lock *h, uint64_t fence, int64_t v
         return ofi_fail(OF_ERR_PROTOCOL, "provider '%s' reported fence %llu outside 1..2^53-1",
                         p->ops.name, (unsigned long long)fence);
     }
+    h->fence = fence;
     vu = ofi_lock_min_ns(vu, t_send + ttl_ns);
     /* A grant that arrives after its own lease ended (a slow reply) holds nothing: the fine
      * clock is read only when the coarse one says the end is near. */
@@ -211,10 +212,13 @@ static int take_grant(of_lock_provider *p, of_lock *h, uint64_t fence, int64_t v
                         rr == OF_OK ? "released" : rr == OF_ERR_NOT_OWNER
                             ? "it had already expired" : "cleanup queued");
     }
-    h->fence = fence;
     atomic_store_explicit(&h->valid_until, vu, memory_order_relaxed);
+    /* Before the engine thread can see the handle, so ACQUIRED comes before its renewals. */
+    OFI_LOCK_EVENT(p, OF_LOCK_EVENT_ACQUIRED, h->name, h->name_len, fence, OF_OK, NULL, vu);
     if ((h->flags & OF_LOCK_AUTO_RENEW) && ofi_lock_register_renewal(p, h, t_send) != OF_OK) {
-        give_back(p, h, step, "a grant that could not be auto-renewed was not released");
+        int rr = give_back(p, h, step, "a grant that could not be auto-renewed was not released");
+        OFI_LOCK_EVENT(p, OF_LOCK_EVENT_RELEASED, h->name, h->name_len, fence, rr,
+                       "handed back: no engine thread for auto-renew", vu);
         return ofi_fail(OF_ERR_NOMEM, "cannot start the lock engine thread for auto-renew");
     }
     return OF_OK;
@@ -306,7 +310,7 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
             break;
         }
         if (rc == OF_ERR_UNKNOWN) {
-            ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token,
+            ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, 0,
                                    ofi_add_sat_ns(ofi_now_ns(), ttl_ns),
                                    "acquire sent, no reply: outcome unknown");
             out = ofi_fail(OF_ERR_UNKNOWN, "provider '%s': acquire sent, no reply; cleanup queued",
@@ -357,6 +361,7 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
         return OF_OK;
     }
     ofi_lock_handle_put(p, h);
+    OFI_LOCK_EVENT(p, OF_LOCK_EVENT_ACQUIRE_FAILED, name, name_len, 0, out, ofi_error_detail(), 0);
     if (out == OF_ERR_BUSY && !waits) {
         OFI_LOCK_STAT_ADD(p, busy, 1);
     } else if (timed_out) {

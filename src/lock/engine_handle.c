@@ -181,6 +181,7 @@ of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_
     h->busy = 0;
     h->want = 0;
     h->notified = 0;
+    h->last_renew_rc = OF_OK;
     h->next_renew_ns = 0;
     return h;
 }
@@ -245,7 +246,7 @@ static void release_not_final(of_lock_provider *p, of_lock *h, int rc)
                  of_status_name(rc));
     char keep[256];
     snprintf(keep, sizeof keep, "%s", ofi_error_detail()); /* queueing must not lose the cause */
-    ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token,
+    ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, h->fence,
                            ofi_add_sat_ns(after, (int64_t)h->ttl_ms * OFI_NS_PER_MS), why);
     ofi_fail(rc, "%s; cleanup queued", keep[0] ? keep : why);
 }
@@ -280,19 +281,30 @@ OF_API int of_lock_release(of_lock *h)
         outcome = PUT_NOT_OWNER;
         ofi_lock_count_loss(p, OFI_LOST_EXPIRED);
         out = ofi_fail(OF_ERR_NOT_OWNER, "release: our token no longer holds the lock");
+        OFI_LOCK_EVENT(p, OF_LOCK_EVENT_LOST, h->name, h->name_len, h->fence, OF_ERR_NOT_OWNER,
+                       ofi_error_detail(),
+                       atomic_load_explicit(&h->valid_until, memory_order_relaxed));
     } else {
         outcome = PUT_FAILED;
         OFI_LOCK_STAT_ADD(p, errors, 1);
         out = rc;
     }
+    /* The handle is still ours (quiesced, off the renewal list): the event's name points into it. */
+    OFI_LOCK_EVENT(p, OF_LOCK_EVENT_RELEASED, h->name, h->name_len, h->fence, out,
+                   out == OF_OK ? NULL : ofi_error_detail(),
+                   atomic_load_explicit(&h->valid_until, memory_order_relaxed));
     handle_put_counted(p, h, outcome, t - h->t_acquired);
     return out;
 }
 
-static void mark_lost(of_lock_provider *p, of_lock *h, ofi_lost_cause cause)
+/* Mark @p h lost on its owner's thread (an extend found the lease gone): count it and report it
+ * with @p status as the LOST event's cause and the thread's detail (already set) as its text. */
+static void mark_lost(of_lock_provider *p, of_lock *h, ofi_lost_cause cause, int status)
 {
     atomic_store_explicit(&h->lost, 1, memory_order_release);
     ofi_lock_count_loss(p, cause);
+    OFI_LOCK_EVENT(p, OF_LOCK_EVENT_LOST, h->name, h->name_len, h->fence, status,
+                   ofi_error_detail(), atomic_load_explicit(&h->valid_until, memory_order_relaxed));
 }
 
 /* The extend itself, with h->busy held by the caller when the handle is auto-renewed. */
@@ -303,8 +315,9 @@ static int extend_step(of_lock_provider *p, of_lock *h, uint32_t ttl_ms, int ren
     int64_t now = ofi_now_ns();
     if (now >= atomic_load_explicit(&h->valid_until, memory_order_relaxed)) {
         /* The lease has run out by our own conservative clock: don't ask the backend. */
-        mark_lost(p, h, OFI_LOST_EXPIRED);
-        return ofi_fail(OF_ERR_NOT_OWNER, "extend after valid_until: the lease has expired");
+        int rc = ofi_fail(OF_ERR_NOT_OWNER, "extend after valid_until: the lease has expired");
+        mark_lost(p, h, OFI_LOST_EXPIRED, OF_ERR_LOST);
+        return rc;
     }
     int64_t t_send = ofi_now_coarse_ns();
     int64_t ttl_ns = (int64_t)ttl_ms * OFI_NS_PER_MS;
@@ -315,13 +328,15 @@ static int extend_step(of_lock_provider *p, of_lock *h, uint32_t ttl_ms, int ren
     int64_t end = ofi_lock_min_ns(vu, t_send + ttl_ns);
     if (rc == OF_OK && after >= end) {
         /* The answer came after the lease it set had ended by our clock: not an extension. */
-        mark_lost(p, h, OFI_LOST_UNKNOWN);
         OFI_LOCK_STAT_ADD(p, errors, 1);
-        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, ofi_add_sat_ns(after, ttl_ns),
+        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, h->fence,
+                               ofi_add_sat_ns(after, ttl_ns),
                                "extend answered after the extended lease had ended");
-        return ofi_fail(OF_ERR_UNKNOWN, "the extend answer arrived %lld ms after the extended "
-                        "lease ended (ttl %u ms): lock given up, cleanup queued",
-                        (long long)((after - end) / OFI_NS_PER_MS), (unsigned)ttl_ms);
+        int out = ofi_fail(OF_ERR_UNKNOWN, "the extend answer arrived %lld ms after the extended "
+                           "lease ended (ttl %u ms): lock given up, cleanup queued",
+                           (long long)((after - end) / OFI_NS_PER_MS), (unsigned)ttl_ms);
+        mark_lost(p, h, OFI_LOST_UNKNOWN, OF_ERR_UNKNOWN);
+        return out;
     }
     if (rc == OF_OK) {
         atomic_store_explicit(&h->valid_until, end, memory_order_release);
@@ -332,16 +347,19 @@ static int extend_step(of_lock_provider *p, of_lock *h, uint32_t ttl_ms, int ren
         return OF_OK;
     }
     if (rc == OF_ERR_NOT_OWNER) {
-        mark_lost(p, h, OFI_LOST_NOT_OWNER);
-        return ofi_fail(OF_ERR_NOT_OWNER, "extend: our token no longer holds the lock");
+        int out = ofi_fail(OF_ERR_NOT_OWNER, "extend: our token no longer holds the lock");
+        mark_lost(p, h, OFI_LOST_NOT_OWNER, OF_ERR_NOT_OWNER);
+        return out;
     }
     OFI_LOCK_STAT_ADD(p, errors, 1);
     if (rc == OF_ERR_UNKNOWN) {
         /* Extended or not, nobody knows: give the lease up and clean it up. */
-        mark_lost(p, h, OFI_LOST_UNKNOWN);
-        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, ofi_add_sat_ns(after, ttl_ns),
+        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, h->fence,
+                               ofi_add_sat_ns(after, ttl_ns),
                                "extend sent, no reply: outcome unknown, lock given up");
-        return ofi_fail(OF_ERR_UNKNOWN, "extend sent, no reply: lock given up, cleanup queued");
+        int out = ofi_fail(OF_ERR_UNKNOWN, "extend sent, no reply: lock given up, cleanup queued");
+        mark_lost(p, h, OFI_LOST_UNKNOWN, OF_ERR_UNKNOWN);
+        return out;
     }
     return rc;
 }

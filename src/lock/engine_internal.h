@@ -11,7 +11,7 @@
  * ---- Locks -------------------------------------------------------------------------------------
  *
  * Four kinds, none of them held while another is taken, and none held while a provider step or a user
- * callback (loss callback, log hook) runs:
+ * callback (loss callback, log hook, event callback) runs:
  *   p->mu       the engine mutex: the renewal list and each registered handle's renewal fields
  *               (rn_prev/rn_next, registered, busy, want, notified, next_renew_ns), cb_handle,
  *               the cleanup queue (cq_*), thread_started and stop. cv wakes the engine thread,
@@ -22,9 +22,14 @@
  *               their own stripes share no written cache line.
  *   p->wq_mu    the per-name wait queues (wq_first and the waiters on them); wq_cv is broadcast
  *               when a queue's head changes.
- *   p->log_mu   only to read the log hook and its ctx as a pair.
+ *   p->log_mu   only to read the log hook and its ctx, or the event callback and its ctx, as a
+ *               pair.
  * Atomics, no lock: valid_until and lost of a handle (the owner reads them while the engine
- * thread writes them), the configuration values, the stats counters, paused, waiting.
+ * thread writes them), the configuration values, the stats counters, paused, waiting, events.
+ *
+ * Events (of_lock_event_fn) of a handle are delivered while nobody can free it: on the owner's
+ * thread inside its call, on the engine thread while the handle is busy (renewals) or is
+ * cb_handle (losses). That is also what keeps them in order: a release waits for both.
  *
  * Functions that drop p->mu while they run, and retake it before returning: lose_locked (around
  * the log line and the loss callback, which may release the handle and so takes p->mu itself),
@@ -48,9 +53,9 @@
  *                want > 0    a release or extend waits for busy to clear (quiesce_locked): the
  *                            engine thread starts no new renewal on it, however overdue, so the
  *                            waiter cannot starve.
- *                cb_handle   == h while h's loss callback runs on the engine thread without
- *                            p->mu; releases from other threads wait for it to finish, a release
- *                            from the callback itself does not.
+ *                cb_handle   == h while h's loss callback or LOST event runs on the engine
+ *                            thread without p->mu; releases from other threads wait for it to
+ *                            finish, a release from the loss callback itself does not.
  *   LOST       lost = 1 (atomic, sticky until release): a renewal or extend answered NOT_OWNER
  *              or UNKNOWN, an extend found valid_until passed, or the engine thread saw the lease
  *              pass. A lost handle leaves the renewal list (lose_locked, or the engine loop when
@@ -136,6 +141,7 @@ struct of_lock {
     int busy;
     int want;
     int notified;
+    int last_renew_rc; /* the last failed renewal's status (OF_OK: none since the last success) */
     int64_t next_renew_ns;
     /* Name: points at name_inline or heap. */
     size_t name_len;
@@ -170,6 +176,7 @@ typedef struct ofi_lock_wait_queue {
 typedef struct ofi_lock_cleanup {
     struct ofi_lock_cleanup *next;
     of_lock_token token;
+    uint64_t fence; /* of the acquisition it cleans up after (0: none known), for its events */
     int64_t until_ns;
     int64_t next_ns;
     uint32_t attempt;
@@ -224,6 +231,8 @@ struct of_lock_provider {
     _Atomic uint32_t backoff_base_ms;
     _Atomic uint32_t backoff_cap_ms;
     _Atomic int log_level;
+    /* Whether an event callback is set: the one relaxed load the paths without one pay. */
+    _Atomic int events;
 
     /* Set by ofi_lock_provider_use_private_tokens(): h->token is the cheap id form. */
     int private_tokens;
@@ -233,6 +242,8 @@ struct of_lock_provider {
     _Alignas(64) pthread_mutex_t log_mu;
     of_lock_log_fn log;
     void *log_ctx;
+    of_lock_event_fn on_event;
+    void *event_ctx;
 
     /* Engine thread state, under mu. */
     pthread_mutex_t mu;
@@ -328,6 +339,20 @@ int ofi_lock_struct_init(void *dst, size_t size, const void *defaults, size_t v1
  * printable, bounded rendering of a (binary) name for such lines. */
 void ofi_lock_logf(of_lock_provider *p, int level, const char *fmt, ...) OFI_PRINTF(3, 4);
 void ofi_lock_name_for_log(const void *name, size_t len, char out[OFI_LOCK_LOG_NAME]);
+/* engine_provider.c: deliver one event to the event callback, if one is set (NULL @p detail:
+ * ""). The calling thread's error detail is kept across the callback (it belongs to the call
+ * being made). Use OFI_LOCK_EVENT, which skips the call when no callback is set. */
+void ofi_lock_emit(of_lock_provider *p, int kind, const void *name, size_t name_len,
+                   uint64_t fence, int status, const char *detail, int64_t valid_until_ns);
+static inline int ofi_lock_events_on(const of_lock_provider *p)
+{
+    return atomic_load_explicit(&((of_lock_provider *)p)->events, memory_order_relaxed);
+}
+#define OFI_LOCK_EVENT(p, ...) \
+    do { \
+        if (__builtin_expect(ofi_lock_events_on(p), 0)) \
+            ofi_lock_emit((p), __VA_ARGS__); \
+    } while (0)
 
 /* engine_handle.c: take a handle for @p name (NULL: no memory), with its owner token set, and
  * give it back. */
@@ -335,10 +360,12 @@ of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_
 void ofi_lock_handle_put(of_lock_provider *p, of_lock *h);
 
 /* engine_renew.c. */
-/* Queue a cleanup release of (name, token) until @p until_ns; @p why says in the log line what
- * happened to the lease. Called without p->mu. */
+/* Queue a cleanup release of (name, token) until @p until_ns; @p why says in the log line and the
+ * CLEANUP_QUEUED event what happened to the lease; @p fence (0: none) goes into its events.
+ * Called without p->mu. */
 void ofi_lock_queue_cleanup(of_lock_provider *p, const void *name, size_t name_len,
-                            const of_lock_token *token, int64_t until_ns, const char *why);
+                            const of_lock_token *token, uint64_t fence, int64_t until_ns,
+                            const char *why);
 /* Put a granted auto-renewed handle on the renewal list (first renewal at t_send + ttl/3),
  * starting the engine thread if needed. Called without p->mu; OF_OK or OF_ERR_NOMEM (no thread:
  * the handle is not registered). */

@@ -62,6 +62,51 @@ void ofi_lock_name_for_log(const void *name, size_t len, char out[OFI_LOCK_LOG_N
     out[o] = '\0';
 }
 
+void ofi_lock_emit(of_lock_provider *p, int kind, const void *name, size_t name_len,
+                   uint64_t fence, int status, const char *detail, int64_t valid_until_ns)
+{
+    pthread_mutex_lock(&p->log_mu);
+    of_lock_event_fn fn = p->on_event;
+    void *ctx = p->event_ctx;
+    pthread_mutex_unlock(&p->log_mu);
+    if (!fn)
+        return;
+    /* The thread's detail describes the call under way (the caller reads it after an acquire
+     * fails): the callback may make failing calls of its own, so keep a copy, hand the callback
+     * the copy, and put it back. */
+    char keep[512];
+    const char *cur = ofi_error_detail();
+    snprintf(keep, sizeof keep, "%s", cur);
+    of_lock_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.struct_size = (uint32_t)sizeof ev;
+    ev.kind = kind;
+    ev.name = name;
+    ev.name_len = name_len;
+    ev.fence = fence;
+    ev.status = status;
+    ev.detail = !detail ? "" : detail == cur ? keep : detail;
+    ev.valid_until_ns = valid_until_ns;
+    fn(ctx, &ev);
+    if (strcmp(ofi_error_detail(), keep) != 0)
+        ofi_set_detail("%s", keep);
+}
+
+OF_API const char *of_lock_event_name(int kind)
+{
+    switch (kind) {
+    case OF_LOCK_EVENT_ACQUIRED: return "acquired";
+    case OF_LOCK_EVENT_ACQUIRE_FAILED: return "acquire_failed";
+    case OF_LOCK_EVENT_RELEASED: return "released";
+    case OF_LOCK_EVENT_RENEWED: return "renewed";
+    case OF_LOCK_EVENT_RENEW_FAILED: return "renew_failed";
+    case OF_LOCK_EVENT_LOST: return "lost";
+    case OF_LOCK_EVENT_CLEANUP_QUEUED: return "cleanup_queued";
+    case OF_LOCK_EVENT_CLEANUP_DONE: return "cleanup_done";
+    default: return "unknown";
+    }
+}
+
 OF_API void of_lock_provider_log(of_lock_provider *p, int level, const char *msg)
 {
     if (!p || !msg)
@@ -117,6 +162,7 @@ OF_API int of_lock_provider_create(const of_lock_provider_ops *ops, void *self,
     atomic_init(&p->backoff_base_ms, 1);
     atomic_init(&p->backoff_cap_ms, 100);
     atomic_init(&p->log_level, OF_LOCK_LOG_WARN);
+    atomic_init(&p->events, 0);
     for (unsigned i = 0; i < OFI_LOCK_STRIPES; i++)
         atomic_flag_clear(&p->stripes[i].lock);
     atomic_init(&p->paused, 0);
@@ -167,9 +213,19 @@ static void destroy_held(of_lock_provider *p, int64_t deadline)
         held++;
         if (h->registered)
             renewed++;
-        if (ofi_now_ns() < deadline &&
-            p->ops.release(p->self, h->name, h->name_len, &h->token, deadline) == OF_OK)
+        int rc = OF_ERR_UNAVAILABLE; /* nothing sent */
+        int tried = ofi_now_ns() < deadline;
+        if (tried)
+            rc = p->ops.release(p->self, h->name, h->name_len, &h->token, deadline);
+        if (rc == OF_OK)
             held_released++;
+        OFI_LOCK_EVENT(p, OF_LOCK_EVENT_RELEASED, h->name, h->name_len, h->fence, rc,
+                       rc == OF_OK ? "provider destroyed with the lock still held: released"
+                       : tried ? "provider destroyed with the lock still held: the last release "
+                                 "failed, the lease expires by its TTL"
+                               : "provider destroyed with the lock still held: no time left "
+                                 "for a release, the lease expires by its TTL",
+                       atomic_load_explicit(&h->valid_until, memory_order_relaxed));
         free(h->heap);
         free(h);
         h = next;
@@ -192,8 +248,9 @@ static void destroy_queued(of_lock_provider *p, int64_t deadline, int64_t budget
     while (it) {
         ofi_lock_cleanup *next = it->next;
         queued++;
-        int rc = OF_ERR_TIMEOUT;
-        if (ofi_now_ns() < deadline)
+        int rc = OF_ERR_UNAVAILABLE;
+        int tried = ofi_now_ns() < deadline;
+        if (tried)
             rc = p->ops.release(p->self, it->name, it->name_len, &it->token, deadline);
         else
             skipped++;
@@ -203,6 +260,13 @@ static void destroy_queued(of_lock_provider *p, int64_t deadline, int64_t budget
         } else {
             OFI_LOCK_STAT_ADD(p, cleanups_dropped, 1);
         }
+        OFI_LOCK_EVENT(p, OF_LOCK_EVENT_CLEANUP_DONE, it->name, it->name_len, it->fence, rc,
+                       rc == OF_OK ? "provider destroyed: the last attempt deleted the lease"
+                       : tried ? "provider destroyed: the last attempt did not delete the "
+                                 "lease; it expires by its TTL"
+                               : "provider destroyed: no time left for a last attempt; the "
+                                 "lease expires by its TTL",
+                       0);
         free(it);
         it = next;
     }
@@ -337,8 +401,11 @@ OF_API int of_lock_provider_configure(of_lock_provider *p, const of_lock_provide
     pthread_mutex_lock(&p->log_mu);
     p->log = cfg->log;
     p->log_ctx = cfg->log_ctx;
+    p->on_event = cfg->on_event;
+    p->event_ctx = cfg->event_ctx;
     pthread_mutex_unlock(&p->log_mu);
     atomic_store(&p->log_level, cfg->log ? (int)cfg->log_level : 0);
+    atomic_store(&p->events, cfg->on_event != NULL);
     return OF_OK;
 }
 

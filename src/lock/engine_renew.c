@@ -4,6 +4,7 @@
  * handle states it relies on. */
 #include "lock/engine_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/backoff.h"
@@ -31,19 +32,25 @@ static int is_engine_thread(of_lock_provider *p)
 }
 
 void ofi_lock_queue_cleanup(of_lock_provider *p, const void *name, size_t name_len,
-                            const of_lock_token *token, int64_t until_ns, const char *why)
+                            const of_lock_token *token, uint64_t fence, int64_t until_ns,
+                            const char *why)
 {
     char nm[OFI_LOCK_LOG_NAME];
     ofi_lock_name_for_log(name, name_len, nm);
     ofi_lock_cleanup *it = malloc(sizeof *it + name_len + 1);
     OFI_LOCK_STAT_ADD(p, cleanups_queued, 1);
+    OFI_LOCK_EVENT(p, OF_LOCK_EVENT_CLEANUP_QUEUED, name, name_len, fence, OF_ERR_UNKNOWN, why,
+                   until_ns);
     if (!it) {
         OFI_LOCK_STAT_ADD(p, cleanups_dropped, 1);
         ofi_lock_logf(p, OF_LOCK_LOG_ERROR,
                       "lock '%s': out of memory queueing the cleanup of an unknown outcome", nm);
+        OFI_LOCK_EVENT(p, OF_LOCK_EVENT_CLEANUP_DONE, name, name_len, fence, OF_ERR_NOMEM,
+                       "out of memory queueing the cleanup: the lease expires by its TTL", 0);
         return;
     }
     it->token = *token;
+    it->fence = fence;
     it->until_ns = until_ns;
     it->next_ns = 0;
     it->attempt = 0;
@@ -111,9 +118,10 @@ void ofi_lock_quiesce_locked(of_lock_provider *p, of_lock *h)
     h->want--;
 }
 
-/* Under p->mu (dropped and retaken around the log line and the callback). After this returns,
- * @p h may have been released by the callback: the caller must not touch it. */
-static void lose_locked(of_lock_provider *p, of_lock *h, int status)
+/* Under p->mu (dropped and retaken around the log line, the LOST event and the loss callback).
+ * @p why: the cause in words, for the log line and the event. After this returns, @p h may have
+ * been released by the callback: the caller must not touch it. */
+static void lose_locked(of_lock_provider *p, of_lock *h, int status, const char *why)
 {
     atomic_store_explicit(&h->lost, 1, memory_order_release);
     ofi_lock_count_loss(p, status == OF_ERR_NOT_OWNER ? OFI_LOST_NOT_OWNER
@@ -122,23 +130,26 @@ static void lose_locked(of_lock_provider *p, of_lock *h, int status)
     ofi_lock_rn_unlink(p, h);
     char nm[OFI_LOCK_LOG_NAME];
     ofi_lock_name_for_log(h->name, h->name_len, nm);
-    if (h->notified || !h->on_lost) {
-        h->notified = 1;
-        pthread_mutex_unlock(&p->mu);
-        ofi_lock_logf(p, OF_LOCK_LOG_WARN, "lock '%s' lost (%s)", nm, of_status_name(status));
-        pthread_mutex_lock(&p->mu);
-        return;
-    }
-    h->notified = 1;
-    of_lock_lost_fn fn = h->on_lost;
+    of_lock_lost_fn fn = h->notified ? NULL : h->on_lost;
     void *ctx = h->on_lost_ctx;
-    p->cb_handle = h;
+    h->notified = 1;
+    /* The event reads the handle's name: as cb_handle, no other thread's release frees it
+     * meanwhile (one from the loss callback itself still may, after the event). */
+    const int events = ofi_lock_events_on(p);
+    if (fn || events)
+        p->cb_handle = h;
     pthread_mutex_unlock(&p->mu);
-    ofi_lock_logf(p, OF_LOCK_LOG_WARN, "lock '%s' lost (%s)", nm, of_status_name(status));
-    fn(h, status, ctx);
+    ofi_lock_logf(p, OF_LOCK_LOG_WARN, "lock '%s' lost (%s): %s", nm, of_status_name(status), why);
+    if (events)
+        ofi_lock_emit(p, OF_LOCK_EVENT_LOST, h->name, h->name_len, h->fence, status, why,
+                      atomic_load_explicit(&h->valid_until, memory_order_relaxed));
+    if (fn)
+        fn(h, status, ctx);
     pthread_mutex_lock(&p->mu);
-    p->cb_handle = NULL;
-    pthread_cond_broadcast(&p->idle_cv);
+    if (fn || events) {
+        p->cb_handle = NULL;
+        pthread_cond_broadcast(&p->idle_cv);
+    }
 }
 
 /* Under p->mu (dropped around the provider's extend): renew @p h once. */
@@ -154,21 +165,36 @@ static void renew_one_locked(of_lock_provider *p, of_lock *h, int64_t now)
     int64_t vu = t_send + ttl_ns;
     /* A renewal that lands after the lease ended is worthless: bound it by valid_until. */
     int64_t deadline = ofi_lock_min_ns(now + ofi_lock_step_ns(p), old_vu);
+    ofi_clear_detail(); /* a provider that sets no detail must not show an older one */
     int rc = p->ops.extend(p->self, h->name, h->name_len, &h->token, ttl, deadline, &vu);
     int64_t after = ofi_now_ns();
     int64_t cap = t_send + ttl_ns;
-    if (rc == OF_OK && after >= ofi_lock_min_ns(vu, cap)) {
+    /* The cause in words, for the log line, the events and a later loss. */
+    char cause[256];
+    cause[0] = '\0';
+    const int late = rc == OF_OK && after >= ofi_lock_min_ns(vu, cap);
+    if (late) {
         /* The answer came after the lease it granted had ended by our clock: not a renewal. The
          * backend may still count it from when the request arrived, so clean it up. */
         rc = OF_ERR_UNKNOWN;
+        snprintf(cause, sizeof cause, "renewal answered after the renewed lease had ended");
+    } else if (rc != OF_OK) {
+        const char *d = ofi_error_detail();
+        snprintf(cause, sizeof cause, "%s", d[0] ? d : of_strerror(rc));
+    }
+    /* Still busy: no release frees the handle while its events run, and they come in order. */
+    if (rc == OF_OK)
+        OFI_LOCK_EVENT(p, OF_LOCK_EVENT_RENEWED, h->name, h->name_len, h->fence, OF_OK, NULL,
+                       ofi_lock_min_ns(vu, cap));
+    else
+        OFI_LOCK_EVENT(p, OF_LOCK_EVENT_RENEW_FAILED, h->name, h->name_len, h->fence, rc, cause,
+                       old_vu);
+    if (rc == OF_ERR_UNKNOWN) {
         OFI_LOCK_STAT_ADD(p, errors, 1);
-        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, ofi_add_sat_ns(after, ttl_ns),
-                               "renewal answered after the renewed lease had ended");
-    } else if (rc == OF_ERR_UNKNOWN) {
-        /* Still marked busy, so no release can free the handle meanwhile. */
-        OFI_LOCK_STAT_ADD(p, errors, 1);
-        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, ofi_add_sat_ns(after, ttl_ns),
-                               "renewal sent, no reply: outcome unknown");
+        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, h->fence,
+                               ofi_add_sat_ns(after, ttl_ns),
+                               late ? "renewal answered after the renewed lease had ended"
+                                    : "renewal sent, no reply: outcome unknown");
     }
 
     pthread_mutex_lock(&p->mu);
@@ -177,13 +203,17 @@ static void renew_one_locked(of_lock_provider *p, of_lock *h, int64_t now)
     if (rc == OF_OK) {
         atomic_store_explicit(&h->valid_until, ofi_lock_min_ns(vu, cap), memory_order_release);
         h->next_renew_ns = t_send + ttl_ns / 3;
+        h->last_renew_rc = OF_OK;
         OFI_LOCK_STAT_ADD(p, extended, 1);
         OFI_LOCK_STAT_ADD(p, renew_ok, 1);
         return;
     }
     OFI_LOCK_STAT_ADD(p, renew_failed, 1);
+    h->last_renew_rc = rc;
     if (rc == OF_ERR_NOT_OWNER || rc == OF_ERR_UNKNOWN) {
-        lose_locked(p, h, rc);
+        char why[320];
+        snprintf(why, sizeof why, "renewal failed: %s", cause);
+        lose_locked(p, h, rc, why);
         return;
     }
     /* Transient (nothing sent, or a backend error): try again soon; the lease's end decides. */
@@ -197,8 +227,8 @@ static void renew_one_locked(of_lock_provider *p, of_lock *h, int64_t now)
     char nm[OFI_LOCK_LOG_NAME];
     ofi_lock_name_for_log(h->name, h->name_len, nm);
     pthread_mutex_unlock(&p->mu);
-    ofi_lock_logf(p, OF_LOCK_LOG_WARN, "lock '%s': renewal failed (%s), retrying", nm,
-                  of_status_name(rc));
+    ofi_lock_logf(p, OF_LOCK_LOG_WARN, "lock '%s': renewal failed (%s: %s), retrying", nm,
+                  of_status_name(rc), cause);
     pthread_mutex_lock(&p->mu);
 }
 
@@ -229,6 +259,10 @@ static void cleanup_one_locked(of_lock_provider *p, ofi_lock_cleanup *it, int64_
             ofi_lock_logf(p, OF_LOCK_LOG_DEBUG,
                           "lock '%s': cleanup finished, the lease has surely expired", nm);
         }
+        OFI_LOCK_EVENT(p, OF_LOCK_EVENT_CLEANUP_DONE, it->name, it->name_len, it->fence, rc,
+                       rc == OF_OK ? "deleted a lease left by an unknown outcome"
+                                   : "stopped: the lease has surely expired",
+                       0);
         free(it);
         pthread_mutex_lock(&p->mu);
         p->cq_inflight--;
@@ -280,7 +314,14 @@ static void *engine_main(void *arg)
                 due->notified = 1;
                 ofi_lock_rn_unlink(p, due);
             } else {
-                lose_locked(p, due, OF_ERR_LOST);
+                char why[160];
+                if (due->last_renew_rc != OF_OK)
+                    snprintf(why, sizeof why, "the lease passed before a renewal succeeded (the "
+                             "last one failed: %s)", of_status_name(due->last_renew_rc));
+                else
+                    snprintf(why, sizeof why, "the lease passed before a renewal succeeded%s",
+                             paused ? " (renewals paused)" : "");
+                lose_locked(p, due, OF_ERR_LOST, why);
             }
             continue;
         }

@@ -1,4 +1,6 @@
-/* Weighted ketama exactly as libmemcached 1.1.4 computes it; the float steps are deliberate. */
+/* Ketama exactly as libmemcached 1.1.4 computes it: weighted (MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED,
+ * MD5, the float steps are deliberate) and unweighted (MEMCACHED_BEHAVIOR_KETAMA, one-at-a-time,
+ * OF_RING_KETAMA_UNWEIGHTED). notes/ketama.md and docs/ring.md give the rules. */
 #include "ring/ketama.h"
 #include "ring/ring_internal.h"
 
@@ -84,22 +86,59 @@ uint32_t ofi_ketama_digests(uint32_t weight, uint64_t total_weight, uint32_t ser
     return (uint32_t)floor((double)product + 0.0000000001);
 }
 
-void ofi_ketama_points(const uint8_t *host, size_t host_len, uint32_t port, uint32_t d,
-                       uint32_t out_points[4])
+/* The string of point (or digest) @p d of a server, as libmemcached formats it: the port is
+ * left out when it is the default one. Returns its length; @p buf holds OF_NAME_MAX + 32. */
+static size_t point_string(const uint8_t *host, size_t host_len, uint32_t port, uint32_t d,
+                           char *buf, size_t cap)
 {
-    char buf[OF_NAME_MAX + 32];
     size_t n = host_len;
     memcpy(buf, host, host_len);
     int extra;
     if (port == OFI_KETAMA_DEFAULT_PORT)
-        extra = snprintf(buf + n, sizeof buf - n, "-%u", (unsigned)d);
+        extra = snprintf(buf + n, cap - n, "-%u", (unsigned)d);
     else
-        extra = snprintf(buf + n, sizeof buf - n, ":%u-%u", (unsigned)port, (unsigned)d);
-    n += (size_t)extra;
+        extra = snprintf(buf + n, cap - n, ":%u-%u", (unsigned)port, (unsigned)d);
+    return n + (size_t)extra;
+}
+
+void ofi_ketama_points(const uint8_t *host, size_t host_len, uint32_t port, uint32_t d,
+                       uint32_t out_points[4])
+{
+    char buf[OF_NAME_MAX + 32];
+    size_t n = point_string(host, host_len, port, d, buf, sizeof buf);
     uint8_t m[16];
     ofi_md5(buf, n, m);
     for (int x = 0; x < 4; x++)
         out_points[x] = ofi_load_le32(m + 4 * x);
+}
+
+uint32_t ofi_ketama_oaat(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint32_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        /* libhashkit adds `(uint32_t)*ptr` with `const char *ptr`: char is signed on x86-64,
+         * so a byte >= 0x80 is sign-extended. Written out, so every target (s390x's and
+         * arm64's char is unsigned) computes what Debian's amd64 libmemcached does. */
+        uint32_t b = p[i];
+        if (b & 0x80u)
+            b |= 0xFFFFFF00u;
+        v += b;
+        v += v << 10;
+        v ^= v >> 6;
+    }
+    v += v << 3;
+    v ^= v >> 11;
+    v += v << 15;
+    return v;
+}
+
+uint32_t ofi_ketama_unweighted_point(const uint8_t *host, size_t host_len, uint32_t port,
+                                     uint32_t d)
+{
+    char buf[OF_NAME_MAX + 32];
+    size_t n = point_string(host, host_len, port, d, buf, sizeof buf);
+    return ofi_ketama_oaat(buf, n);
 }
 
 uint32_t ofi_ketama_key_hash(const void *key, size_t len)
@@ -202,4 +241,59 @@ const ofi_ring_algo ofi_ring_ketama = {
     .key_hash = ketama_key_hash,
     .fp_options = ketama_fp_options,
     .fp_node = ketama_fp_node,
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * The unweighted ketama placement (OF_RING_KETAMA_UNWEIGHTED): the same ids, server order and
+ * lookup as above; 100 points per server whatever its weight, each the one-at-a-time hash of its
+ * point string, and keys hashed with one-at-a-time too.
+ * ------------------------------------------------------------------------------------------- */
+
+static uint64_t unweighted_max_points(uint32_t weight, uint32_t vnodes)
+{
+    (void)weight;
+    (void)vnodes;
+    return OFI_KETAMA_UNWEIGHTED_POINTS;
+}
+
+static uint32_t unweighted_point_count(const snap *s, const snap_node *nd, uint64_t total_weight)
+{
+    (void)s;
+    (void)nd;
+    (void)total_weight;
+    return OFI_KETAMA_UNWEIGHTED_POINTS;
+}
+
+static void unweighted_points(const snap *s, const snap_node *nd, uint64_t *out)
+{
+    (void)s;
+    for (uint32_t d = 0; d < nd->point_count; d++)
+        out[d] = ofi_ketama_unweighted_point(nd->id + nd->ident_off, nd->ident_len,
+                                             nd->ident_num, d);
+}
+
+static uint64_t unweighted_key_hash(const void *key, size_t len, uint64_t seed)
+{
+    (void)seed;
+    return ofi_ketama_oaat(key, len);
+}
+
+const ofi_ring_algo ofi_ring_ketama_unweighted = {
+    .name = "ketama",
+    .hash_bits = 32,
+    .seeded_hash = false,
+    .id_order = false,
+    /* A server's points depend on itself only, but server indexes (tie order) shift when one
+     * leaves: rebuilt each time, 100 short hashes per server. */
+    .incremental = false,
+    .same_ident = " (same host and port)",
+    .configure = ketama_configure,
+    .ident = ketama_ident,
+    .check_weight = ketama_check_weight,
+    .max_points = unweighted_max_points,
+    .point_count = unweighted_point_count,
+    .points = unweighted_points,
+    .key_hash = unweighted_key_hash,
+    .fp_options = ketama_fp_options,
+    .fp_node = ketama_fp_node, /* the weight too: the fingerprint covers what was given */
 };

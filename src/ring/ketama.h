@@ -1,4 +1,5 @@
-/* libmemcached-compatible weighted ketama arithmetic (notes/ketama.md, docs/ring.md). */
+/* libmemcached-compatible ketama arithmetic, weighted and unweighted (notes/ketama.md,
+ * docs/ring.md). */
 #ifndef OPENFAULT_SRC_RING_KETAMA_H
 #define OPENFAULT_SRC_RING_KETAMA_H
 
@@ -7,6 +8,8 @@
 
 #define OFI_KETAMA_DEFAULT_PORT 11211u
 #define OFI_KETAMA_POINTS_PER_SERVER 160u
+/* MEMCACHED_POINTS_PER_SERVER: points of every server in unweighted ketama. */
+#define OFI_KETAMA_UNWEIGHTED_POINTS 100u
 
 /* Split a ketama id `host[:port]` / `[v6]` / `[v6]:port` into host bytes and port. Returns OF_OK
  * or OF_ERR_INVALID (with detail): empty host, NUL bytes, a port that is not 1..65535 in decimal,
@@ -24,5 +27,14 @@ void ofi_ketama_points(const uint8_t *host, size_t host_len, uint32_t port, uint
 
 /* Key hash: little-endian uint32 of the first 4 bytes of MD5(key). */
 uint32_t ofi_ketama_key_hash(const void *key, size_t len);
+
+/* libhashkit's one-at-a-time hash (libmemcached's default), bytes read as signed char as on
+ * x86-64: the key hash and point hash of unweighted ketama. */
+uint32_t ofi_ketama_oaat(const void *data, size_t len);
+
+/* Point @p d (0..99) of a server in unweighted ketama: one-at-a-time of "host-d" (port 11211)
+ * or "host:port-d". */
+uint32_t ofi_ketama_unweighted_point(const uint8_t *host, size_t host_len, uint32_t port,
+                                     uint32_t d);
 
 #endif

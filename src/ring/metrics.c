@@ -248,10 +248,12 @@ static int snap_stats(const snap *s, of_ring_stats *out)
         if (!sums)
             return ofi_fail_plain(OF_ERR_NOMEM);
         node_arcs(s, sums);
-        /* Weight 0 (ketama) counts as 1, as ketama places it. */
+        /* A node's fair share follows its weight as the placement reads it: weight 0 (ketama)
+         * counts as 1, and unweighted ketama gives every server the same points. */
+        const bool weighted = !(s->flags & OF_RING_KETAMA_UNWEIGHTED);
         double total_weight = 0;
         for (size_t i = 0; i < s->node_count; i++)
-            total_weight += s->nodes[i].weight ? s->nodes[i].weight : 1;
+            total_weight += weighted && s->nodes[i].weight ? s->nodes[i].weight : 1;
         st.node_points_min = UINT64_MAX;
         for (size_t i = 0; i < s->node_count; i++) {
             const snap_node *nd = &s->nodes[i];
@@ -261,7 +263,7 @@ static int snap_stats(const snap *s, of_ring_stats *out)
             if (pc > st.node_points_max)
                 st.node_points_max = pc;
             double share = arc_share(s, sums[i]);
-            double fair = (nd->weight ? nd->weight : 1) / total_weight;
+            double fair = (weighted && nd->weight ? nd->weight : 1) / total_weight;
             if (share > st.busiest_share)
                 st.busiest_share = share;
             if (share / fair > st.busiest_ratio)
@@ -323,8 +325,10 @@ static int write_metrics(const of_ring *ring, int format, const char *prefix,
         return rc;
     char fp[24];
     snprintf(fp, sizeof fp, "%016llx", (unsigned long long)st.fingerprint);
-    const char *const info[] = {"algorithm", st.algorithm == OF_RING_KETAMA ? "ketama" : "native",
-                                "fingerprint", fp, NULL};
+    const char *algorithm = st.algorithm != OF_RING_KETAMA            ? "native"
+                            : ring->flags & OF_RING_KETAMA_UNWEIGHTED ? "ketama_unweighted"
+                                                                      : "ketama";
+    const char *const info[] = {"algorithm", algorithm, "fingerprint", fp, NULL};
     ofi_metrics m;
     ofi_metrics_begin(&m, format, prefix, labels, NULL, NULL, buf, cap, fn, ctx);
     ofi_metrics_family(&m, "ring_info", "gauge",

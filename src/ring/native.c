@@ -8,6 +8,9 @@ static int native_configure(const of_ring_options *opts, uint32_t *vnodes, uint6
 {
     if (opts->flags & OF_RING_SORT_HOSTS)
         return ofi_fail(OF_ERR_INVALID, "OF_RING_SORT_HOSTS applies to the ketama mode only");
+    if (opts->flags & OF_RING_KETAMA_UNWEIGHTED)
+        return ofi_fail(OF_ERR_INVALID,
+                        "OF_RING_KETAMA_UNWEIGHTED applies to the ketama mode only");
     if (opts->vnodes == 0)
         return ofi_fail(OF_ERR_INVALID, "vnodes must be >= 1");
     if (opts->vnodes > OF_RING_MAX_POINTS)

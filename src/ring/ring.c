@@ -54,14 +54,15 @@ OF_API size_t of_ring_options_size(void)
     return sizeof(of_ring_options);
 }
 
-/* The placement algorithms, by of_ring_algorithm value: a new one is a file and a line here. */
-static const ofi_ring_algo *algo_of(uint32_t algorithm)
+/* The placement algorithms, by of_ring_algorithm value: a new one is a file and a line here.
+ * OF_RING_KETAMA_UNWEIGHTED picks libmemcached's other ketama rules within the ketama mode. */
+static const ofi_ring_algo *algo_of(uint32_t algorithm, uint32_t flags)
 {
     switch (algorithm) {
     case OF_RING_NATIVE:
         return &ofi_ring_native;
     case OF_RING_KETAMA:
-        return &ofi_ring_ketama;
+        return flags & OF_RING_KETAMA_UNWEIGHTED ? &ofi_ring_ketama_unweighted : &ofi_ring_ketama;
     default:
         return NULL;
     }
@@ -82,10 +83,10 @@ OF_API int of_ring_create(const of_ring_options *opts, of_ring **out_ring)
         def.struct_size = sizeof def;
     }
     opts = &def;
-    const ofi_ring_algo *algo = algo_of(opts->algorithm);
+    const ofi_ring_algo *algo = algo_of(opts->algorithm, opts->flags);
     if (!algo)
         return ofi_fail(OF_ERR_INVALID, "unknown ring algorithm %u", (unsigned)opts->algorithm);
-    if (opts->flags & ~OF_RING_SORT_HOSTS)
+    if (opts->flags & ~(OF_RING_SORT_HOSTS | OF_RING_KETAMA_UNWEIGHTED))
         return ofi_fail(OF_ERR_INVALID, "unknown ring flags 0x%x", (unsigned)opts->flags);
     uint32_t vnodes;
     uint64_t seed;

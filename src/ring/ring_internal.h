@@ -288,6 +288,7 @@ typedef struct ofi_ring_algo {
 
 extern const ofi_ring_algo ofi_ring_native; /* native.c */
 extern const ofi_ring_algo ofi_ring_ketama; /* ketama.c */
+extern const ofi_ring_algo ofi_ring_ketama_unweighted; /* ketama.c */
 
 /* ---------------------------------------------------------------------------------------------
  * Lookup helpers

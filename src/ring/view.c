@@ -131,7 +131,8 @@ OF_API int of_ring_diff(const of_ring_view *old_view, const of_ring_view *new_vi
     if (!old_view || !new_view)
         return ofi_fail(OF_ERR_INVALID, "NULL view");
     const snap *a = (const snap *)old_view, *b = (const snap *)new_view;
-    if (a->algorithm != b->algorithm || a->seed != b->seed)
+    /* algo, not algorithm: weighted and unweighted ketama hash keys differently. */
+    if (a->algo != b->algo || a->seed != b->seed)
         return ofi_fail(OF_ERR_INVALID, "views of rings with different algorithm or seed");
     diff_state d = {a, b, range_fn, ctx, false, {0}, NULL, NULL};
     int rc = diff_ranges(&d);

@@ -11,6 +11,7 @@ ADDED = {
     "of_lock_options": "uint64_t abi_test_added;",
     "of_lock_stats": "uint64_t abi_test_added;",
     "of_lock_provider_config": "uint64_t abi_test_added;",
+    "of_lock_event": "uint64_t abi_test_added;",
     "of_lock_provider_ops": "void (*abi_test_added)(void *self);",
     "of_lock_redis_options": "uint64_t abi_test_added;",
     "of_ring_options": "uint64_t abi_test_added;",

@@ -121,7 +121,12 @@ typedef struct {
     uint8_t grown[sizeof(of_lock_stats) - sizeof(v1_lock_stats)];
     uint64_t added;
 } v2_lock_stats;
-typedef struct { V1_PROVIDER_CONFIG uint64_t added; } v2_provider_config;
+/* of_lock_provider_config has grown since ABI 1 too (on_event, event_ctx). */
+typedef struct {
+    V1_PROVIDER_CONFIG
+    uint8_t grown[sizeof(of_lock_provider_config) - sizeof(v1_provider_config)];
+    uint64_t added;
+} v2_provider_config;
 typedef struct { V1_PROVIDER_OPS void (*added)(void *self); } v2_provider_ops;
 typedef struct { V1_REDIS_OPTIONS uint64_t added; } v2_redis_options;
 typedef struct { V1_RING_OPTIONS uint64_t added; } v2_ring_options;
@@ -261,6 +266,17 @@ static void lock_acquire_options(void **state)
     of_lock_provider_destroy(p);
 }
 
+#ifdef ABI_CALLER_V1
+static void count_event(void *ctx, const of_lock_event *ev)
+{
+    /* The library is one member newer: its event is larger, and every member this header
+     * knows is there, in place. */
+    assert_true(ev->struct_size > sizeof *ev);
+    assert_true(ev->name_len == 1 && memcmp(ev->name, "n", 1) == 0);
+    ++*(int *)ctx;
+}
+#endif
+
 static void lock_provider_config(void **state)
 {
     (void)state;
@@ -280,6 +296,25 @@ static void lock_provider_config(void **state)
     assert_int_equal(c->reserved0, 0);
     c->step_timeout_ms = 2000;
     assert_int_equal(of_lock_provider_configure(p, (const of_lock_provider_config *)c), OF_OK);
+    /* A caller built against today's header (larger than ABI 1, smaller than the library's):
+     * its event callback is installed; an ABI-1 struct (which has none) then removes it, as
+     * the default of the member it lacks. */
+    int events = 0;
+    of_lock_provider_config cur;
+    assert_int_equal(of_lock_provider_config_init(&cur, sizeof cur), OF_OK);
+    assert_null(cur.on_event);
+    assert_null(cur.event_ctx);
+    cur.on_event = count_event;
+    cur.event_ctx = &events;
+    assert_int_equal(of_lock_provider_configure(p, &cur), OF_OK);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(p, "n", 1, NULL, &l), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_OK);
+    assert_int_equal(events, 2); /* acquired, released */
+    assert_int_equal(of_lock_provider_configure(p, (const of_lock_provider_config *)c), OF_OK);
+    assert_int_equal(of_lock_acquire(p, "n", 1, NULL, &l), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_OK);
+    assert_int_equal(events, 2);
 #else
     assert_int_equal(rc, OF_ERR_ABI);
     assert_untouched(c, &snap, sizeof snap);

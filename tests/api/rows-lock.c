@@ -15,6 +15,11 @@ static void log_cb(void *ctx, int level, const char *msg)
     ((bi_fx *)ctx)->calls++;
 }
 
+static void event_cb(void *ctx, const of_lock_event *ev)
+{
+    ((bi_fx *)ctx)->calls++;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* options                                                                                      */
 
@@ -415,14 +420,26 @@ ROW(lock_config_init_size_large, of_lock_provider_config_init, F_NONE, OF_ERR_AB
     return of_lock_provider_config_init(&f->o.cfg, sizeof(of_lock_provider_config) + 8);
 }
 
+VROW(lock_event_name_unknown, of_lock_event_name, F_NONE, "\"unknown\"",
+     "kind 0, 9, -1, INT_MAX")
+{
+    return strcmp(of_lock_event_name(0), "unknown") == 0 &&
+           strcmp(of_lock_event_name(9), "unknown") == 0 &&
+           strcmp(of_lock_event_name(-1), "unknown") == 0 &&
+           strcmp(of_lock_event_name(2147483647), "unknown") == 0 &&
+           strcmp(of_lock_event_name(OF_LOCK_EVENT_RENEW_FAILED), "renew_failed") == 0;
+}
+
 VROW(lock_config_size, of_lock_provider_config_size, F_NONE,
      "`sizeof(of_lock_provider_config)`", "(no arguments)")
 {
     return of_lock_provider_config_size() == sizeof(of_lock_provider_config);
 }
 
-/* Configure the fixture's provider with one field changed and a log hook: a refused config
- * must not be applied, so an ERROR line logged afterwards reaches no hook. */
+/* Configure the fixture's provider with one field changed, a log hook and an event callback: a
+ * refused config must not be applied, so an ERROR line logged afterwards reaches no hook. (The
+ * event callback is installed with the hook or not at all; taking a lock to probe it would change
+ * the provider's state, which these rows check stays put.) */
 typedef struct {
     uint32_t step, base, cap, reserved0, struct_size;
     int32_t level;
@@ -451,6 +468,8 @@ static int configure_with(bi_fx *f, cfg_with c)
         b.c.struct_size = c.struct_size == UINT32_MAX ? 0 : c.struct_size;
     b.c.log = log_cb;
     b.c.log_ctx = f;
+    b.c.on_event = event_cb;
+    b.c.event_ctx = f;
     int rc = of_lock_provider_configure(f->prov, &b.c);
     of_lock_provider_log(f->prov, OF_LOCK_LOG_ERROR, "badinput probe");
     if (rc != OF_OK && f->calls)

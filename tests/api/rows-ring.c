@@ -101,9 +101,16 @@ ROW(ring_create_algorithm_max, of_ring_create, F_NONE, OF_ERR_INVALID, D,
     return create_with(f, UINT32_MAX, 16, 0, sizeof(of_ring_options));
 }
 
-ROW(ring_create_flags, of_ring_create, F_NONE, OF_ERR_INVALID, D, "flags 0x2 (unknown), ketama")
+ROW(ring_create_flags, of_ring_create, F_NONE, OF_ERR_INVALID, D, "flags 0x4 (unknown), ketama")
 {
-    return create_with(f, OF_RING_KETAMA, 16, 0x2u, sizeof(of_ring_options));
+    return create_with(f, OF_RING_KETAMA, 16, 0x4u, sizeof(of_ring_options));
+}
+
+ROW(ring_create_flags_unweighted_unknown, of_ring_create, F_NONE, OF_ERR_INVALID, D,
+    "`OF_RING_KETAMA_UNWEIGHTED` with flag 0x4 (unknown), ketama")
+{
+    return create_with(f, OF_RING_KETAMA, 16, OF_RING_KETAMA_UNWEIGHTED | 0x4u,
+                       sizeof(of_ring_options));
 }
 
 ROW(ring_create_flags_high, of_ring_create, F_NONE, OF_ERR_INVALID, D,
@@ -127,6 +134,12 @@ ROW(ring_create_sort_hosts_native, of_ring_create, F_NONE, OF_ERR_INVALID, D,
     "`OF_RING_SORT_HOSTS`, native")
 {
     return create_with(f, OF_RING_NATIVE, 16, OF_RING_SORT_HOSTS, sizeof(of_ring_options));
+}
+
+ROW(ring_create_unweighted_native, of_ring_create, F_NONE, OF_ERR_INVALID, D,
+    "`OF_RING_KETAMA_UNWEIGHTED`, native")
+{
+    return create_with(f, OF_RING_NATIVE, 16, OF_RING_KETAMA_UNWEIGHTED, sizeof(of_ring_options));
 }
 
 ROW(ring_create_size_zero, of_ring_create, F_NONE, OF_ERR_ABI, D, "struct_size 0")

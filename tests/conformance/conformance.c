@@ -485,6 +485,170 @@ static void conf_loss_callback_may_release_its_lock(void **state)
     assert_int_equal(of_lock_release(b), OF_OK);
 }
 
+/* The event callback (of_lock_provider_config.on_event): each handle's events come in order,
+ * ACQUIRED first and RELEASED last, with the name and fence the handle has, and their counts
+ * match the provider's stats. The case configures the provider with the defaults plus the
+ * callback. */
+#define CONF_MAX_EVENTS 128
+
+typedef struct conf_ev {
+    int kind, status;
+    uint64_t fence;
+    int64_t vu;
+    int name_ok;
+} conf_ev;
+
+typedef struct conf_ev_log {
+    pthread_mutex_t mu;
+    int n;
+    int malformed;
+    const char *name;
+    conf_ev ev[CONF_MAX_EVENTS];
+} conf_ev_log;
+
+static void conf_on_event(void *ctx, const of_lock_event *e)
+{
+    conf_ev_log *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    /* No cmocka assertion here: this may run on the engine's thread. */
+    if (e->struct_size < sizeof *e || !e->detail || !e->name)
+        r->malformed++;
+    if (r->n < CONF_MAX_EVENTS) {
+        conf_ev *x = &r->ev[r->n++];
+        x->kind = e->kind;
+        x->status = e->status;
+        x->fence = e->fence;
+        x->vu = e->valid_until_ns;
+        x->name_ok = e->name_len == strlen(r->name) && memcmp(e->name, r->name, e->name_len) == 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int conf_ev_find(conf_ev_log *r, int kind)
+{
+    pthread_mutex_lock(&r->mu);
+    int at = -1;
+    for (int i = 0; i < r->n && at < 0; i++)
+        if (r->ev[i].kind == kind)
+            at = i;
+    pthread_mutex_unlock(&r->mu);
+    return at;
+}
+
+static int conf_ev_wait(conf_ev_log *r, int kind, int64_t max_ms)
+{
+    int64_t end = now_ns() + max_ms * NS_PER_MS;
+    int at;
+    while ((at = conf_ev_find(r, kind)) < 0 && now_ns() < end)
+        sleep_ms(5);
+    return at;
+}
+
+/* Check the events of the acquisition whose fence is @p fence (0: all): ACQUIRED first,
+ * RELEASED last and once, nothing else before or after. Returns the number of events seen. */
+static int conf_ev_check_one(conf_ev_log *r, uint64_t fence, int from)
+{
+    pthread_mutex_lock(&r->mu);
+    int first = -1, released = 0, n = 0;
+    for (int i = from; i < r->n; i++) {
+        conf_ev *e = &r->ev[i];
+        if (e->kind == OF_LOCK_EVENT_ACQUIRE_FAILED || e->kind == OF_LOCK_EVENT_CLEANUP_QUEUED ||
+            e->kind == OF_LOCK_EVENT_CLEANUP_DONE || (fence && e->fence != fence))
+            continue;
+        n++;
+        if (first < 0)
+            first = e->kind;
+        if (released)
+            released = 100; /* an event after RELEASED */
+        if (e->kind == OF_LOCK_EVENT_RELEASED)
+            released++;
+    }
+    pthread_mutex_unlock(&r->mu);
+    assert_int_equal(first, OF_LOCK_EVENT_ACQUIRED);
+    assert_int_equal(released, 1);
+    return n;
+}
+
+static void conf_events_come_in_order_and_match_stats(void **state)
+{
+    (void)state;
+    conf_ev_log r = {.mu = PTHREAD_MUTEX_INITIALIZER, .name = "events"};
+    of_lock_provider_config cfg;
+    assert_int_equal(of_lock_provider_config_init(&cfg, sizeof cfg), OF_OK);
+    cfg.on_event = conf_on_event;
+    cfg.event_ctx = &r;
+    assert_int_equal(of_lock_provider_configure(P, &cfg), OF_OK);
+    const int renew = has(OF_LOCK_CAP_EXTEND);
+
+    /* Acquire, contend, (renew,) release. */
+    of_lock_options o = opts_with(short_ttl, 0, renew ? OF_LOCK_AUTO_RENEW : 0);
+    of_lock *a = NULL, *b = NULL;
+    assert_int_equal(of_lock_acquire(P, "events", 6, &o, &a), OF_OK);
+    uint64_t fa = 0;
+    if (has(OF_LOCK_CAP_FENCE))
+        assert_int_equal(of_lock_fence(a, &fa), OF_OK);
+    int at = conf_ev_find(&r, OF_LOCK_EVENT_ACQUIRED);
+    assert_int_equal(at, 0);
+    assert_true(r.ev[0].name_ok);
+    assert_true(r.ev[0].fence == fa);
+    assert_true(r.ev[0].vu == of_lock_valid_until_ns(a) || renew);
+    assert_int_equal(acq("events", 30000, 0, &b), OF_ERR_BUSY);
+    at = conf_ev_find(&r, OF_LOCK_EVENT_ACQUIRE_FAILED);
+    assert_true(at > 0);
+    assert_int_equal(r.ev[at].status, OF_ERR_BUSY);
+    if (renew)
+        assert_true(conf_ev_wait(&r, OF_LOCK_EVENT_RENEWED, 3 * (int64_t)short_ttl + 2000) > 0);
+    assert_int_equal(of_lock_release(a), OF_OK);
+    conf_ev_check_one(&r, fa, 0);
+    int after_first = r.n;
+
+    if (renew) {
+        /* A loss: the lease passes with renewals paused. */
+        o = opts_with(short_ttl, 5000, OF_LOCK_AUTO_RENEW);
+        assert_int_equal(of_lock_acquire(P, "events", 6, &o, &a), OF_OK);
+        uint64_t fb = 0;
+        if (has(OF_LOCK_CAP_FENCE)) {
+            assert_int_equal(of_lock_fence(a, &fb), OF_OK);
+            assert_true(fb > fa);
+        }
+        pause_renewals(1);
+        int lost = conf_ev_wait(&r, OF_LOCK_EVENT_LOST, 3 * (int64_t)short_ttl + 2000);
+        pause_renewals(0);
+        assert_true(lost >= after_first);
+        assert_int_equal(r.ev[lost].status, OF_ERR_LOST);
+        assert_true(r.ev[lost].name_ok);
+        assert_int_equal(of_lock_release(a), OF_ERR_LOST);
+        conf_ev_check_one(&r, fb, after_first);
+        assert_int_equal(r.ev[r.n - 1].kind, OF_LOCK_EVENT_RELEASED);
+        assert_int_equal(r.ev[r.n - 1].status, OF_ERR_LOST);
+    }
+
+    /* Every count matches the stats. */
+    of_lock_stats st;
+    st.struct_size = sizeof st;
+    assert_int_equal(of_lock_provider_stats(P, &st), OF_OK);
+    uint64_t acquired = 0, released = 0, lost = 0, renewed = 0, failed = 0;
+    pthread_mutex_lock(&r.mu);
+    for (int i = 0; i < r.n; i++) {
+        assert_true(r.ev[i].name_ok);
+        acquired += r.ev[i].kind == OF_LOCK_EVENT_ACQUIRED;
+        released += r.ev[i].kind == OF_LOCK_EVENT_RELEASED;
+        lost += r.ev[i].kind == OF_LOCK_EVENT_LOST;
+        renewed += r.ev[i].kind == OF_LOCK_EVENT_RENEWED;
+        failed += r.ev[i].kind == OF_LOCK_EVENT_ACQUIRE_FAILED;
+    }
+    int malformed = r.malformed;
+    pthread_mutex_unlock(&r.mu);
+    assert_int_equal(malformed, 0);
+    assert_int_equal(acquired, st.acquired);
+    assert_int_equal(released, st.acquired);
+    assert_int_equal(lost, st.lost);
+    assert_int_equal(renewed, st.renewals_ok);
+    assert_int_equal(failed, st.busy + st.timeouts + st.acquire_failures);
+    of_lock_provider_config_init(&cfg, sizeof cfg);
+    assert_int_equal(of_lock_provider_configure(P, &cfg), OF_OK);
+}
+
 static void conf_binary_names_with_nul_bytes(void **state)
 {
     (void)state;
@@ -806,6 +970,7 @@ int of_conformance_run(const of_conformance_target *target)
         CASE(conf_loss_callback_once_when_lease_passes),
         CASE(conf_loss_callback_once_when_taken_over),
         CASE(conf_loss_callback_may_release_its_lock),
+        CASE(conf_events_come_in_order_and_match_stats),
         CASE(conf_binary_names_with_nul_bytes),
         CASE(conf_distinct_names_are_independent),
         CASE(conf_token_is_unique_and_renders_as_hex),

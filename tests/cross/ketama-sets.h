@@ -11,6 +11,11 @@
 
 enum { KS_KEYS = 4000, KS_MAX_SERVERS = 100 };
 
+/* Both libmemcached ketamas: MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED and MEMCACHED_BEHAVIOR_KETAMA
+ * (OF_RING_KETAMA_UNWEIGHTED), the first word of each output line. */
+enum { KS_WEIGHTED, KS_UNWEIGHTED, KS_MODES };
+static const char *const ks_mode_name[KS_MODES] = {"ketama", "ketama-unweighted"};
+
 typedef struct ks_server {
     char host[64];
     unsigned port;
@@ -32,8 +37,9 @@ static inline uint64_t ks_rnd(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* Set @p which (0 .. KS_SETS - 1): equal and unequal weights (0 counts as 1), default and other
- * ports, IPv6 hosts, the float-quirk sizes 25/47/50/100 and SORT_HOSTS. */
+/* Set @p which (0 .. KS_SETS - 1): equal and unequal weights (0 counts as 1; unweighted ignores
+ * them), default and other ports, IPv6 hosts, the float-quirk sizes 25/47/50/100 and SORT_HOSTS.
+ * Every 4th key has bytes >= 0x80, which one-at-a-time (unweighted) reads as signed char. */
 enum { KS_SETS = 9 };
 
 static inline void ks_make_set(int which, ks_set *s)

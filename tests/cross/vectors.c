@@ -3,6 +3,7 @@
  *   vectors ring     native rings: lookups, lookup_n, bounded lookups, pins, ownership shares,
  *                    fingerprints, diffs between views, of_hash64
  *   vectors ketama   the owner (its position in the server list) of every key of ketama-sets.h,
+ *                    weighted and unweighted,
  *                    compared with libmemcached's answer
  *   vectors index    of_index and the frozen index: bounds, rank, select, floor, ceiling
  * Placement, fingerprints and tokens are defined on little-endian bytes (DESIGN.md
@@ -162,12 +163,17 @@ static int map_position(void *ctx, const void *id, size_t id_len, uint32_t weigh
     return 0;
 }
 
+/* Weighted, then unweighted (OF_RING_KETAMA_UNWEIGHTED) owners of every set, as
+ * ketama-libmemcached.c prints them. */
 static void ketama_vectors(void)
 {
+    for (int mode = 0; mode < KS_MODES; mode++)
     for (int w = 0; w < KS_SETS; w++) {
         ks_set s;
         ks_make_set(w, &s);
-        of_ring *r = new_ring(OF_RING_KETAMA, 0, 0, s.sort_hosts ? OF_RING_SORT_HOSTS : 0);
+        of_ring *r = new_ring(OF_RING_KETAMA, 0, 0,
+                              (s.sort_hosts ? OF_RING_SORT_HOSTS : 0) |
+                                  (mode == KS_UNWEIGHTED ? OF_RING_KETAMA_UNWEIGHTED : 0));
         for (size_t i = 0; i < s.n; i++) {
             char id[96];
             ks_id(&s.srv[i], i, id, sizeof id);
@@ -180,7 +186,7 @@ static void ketama_vectors(void)
             size_t len = ks_key(w, k, key);
             uint64_t tag;
             CHECK(of_ring_lookup(r, key, len, &tag, NULL, 0, NULL));
-            printf("ketama %d %u %u\n", w, k, (unsigned)m.of_tag[tag]);
+            printf("%s %d %u %u\n", ks_mode_name[mode], w, k, (unsigned)m.of_tag[tag]);
         }
         of_ring_destroy(r);
     }

@@ -104,7 +104,7 @@ class Checker:
 
     def run(self, argv, where, **kw):
         try:
-            return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=self.env, **kw)
+            return subprocess.run(argv, capture_output=True, text=True, timeout=240, env=self.env, **kw)
         except subprocess.TimeoutExpired:
             self.fail(where, f"timed out: {' '.join(argv)}")
             return None

@@ -1,6 +1,6 @@
 /* Unit tests of the lock engine (src/lock/engine_*.c) through a scripted fake provider: retries,
  * backoff and hints, UNKNOWN vs UNAVAILABLE vs TIMEOUT, the cleanup queue, auto-renew failure
- * modes, fences, step deadlines, stats, configuration and the log hook. */
+ * modes, fences, step deadlines, stats, configuration, the log hook and the event callback. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,8 +37,9 @@ typedef struct fake {
     int ext_n, ext_i;
     /* Slow steps: each sleeps this long (release: at most until its deadline). */
     int64_t acq_sleep_ms, ext_sleep_ms, rel_sleep_ms;
-    /* Detail set (as a built-in provider would) on a failed try_acquire. */
+    /* Detail set (as a built-in provider would) on a failed try_acquire or extend. */
     const char *acq_detail;
+    const char *ext_detail;
     /* Records. */
     int acq_calls, rel_calls, ext_calls, wait_calls, destroyed;
     int64_t last_acq_deadline, last_acq_call_ns, last_wait_until;
@@ -130,6 +131,8 @@ static int f_extend(void *self, const void *name, size_t name_len, const of_lock
     pthread_mutex_lock(&f->mu);
     f->ext_calls++;
     int rc = next_rc(f->ext_rc, f->ext_n, &f->ext_i);
+    if (rc != OF_OK && f->ext_detail)
+        rc = ofi_fail(rc, "%s", f->ext_detail);
     pthread_mutex_unlock(&f->mu);
     return rc;
 }
@@ -1262,6 +1265,378 @@ static void engine_provider_self_needs_the_ops_name_pointer(void **state)
     assert_int_equal(of_lock_provider_pause_renewals(P, 0), OF_OK);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* the event callback                                                                           */
+
+#define MAX_EVENTS 256
+
+typedef struct ev_rec {
+    int kind, status;
+    uint64_t fence;
+    int64_t vu;
+    int on_main; /* delivered on the test's own thread */
+    int malformed; /* struct_size, reserved0 or the name's NUL not as documented */
+    char name[32];
+    char detail[256];
+} ev_rec;
+
+typedef struct ev_log {
+    pthread_mutex_t mu;
+    int n;
+    ev_rec ev[MAX_EVENTS];
+    int fail_a_call; /* the callback makes a failing call of its own */
+} ev_log;
+
+static ev_log EV = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void on_event(void *ctx, const of_lock_event *e)
+{
+    ev_log *r = ctx;
+    if (r->fail_a_call)
+        (void)of_lock_provider_stats(NULL, NULL);
+    pthread_mutex_lock(&r->mu);
+    if (r->n < MAX_EVENTS) {
+        ev_rec *x = &r->ev[r->n++];
+        x->kind = e->kind;
+        x->status = e->status;
+        x->fence = e->fence;
+        x->vu = e->valid_until_ns;
+        x->on_main = pthread_equal(pthread_self(), F.main_thread);
+        snprintf(x->name, sizeof x->name, "%.*s", (int)e->name_len, (const char *)e->name);
+        snprintf(x->detail, sizeof x->detail, "%s", e->detail);
+        /* Checked by the reader (ev_at): cmocka must not fail on the engine's thread. */
+        x->malformed = e->struct_size != sizeof *e || e->reserved0 != 0 ||
+                       ((const char *)e->name)[e->name_len] != '\0' || !e->detail;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void events_on(void)
+{
+    pthread_mutex_lock(&EV.mu);
+    EV.n = 0;
+    EV.fail_a_call = 0;
+    pthread_mutex_unlock(&EV.mu);
+    of_lock_provider_config cfg;
+    assert_int_equal(of_lock_provider_config_init(&cfg, sizeof cfg), OF_OK);
+    cfg.on_event = on_event;
+    cfg.event_ctx = &EV;
+    assert_int_equal(of_lock_provider_configure(P, &cfg), OF_OK);
+}
+
+static int ev_count(void)
+{
+    pthread_mutex_lock(&EV.mu);
+    int n = EV.n;
+    pthread_mutex_unlock(&EV.mu);
+    return n;
+}
+
+static ev_rec ev_at(int i)
+{
+    pthread_mutex_lock(&EV.mu);
+    assert_true(i >= 0 && i < EV.n);
+    ev_rec r = EV.ev[i];
+    pthread_mutex_unlock(&EV.mu);
+    assert_false(r.malformed);
+    return r;
+}
+
+/* Index of the first event of @p kind at or after @p from, or -1. */
+static int ev_find(int kind, int from)
+{
+    pthread_mutex_lock(&EV.mu);
+    int at = -1;
+    for (int i = from; i < EV.n && at < 0; i++)
+        if (EV.ev[i].kind == kind)
+            at = i;
+    pthread_mutex_unlock(&EV.mu);
+    return at;
+}
+
+static int ev_wait(int kind, int64_t max_ms)
+{
+    int64_t end = now_ns() + max_ms * NS_PER_MS;
+    int at;
+    while ((at = ev_find(kind, 0)) < 0 && now_ns() < end)
+        sleep_ms(5);
+    return at;
+}
+
+static void ev_dump(void)
+{
+    for (int i = 0; i < ev_count(); i++) {
+        ev_rec e = ev_at(i);
+        fprintf(stderr, "# event %d: %s %s fence %llu %s '%s'\n", i, of_lock_event_name(e.kind),
+                e.name, (unsigned long long)e.fence, of_status_name(e.status), e.detail);
+    }
+}
+
+static void engine_events_acquire_release_on_the_callers_thread(void **state)
+{
+    (void)state;
+    events_on();
+    F.acq_fence = 41;
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "ev", 2, NULL, &l), OF_OK);
+    assert_int_equal(ev_count(), 1);
+    ev_rec a = ev_at(0);
+    assert_int_equal(a.kind, OF_LOCK_EVENT_ACQUIRED);
+    assert_string_equal(a.name, "ev");
+    assert_int_equal(a.fence, 41);
+    assert_int_equal(a.status, OF_OK);
+    assert_string_equal(a.detail, "");
+    assert_true(a.vu == of_lock_valid_until_ns(l));
+    assert_true(a.on_main);
+    /* A try that finds it held: ACQUIRE_FAILED with the caller's answer and detail. */
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_BUSY);
+    F.acq_hint_ms = 700;
+    of_lock *b = NULL;
+    assert_int_equal(of_lock_acquire(P, "ev", 2, NULL, &b), OF_ERR_BUSY);
+    ev_rec f = ev_at(1);
+    assert_int_equal(f.kind, OF_LOCK_EVENT_ACQUIRE_FAILED);
+    assert_int_equal(f.status, OF_ERR_BUSY);
+    assert_int_equal(f.fence, 0);
+    assert_int_equal(f.vu, 0);
+    assert_non_null(strstr(f.detail, "held by another owner"));
+    assert_non_null(strstr(f.detail, "700 ms"));
+    assert_true(f.on_main);
+    assert_int_equal(of_lock_release(l), OF_OK);
+    assert_int_equal(ev_count(), 3);
+    ev_rec r = ev_at(2);
+    assert_int_equal(r.kind, OF_LOCK_EVENT_RELEASED);
+    assert_string_equal(r.name, "ev");
+    assert_int_equal(r.fence, 41);
+    assert_int_equal(r.status, OF_OK);
+    assert_true(r.on_main);
+    /* Bad arguments are no event; a config without the callback silences it. */
+    assert_int_equal(of_lock_acquire(P, "ev", 0, NULL, &b), OF_ERR_INVALID);
+    assert_int_equal(ev_count(), 3);
+    of_lock_provider_config cfg;
+    of_lock_provider_config_init(&cfg, sizeof cfg);
+    assert_int_equal(of_lock_provider_configure(P, &cfg), OF_OK);
+    F.acq_i = 0;
+    script(F.acq_rc, &F.acq_n, 1, OF_OK);
+    assert_int_equal(of_lock_acquire(P, "ev", 2, NULL, &l), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_OK);
+    assert_int_equal(ev_count(), 3);
+}
+
+static void engine_events_keep_the_callers_error_detail(void **state)
+{
+    (void)state;
+    events_on();
+    EV.fail_a_call = 1; /* sets this thread's detail inside the callback */
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_BUSY);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "ev", 2, NULL, &l), OF_ERR_BUSY);
+    assert_non_null(strstr(of_last_error_detail(), "held by another owner"));
+    assert_non_null(strstr(ev_at(0).detail, "held by another owner"));
+}
+
+static void engine_events_renewals_on_the_engine_thread_with_cause(void **state)
+{
+    (void)state;
+    events_on();
+    /* OK, then a transient failure with the provider's cause (retried), then OK again. */
+    script(F.ext_rc, &F.ext_n, 3, OF_OK, OF_ERR_UNAVAILABLE, OF_OK);
+    F.ext_detail = "connect to 127.0.0.9:7: Connection refused";
+    of_lock_options o = opts(300, 0, OF_LOCK_AUTO_RENEW);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "rn", 2, &o, &l), OF_OK);
+    int64_t end = now_ns() + 5000 * NS_PER_MS;
+    while (locked_int(&F.ext_calls) < 4 && now_ns() < end)
+        sleep_ms(5);
+    assert_int_equal(of_lock_release(l), OF_OK);
+    int n = ev_count();
+    int ok = 0, failed = 0;
+    for (int i = 0; i < n; i++) {
+        ev_rec e = ev_at(i);
+        assert_string_equal(e.name, "rn");
+        assert_int_equal(e.fence, 1);
+        if (e.kind == OF_LOCK_EVENT_RENEWED) {
+            ok++;
+            assert_false(e.on_main);
+            assert_int_equal(e.status, OF_OK);
+            assert_true(e.vu > ev_at(0).vu);
+        } else if (e.kind == OF_LOCK_EVENT_RENEW_FAILED) {
+            failed++;
+            assert_false(e.on_main);
+            assert_int_equal(e.status, OF_ERR_UNAVAILABLE);
+            assert_string_equal(e.detail, F.ext_detail);
+        }
+    }
+    if (ok < 2 || failed != 1)
+        ev_dump();
+    assert_true(ok >= 2);
+    assert_int_equal(failed, 1);
+    /* ACQUIRED first, RELEASED last; the failure between the first and the next renewal. */
+    assert_int_equal(ev_at(0).kind, OF_LOCK_EVENT_ACQUIRED);
+    assert_int_equal(ev_at(n - 1).kind, OF_LOCK_EVENT_RELEASED);
+    int at = ev_find(OF_LOCK_EVENT_RENEW_FAILED, 0);
+    assert_int_equal(ev_at(at - 1).kind, OF_LOCK_EVENT_RENEWED);
+    assert_int_equal(ev_at(at + 1).kind, OF_LOCK_EVENT_RENEWED);
+    of_lock_stats st = stats();
+    assert_int_equal(st.renewals_ok, (uint64_t)ok);
+    assert_int_equal(st.renewals_failed, 1);
+}
+
+static void engine_events_lost_when_the_lease_passes(void **state)
+{
+    (void)state;
+    events_on();
+    /* Every renewal fails transiently: the lease runs out, and the loss says what failed last. */
+    script(F.ext_rc, &F.ext_n, 1, OF_ERR_UNAVAILABLE);
+    F.ext_detail = "server closed the connection";
+    loss r = {0};
+    of_lock_options o = opts(200, 0, OF_LOCK_AUTO_RENEW);
+    o.on_lost = on_lost;
+    o.on_lost_ctx = &r;
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "ls", 2, &o, &l), OF_OK);
+    int64_t vu = of_lock_valid_until_ns(l);
+    int at = ev_wait(OF_LOCK_EVENT_LOST, 5000);
+    if (at < 0)
+        ev_dump();
+    assert_true(at > 0);
+    ev_rec e = ev_at(at);
+    assert_int_equal(e.status, OF_ERR_LOST);
+    assert_false(e.on_main);
+    assert_int_equal(e.fence, 1);
+    assert_true(e.vu == vu);
+    assert_non_null(strstr(e.detail, "lease passed"));
+    assert_non_null(strstr(e.detail, "OF_ERR_UNAVAILABLE"));
+    assert_int_equal(ev_at(at - 1).kind, OF_LOCK_EVENT_RENEW_FAILED);
+    /* The loss callback came once. */
+    int64_t end = now_ns() + 2000 * NS_PER_MS;
+    while (atomic_load(&r.calls) == 0 && now_ns() < end)
+        sleep_ms(5);
+    assert_int_equal(atomic_load(&r.calls), 1);
+    assert_int_equal(of_lock_release(l), OF_ERR_LOST);
+    ev_rec last = ev_at(ev_count() - 1);
+    assert_int_equal(last.kind, OF_LOCK_EVENT_RELEASED);
+    assert_int_equal(last.status, OF_ERR_LOST);
+    assert_int_equal(ev_find(OF_LOCK_EVENT_LOST, at + 1), -1);
+    assert_int_equal(stats().lost, 1);
+}
+
+static void engine_events_renewal_not_owner_then_lost(void **state)
+{
+    (void)state;
+    events_on();
+    script(F.ext_rc, &F.ext_n, 1, OF_ERR_NOT_OWNER);
+    F.ext_detail = "token does not hold the key";
+    of_lock_options o = opts(150, 0, OF_LOCK_AUTO_RENEW);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "no", 2, &o, &l), OF_OK);
+    int at = ev_wait(OF_LOCK_EVENT_LOST, 5000);
+    assert_true(at > 0);
+    ev_rec f = ev_at(at - 1), e = ev_at(at);
+    assert_int_equal(f.kind, OF_LOCK_EVENT_RENEW_FAILED);
+    assert_int_equal(f.status, OF_ERR_NOT_OWNER);
+    assert_string_equal(f.detail, F.ext_detail);
+    assert_int_equal(e.status, OF_ERR_NOT_OWNER);
+    assert_non_null(strstr(e.detail, F.ext_detail));
+    assert_int_equal(of_lock_release(l), OF_ERR_LOST);
+}
+
+static void engine_events_lost_on_the_owners_extend_and_release(void **state)
+{
+    (void)state;
+    events_on();
+    script(F.ext_rc, &F.ext_n, 1, OF_ERR_NOT_OWNER);
+    of_lock_options o = opts(60000, 0, 0);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "ow", 2, &o, &l), OF_OK);
+    assert_int_equal(of_lock_extend(l, 60000), OF_ERR_NOT_OWNER);
+    ev_rec e = ev_at(1);
+    assert_int_equal(e.kind, OF_LOCK_EVENT_LOST);
+    assert_int_equal(e.status, OF_ERR_NOT_OWNER);
+    assert_true(e.on_main);
+    assert_int_equal(of_lock_release(l), OF_ERR_LOST);
+    assert_int_equal(ev_count(), 3);
+    /* A release that finds the lease gone: LOST, then RELEASED with NOT_OWNER. */
+    script(F.rel_rc, &F.rel_n, 1, OF_ERR_NOT_OWNER);
+    assert_int_equal(of_lock_acquire(P, "ow", 2, &o, &l), OF_OK);
+    assert_int_equal(of_lock_release(l), OF_ERR_NOT_OWNER);
+    assert_int_equal(ev_count(), 6);
+    assert_int_equal(ev_at(4).kind, OF_LOCK_EVENT_LOST);
+    assert_int_equal(ev_at(5).kind, OF_LOCK_EVENT_RELEASED);
+    assert_int_equal(ev_at(5).status, OF_ERR_NOT_OWNER);
+    int lost = 0;
+    for (int i = 0; i < ev_count(); i++)
+        lost += ev_at(i).kind == OF_LOCK_EVENT_LOST;
+    assert_int_equal(stats().lost, (uint64_t)lost);
+}
+
+static void engine_events_cleanup_after_unknown_outcome(void **state)
+{
+    (void)state;
+    events_on();
+    script(F.acq_rc, &F.acq_n, 1, OF_ERR_UNKNOWN);
+    script(F.rel_rc, &F.rel_n, 2, OF_ERR_UNAVAILABLE, OF_OK);
+    of_lock_options o = opts(60000, 0, 0);
+    of_lock *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "cq", 2, &o, &l), OF_ERR_UNKNOWN);
+    /* Queued on the caller's thread, then the acquire's own failure. */
+    ev_rec q = ev_at(0), f = ev_at(1);
+    assert_int_equal(q.kind, OF_LOCK_EVENT_CLEANUP_QUEUED);
+    assert_string_equal(q.name, "cq");
+    assert_int_equal(q.status, OF_ERR_UNKNOWN);
+    assert_non_null(strstr(q.detail, "no reply"));
+    assert_true(q.vu > now_ns());
+    assert_true(q.on_main);
+    assert_int_equal(f.kind, OF_LOCK_EVENT_ACQUIRE_FAILED);
+    assert_int_equal(f.status, OF_ERR_UNKNOWN);
+    int at = ev_wait(OF_LOCK_EVENT_CLEANUP_DONE, 5000);
+    assert_int_equal(at, 2);
+    ev_rec d = ev_at(at);
+    assert_int_equal(d.status, OF_OK);
+    assert_false(d.on_main);
+    assert_string_equal(d.name, "cq");
+    assert_int_equal(stats().cleanups_done, 1);
+}
+
+static void engine_events_destroy_reports_what_it_ends(void **state)
+{
+    (void)state;
+    events_on();
+    script(F.acq_rc, &F.acq_n, 2, OF_OK, OF_ERR_UNKNOWN);
+    script(F.rel_rc, &F.rel_n, 1, OF_ERR_UNAVAILABLE);
+    of_lock_options o = opts(60000, 0, 0);
+    of_lock *held = NULL, *l = NULL;
+    assert_int_equal(of_lock_acquire(P, "kept", 4, &o, &held), OF_OK);
+    assert_int_equal(of_lock_acquire(P, "cq", 2, &o, &l), OF_ERR_UNKNOWN);
+    of_lock_provider_destroy(P);
+    P = NULL;
+    int rel = -1, done = -1;
+    for (int i = 0; i < ev_count(); i++) {
+        ev_rec e = ev_at(i);
+        if (e.kind == OF_LOCK_EVENT_RELEASED && strcmp(e.name, "kept") == 0)
+            rel = i;
+        if (e.kind == OF_LOCK_EVENT_CLEANUP_DONE && strcmp(e.name, "cq") == 0 && e.on_main)
+            done = i;
+    }
+    if (rel < 0 || done < 0)
+        ev_dump();
+    assert_true(rel >= 0 && done >= 0);
+    assert_int_equal(ev_at(rel).status, OF_ERR_UNAVAILABLE);
+    assert_non_null(strstr(ev_at(rel).detail, "provider destroyed"));
+    assert_int_equal(ev_at(done).status, OF_ERR_UNAVAILABLE);
+}
+
+static void engine_event_names(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"acquired", "acquire_failed", "released", "renewed",
+                                        "renew_failed", "lost", "cleanup_queued",
+                                        "cleanup_done"};
+    for (int k = OF_LOCK_EVENT_ACQUIRED; k <= OF_LOCK_EVENT_CLEANUP_DONE; k++)
+        assert_string_equal(of_lock_event_name(k), names[k - 1]);
+    assert_string_equal(of_lock_event_name(0), "unknown");
+    assert_string_equal(of_lock_event_name(OF_LOCK_EVENT_CLEANUP_DONE + 1), "unknown");
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1304,6 +1679,15 @@ int main(void)
         CASE(engine_waiter_not_starved_by_reacquiring_holder_polling),
         CASE(engine_waiter_not_starved_by_reacquiring_holder_local),
         CASE(engine_provider_self_needs_the_ops_name_pointer),
+        CASE(engine_events_acquire_release_on_the_callers_thread),
+        CASE(engine_events_keep_the_callers_error_detail),
+        CASE(engine_events_renewals_on_the_engine_thread_with_cause),
+        CASE(engine_events_lost_when_the_lease_passes),
+        CASE(engine_events_renewal_not_owner_then_lost),
+        CASE(engine_events_lost_on_the_owners_extend_and_release),
+        CASE(engine_events_cleanup_after_unknown_outcome),
+        CASE(engine_events_destroy_reports_what_it_ends),
+        CASE(engine_event_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,11 +21,14 @@
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
+static uint32_t ring_flags; /* options flags of the next make_ring() (unweighted ketama) */
+
 static of_ring *make_ring(uint32_t algorithm, uint32_t vnodes)
 {
     of_ring_options o;
     of_ring_options_init(&o, sizeof o);
     o.algorithm = algorithm;
+    o.flags = ring_flags;
     if (algorithm == OF_RING_NATIVE)
         o.vnodes = vnodes;
     of_ring *r = NULL;
@@ -141,7 +144,7 @@ typedef struct own_ctx {
 static int sum_weight(void *vctx, const void *id, size_t id_len, uint32_t weight, uint64_t tag)
 {
     (void)id, (void)id_len, (void)tag;
-    ((own_ctx *)vctx)->total_weight += weight ? weight : 1;
+    ((own_ctx *)vctx)->total_weight += weight && !ring_flags ? weight : 1;
     return 0;
 }
 
@@ -153,7 +156,7 @@ static int max_own(void *vctx, const void *id, size_t id_len, uint32_t weight, u
     assert_int_equal(of_ring_ownership(c->r, id, id_len, &share), OF_OK);
     if (share > c->max_share)
         c->max_share = share;
-    double ratio = share / ((weight ? weight : 1) / c->total_weight);
+    double ratio = share / ((weight && !ring_flags ? weight : 1) / c->total_weight);
     if (ratio > c->max_ratio)
         c->max_ratio = ratio;
     return 0;
@@ -258,6 +261,27 @@ static void ring_stats_ketama_changes(void **state)
 
 /* add_many counts each node and its moved share is that of the whole batch; a failed change
  * changes no figure; pins move the generation but are not membership changes. */
+/* Unweighted ketama: weights do not place, so the fair share is 1/N whatever they are; the
+ * moved share comes from the diff walk as in weighted ketama. */
+static void ring_stats_ketama_unweighted_changes(void **state)
+{
+    (void)state;
+    ring_flags = OF_RING_KETAMA_UNWEIGHTED;
+    changes_on(OF_RING_KETAMA);
+    of_ring *r = make_ring(OF_RING_KETAMA, 0);
+    add(r, "10.0.0.1", 1);
+    add(r, "10.0.0.2", 9);
+    of_ring_stats s = stats(r);
+    assert_true(fabs(s.busiest_ratio - s.busiest_share / s.mean_share) <= 1e-12);
+    assert_int_equal(s.node_points_min, s.node_points_max);
+    char buf[8192];
+    assert_int_equal(of_ring_metrics(r, OF_METRICS_PROMETHEUS, "", NULL, buf, sizeof buf, NULL),
+                     OF_OK);
+    assert_non_null(strstr(buf, "ring_info{algorithm=\"ketama_unweighted\","));
+    of_ring_destroy(r);
+    ring_flags = 0;
+}
+
 static void ring_stats_batch_pins_failures(void **state)
 {
     (void)state;
@@ -568,6 +592,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(ring_stats_empty_ring),
         cmocka_unit_test(ring_stats_native_changes),
         cmocka_unit_test(ring_stats_ketama_changes),
+        cmocka_unit_test(ring_stats_ketama_unweighted_changes),
         cmocka_unit_test(ring_stats_batch_pins_failures),
         cmocka_unit_test(ring_stats_large_node),
         cmocka_unit_test(ring_stats_struct_size),

@@ -229,6 +229,20 @@ static void ketama_points_strings(void **state)
     assert_int_equal(ofi_ketama_key_hash("abc", 3), 0x98500190u);
 }
 
+static void ketama_unweighted_oaat(void **state)
+{
+    (void)state;
+    /* Answers of Debian amd64 libmemcached's memcached_generate_hash_value(...,
+     * MEMCACHED_HASH_DEFAULT): bytes >= 0x80 count as signed char on every target. */
+    assert_int_equal(ofi_ketama_oaat("hello", 5), 0xc8fd181bu);
+    assert_int_equal(ofi_ketama_oaat("\xff\x80z", 3), 0xa7e6bb0au);
+    assert_int_equal(ofi_ketama_oaat("cache1:11300-99", 15), 0xee1ea81bu);
+    assert_int_equal(ofi_ketama_unweighted_point((const uint8_t *)"cache1", 6, 11300, 99),
+                     0xee1ea81bu);
+    assert_int_equal(ofi_ketama_unweighted_point((const uint8_t *)"cache1", 6, 11211, 7),
+                     ofi_ketama_oaat("cache1-7", 8));
+}
+
 /* ---- options, lifecycle, bad input ----------------------------------------------------------- */
 
 static void ring_options_init_and_abi(void **state)
@@ -1651,6 +1665,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(ring_matches_reference_model),
         cmocka_unit_test(ring_hash_extremes_and_exact_point),
         cmocka_unit_test(ring_golden_vectors),
+        cmocka_unit_test(ketama_unweighted_oaat),
         cmocka_unit_test(ring_insertion_order_independent),
         cmocka_unit_test(ring_add_many_equals_single_adds),
         cmocka_unit_test(ring_add_many_large_batch_duplicates),

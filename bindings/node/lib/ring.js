@@ -34,6 +34,11 @@ const c = {
 const DEFAULT_VNODES = 1024;
 const finalizer = new FinalizationRegistry((h) => c.destroy(h));
 
+// Option flags of ring.h, and the names of the ketama variants.
+const SORT_HOSTS = 0x1;
+const KETAMA_UNWEIGHTED = 0x2;
+const KETAMA_VARIANTS = ['weighted', 'unweighted'];
+
 /** Node ids as Map keys: the id bytes as a binary string. */
 const idKey = (b) => b.toString('latin1');
 
@@ -41,6 +46,8 @@ class Ring {
   /**
    * new Ring([nodes], {vnodes = 1024, seed = 0, ketama = false, sortHosts = false})
    * or new Ring({nodes, vnodes, seed, ketama, sortHosts}).
+   * ketama: true or 'weighted' (libmemcached MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED), 'unweighted'
+   * (MEMCACHED_BEHAVIOR_KETAMA: weights kept but ignored), false for the native placement.
    * Nodes and keys are strings (UTF-8) or bytes (Buffer / Uint8Array).
    */
   constructor(nodes = [], options = undefined) {
@@ -57,11 +64,21 @@ class Ring {
     }
     const opts = {};
     check(c.optionsInit(opts, koffi.sizeof(RingOptions)), 'of_ring_options_init');
-    this.ketama = Boolean(o.ketama);
+    // A string names the variant; anything else is its truth value, as before the variants.
+    let variant = o.ketama ? 'weighted' : null;
+    if (typeof o.ketama === 'string') {
+      if (!KETAMA_VARIANTS.includes(o.ketama)) {
+        throw invalid(`ketama must be a boolean, 'weighted' or 'unweighted', not '${o.ketama}'`);
+      }
+      variant = o.ketama;
+    }
+    this.ketama = variant !== null;
+    /** null (native), 'weighted' or 'unweighted' */
+    this.ketamaVariant = variant;
     opts.algorithm = this.ketama ? 1 : 0;
     opts.vnodes = u32(o.vnodes === undefined ? DEFAULT_VNODES : o.vnodes, 'vnodes', 1);
     opts.seed = u64(o.seed === undefined ? 0n : o.seed, 'seed');
-    opts.flags = o.sortHosts ? 1 : 0;
+    opts.flags = (o.sortHosts ? SORT_HOSTS : 0) | (variant === 'unweighted' ? KETAMA_UNWEIGHTED : 0);
     this.seed = opts.seed;
     const out = [null];
     check(c.create(opts, out), 'of_ring_create');

@@ -11,7 +11,7 @@ const path = require('node:path');
 const Module = require('node:module');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const DOCS = ['bindings/node/README.md'];
+const DOCS = ['bindings/node/README.md', 'docs/coming-from.md'];
 const FENCE = /^([ \t]*)```js[ \t]*\n([\s\S]*?)^\1```[ \t]*$/gm;
 const LITERAL = /^('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?n?|true|false|null)/;
 const ANSWER = /^(\s*)(.+?);?\s*\/\/\s*->\s*(.*)$/;

@@ -125,6 +125,39 @@ test('routes equal the Python binding: ketama (libmemcached weighted)', () => {
   assert.deepEqual(runJs(sc), python(PY, sc));
 });
 
+test('routes equal the Python binding: unweighted ketama (libmemcached MEMCACHED_BEHAVIOR_KETAMA)', () => {
+  const r = rng(SEED + 2);
+  const nodes = [{ s: '10.0.0.1:11211' }, { s: '10.0.0.2' }, { s: 'cache.example:11212' },
+    { s: '[::1]:11211' }, { s: 'h\u00e9:11300' }];
+  const sc = {
+    vnodes: 1024, seed: '0', ketama: 'unweighted', nodes,
+    ops: [['add', 0, 1], ['add', 1, 2], ['add', 2, 0], ['add', 3, 3], ['add', 4, 9], ['remove', 1],
+      ['weight', 3, 7]],
+    keys: randomKeys(r, 300),
+  };
+  const js = runJs(sc);
+  assert.deepEqual(js, python(PY, sc));
+  // Weights do not place: the same servers with other weights route every key alike.
+  const same = runJs({ ...sc, ops: sc.ops.filter((op) => op[0] !== 'weight').map((op) => (op[0] === 'add' ? ['add', op[1], 1] : op)) });
+  assert.deepEqual(same.get, js.get);
+  const weighted = runJs({ ...sc, ketama: 'weighted' });
+  assert.deepEqual(weighted, runJs({ ...sc, ketama: true }), "'weighted' is true");
+  assert.ok(weighted.get.filter((v, i) => v !== js.get[i]).length > 50, 'the two ketamas differ');
+});
+
+test('ketama variants: names, flags and errors', () => {
+  const u = new of.Ring(['10.0.0.1', '10.0.0.2'], { ketama: 'unweighted' });
+  assert.equal(u.ketama, true);
+  assert.equal(u.ketamaVariant, 'unweighted');
+  assert.equal(new of.Ring({ ketama: true }).ketamaVariant, 'weighted');
+  assert.equal(new of.Ring().ketamaVariant, null);
+  assert.throws(() => u.pin('x', '10.0.0.1'), of.NotSupportedError);
+  for (const bad of ['Unweighted', '', 'md5']) {
+    assert.throws(() => new of.Ring({ ketama: bad }), of.InvalidError, `ketama '${bad}'`);
+  }
+  u.close();
+});
+
 test('lookups return the very value added; membership and inspection', () => {
   const a = Buffer.from('node-a');
   const ring = new of.Ring([a, 'node-b'], { vnodes: 64, seed: 7 });

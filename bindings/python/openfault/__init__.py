@@ -4,7 +4,8 @@
 - ``bisect_left`` / ``bisect_right`` / ``insort_left`` / ``insort_right``: the standard library's
   functions, answered in C for ``array.array('q'|'Q'|'d')`` and ``Index`` (zero-copy).
 - ``Index`` / ``FrozenIndex``: sorted uint64 keys with uint64 payloads.
-- ``LocalProvider`` / ``RedisProvider``: leased named locks with fencing tokens
+- ``LocalProvider`` / ``RedisProvider`` / ``RedlockProvider`` / ``EtcdProvider``: leased named
+  locks with fencing tokens
   (``with provider.lock("name", ttl=10, wait=None): ...``), also with redis-py's Lock surface
   (``provider.lock("name", timeout=5, blocking_timeout=2)``, ``acquire() -> bool``, ``locked()``,
   ``owned()``, ``extend()``, ``reacquire()``).
@@ -32,13 +33,15 @@ from ._index import FrozenIndex, Index
 from ._ring import Ring, RingView
 from ._lock import (CAP_EXTEND, CAP_FENCE, CAP_SHARED, CAP_TTL, CAP_WAIT, DEFAULT, LocalProvider,
                     Lock, LockProvider, RedisProvider, log_to, redis_available)
+from ._lock import EtcdProvider, RedlockProvider, etcd_available, redlock_available
 
 __all__ = ["Error", "LockError", "LockNotOwnedError", "InvalidTypeError", "InvalidRangeError",
            "IndexRangeError", "version", "hash64", "Ring", "RingView", "bisect", "bisect_left",
            "bisect_right", "insort", "insort_left", "insort_right", "Index", "FrozenIndex",
            "LockProvider", "LocalProvider", "RedisProvider", "Lock", "DEFAULT",
            "redis_available", "log_to", "CAP_TTL", "CAP_EXTEND", "CAP_FENCE", "CAP_WAIT",
-           "CAP_SHARED"] + sorted(_ERRORS)
+           "CAP_SHARED", "RedlockProvider", "EtcdProvider", "redlock_available",
+           "etcd_available"] + sorted(_ERRORS)
 
 def version() -> str:
     """The library's version string, e.g. "0.1.0"."""

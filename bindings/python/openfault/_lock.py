@@ -1,4 +1,5 @@
-"""Leased named locks with fencing tokens: LocalProvider (in-process) and RedisProvider.
+"""Leased named locks with fencing tokens: LocalProvider (in-process), RedisProvider,
+RedlockProvider (N independent Redis servers) and EtcdProvider.
 
 Durations are float seconds (redis-py's habit): ``ttl`` (or ``timeout``) > 0; ``wait=None``
 waits forever, ``wait=0`` tries once, ``wait=2.5`` waits up to 2.5 s. ``valid_until`` is on the
@@ -874,3 +875,163 @@ class RedisProvider(LockProvider):
 def redis_available() -> bool:
     """Whether the loaded library has the Redis providers."""
     return bool(lib.of_lock_redis_available())
+
+
+# ---------------------------------------------------------------------------------------------
+# Redlock (N independent Redis servers) and etcd. Kept in their own section: the prototypes and
+# the one options struct they need are declared here, next to their only users.
+# ---------------------------------------------------------------------------------------------
+class RedlockOptions(ctypes.Structure):
+    """struct of_lock_redlock_options (lock_redis.h): six uint32 members. The library's own
+    size (of_lock_redlock_options_size) is checked before use: it may be larger (a newer
+    library; it then takes our struct_size as an older caller's), never smaller."""
+    _fields_ = [(n, ctypes.c_uint32) for n in ("struct_size", "connect_timeout_ms",
+                                               "command_timeout_ms", "drift_ppm",
+                                               "drift_extra_ms", "reserved0")]
+
+
+_p_vp = ctypes.POINTER(ctypes.c_void_p)
+for _name, _res, _args in (
+        ("of_lock_redlock_options_init", ctypes.c_int,
+         [ctypes.POINTER(RedlockOptions), ctypes.c_size_t]),
+        ("of_lock_redlock_options_size", ctypes.c_size_t, []),
+        ("of_lock_redlock_create", ctypes.c_int,
+         [ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t, ctypes.POINTER(RedlockOptions),
+          _p_vp]),
+        ("of_lock_redlock_create_list", ctypes.c_int,
+         [ctypes.c_char_p, ctypes.POINTER(RedlockOptions), _p_vp]),
+        ("of_lock_etcd_available", ctypes.c_int, []),
+        ("of_lock_etcd_create_url", ctypes.c_int, [ctypes.c_char_p, _p_vp])):
+    _fn = getattr(lib, _name)
+    _fn.restype, _fn.argtypes = _res, _args
+
+_MS_MAX = (1 << 31) - 1  # the C options' bound on every duration (2^31 - 1 ms)
+
+
+def _url_bytes(value: object, what: str) -> bytes:
+    """A URL (or URL list) as the NUL-terminated bytes C takes. The messages name @p what and
+    never hold a byte of the value: a URL may carry a password."""
+    if isinstance(value, str):
+        try:
+            b = value.encode("utf-8")
+        except UnicodeEncodeError:
+            b = None  # raised below, outside the handler: no chained error holding the value
+        if b is None:
+            raise invalid("%s is not encodable as UTF-8 (a lone surrogate)" % what)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        b = bytes(value)
+    else:
+        raise invalid_type("%s must be str or bytes, not %s" % (what, type(value).__name__))
+    if b"\0" in b:
+        # ctypes would pass the bytes before it and drop the rest without a word.
+        raise invalid("%s contains a NUL byte" % what)
+    return b
+
+
+def _ms_text(ms: int) -> str:
+    """Milliseconds as seconds, exact and short: 1 -> "0.001", 0 -> "0" (not %g's 2.14748e+06)."""
+    return ("%.3f" % (ms / 1000)).rstrip("0").rstrip(".")
+
+
+def _ms_option(value: object, what: str, low_ms: int) -> int:
+    """Seconds (int or float) as milliseconds in low_ms..2^31-1, refused with @p what named."""
+    v = _number(value, what)
+    ms = round(v * 1000) if math.isfinite(v) else -1
+    if not low_ms <= ms <= _MS_MAX:
+        raise invalid("%s must be between %s and %s seconds, got %r"
+                      % (what, _ms_text(low_ms), _ms_text(_MS_MAX), value))
+    return ms
+
+
+class RedlockProvider(LockProvider):
+    """Locks over N independent Redis servers (Redlock; odd N, 3 to 15; docs/redlock.md): a
+    lock is granted by a majority, so it keeps working while a minority is down.
+
+    @p urls: a list (or tuple, any iterable) of server URLs in RedisProvider's grammar, or one
+    string of them separated by commas (a comma inside a URL, e.g. in a password, written
+    ``%2C``; no spaces). ``connect_timeout`` / ``command_timeout`` (seconds, default 0.1 each,
+    per server; a URL's own ``connect_timeout_ms`` / ``command_timeout_ms`` wins), ``drift_ppm``
+    (default 10000 = 1 % of the TTL) and ``drift_extra`` (seconds, default 0.002): None keeps
+    the library's default. Nothing connects until the first lock call. Raises InvalidError
+    (with the server's position and the reason in ``detail``, never a byte of a credential)
+    for an even count, fewer than 3 or more than 15 servers, the same server twice, a bad URL
+    or option; NotSupportedError when the library was built without hiredis."""
+
+    def __init__(self, urls: Any, *, connect_timeout: Optional[float] = None,
+                 command_timeout: Optional[float] = None, drift_ppm: Optional[int] = None,
+                 drift_extra: Optional[float] = None, log: Any = None,
+                 log_level: Any = "warning") -> None:
+        size = lib.of_lock_redlock_options_size()
+        if ctypes.sizeof(RedlockOptions) > size:
+            raise error(-16, "of_lock_redlock_options is %d bytes in this library, the binding "
+                        "needs %d: the library is older than the binding"
+                        % (size, ctypes.sizeof(RedlockOptions)))
+        opts = RedlockOptions()
+        check(lib.of_lock_redlock_options_init(ctypes.byref(opts), ctypes.sizeof(opts)))
+        if connect_timeout is not None:
+            opts.connect_timeout_ms = _ms_option(connect_timeout, "connect_timeout", 1)
+        if command_timeout is not None:
+            opts.command_timeout_ms = _ms_option(command_timeout, "command_timeout", 1)
+        if drift_ppm is not None:
+            if isinstance(drift_ppm, bool) or not isinstance(drift_ppm, int):
+                raise invalid_type("drift_ppm must be an int, not %s" % type(drift_ppm).__name__)
+            if not 0 <= drift_ppm <= 1000000:
+                raise invalid("drift_ppm must be between 0 and 1000000, got %d" % drift_ppm)
+            opts.drift_ppm = drift_ppm
+        if drift_extra is not None:
+            opts.drift_extra_ms = _ms_option(drift_extra, "drift_extra", 0)
+        out = ctypes.c_void_p()
+        if isinstance(urls, (str, bytes, bytearray, memoryview)):
+            lst = _url_bytes(urls, "urls")
+            self._servers = lst.count(b",") + 1  # a comma inside a URL is written %2C
+            check(lib.of_lock_redlock_create_list(lst, ctypes.byref(opts), ctypes.byref(out)))
+        else:
+            try:
+                items = list(urls)
+            except TypeError:
+                raise invalid_type("urls must be a list of URLs or one comma-separated string, "
+                                   "not %s" % type(urls).__name__) from None
+            # Positions counted from 1, as the library's detail counts them.
+            enc = [_url_bytes(u, "server %d of %d" % (i + 1, len(items)))
+                   for i, u in enumerate(items)]
+            self._servers = len(enc)
+            arr = (ctypes.c_char_p * max(1, len(enc)))(*enc)
+            check(lib.of_lock_redlock_create(arr, len(enc), ctypes.byref(opts),
+                                             ctypes.byref(out)))
+        super().__init__(out.value, log, log_level)
+
+    def __repr__(self) -> str:
+        # Never the URLs: they may carry passwords.
+        return "<openfault.RedlockProvider %d servers%s>" % (
+            self._servers, "" if self._h else ", closed")
+
+
+class EtcdProvider(LockProvider):
+    """Locks on an etcd v3 cluster (3.4 or later, plain HTTP to its JSON gateway), fenced by
+    the key's create revision (docs/etcd.md), from a URL such as
+    ``etcd://user:pass@10.0.0.1:2379,10.0.0.2:2379/locks/?command_timeout_ms=2000``. Nothing
+    connects until the first lock call; a wait is a watch on the key (CAP_WAIT). Leases are
+    whole seconds on the server (a ttl is rounded up, and etcd raises it to its minimum): the
+    library's ``valid_until`` stays the requested ttl. Raises InvalidError (the byte offset in
+    ``detail``; the password never) for a bad URL, NotSupportedError for ``etcds://`` /
+    ``https://`` (no TLS) or when the library was built without libcurl and jansson."""
+
+    def __init__(self, url: Union[str, bytes], *, log: Any = None,
+                 log_level: Any = "warning") -> None:
+        out = ctypes.c_void_p()
+        check(lib.of_lock_etcd_create_url(_url_bytes(url, "url"), ctypes.byref(out)))
+        super().__init__(out.value, log, log_level)
+
+    def __repr__(self) -> str:
+        # Never the URL: it may carry a password.
+        return "<openfault.EtcdProvider%s>" % ("" if self._h else " closed")
+
+
+def redlock_available() -> bool:
+    """Whether the loaded library has the Redlock provider (it comes with the Redis one)."""
+    return bool(lib.of_lock_redis_available())
+
+
+def etcd_available() -> bool:
+    """Whether the loaded library has the etcd provider (libcurl and jansson)."""
+    return bool(lib.of_lock_etcd_available())

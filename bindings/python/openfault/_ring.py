@@ -95,6 +95,11 @@ def _uint(value, what, top):
     return value
 
 
+# Option flags (ring.h) and the ketama= names.
+_SORT_HOSTS, _KETAMA_UNWEIGHTED = 0x1, 0x2
+_KETAMA_VARIANTS = {"weighted": "weighted", "unweighted": "unweighted"}
+
+
 def _weight(weight, ketama):
     if isinstance(weight, bool) or not isinstance(weight, int):
         raise invalid_type("weight must be an int")
@@ -182,21 +187,34 @@ class Ring:
         ring.pin("user:42", "cache-a")
 
     Placement is exactly libopenfault's (docs/ring.md): any process, any language with the same
-    seed, vnodes and nodes agrees. ``ketama=True`` gives libmemcached's weighted ketama.
+    seed, vnodes and nodes agrees. ``ketama=True`` (or ``"weighted"``) gives libmemcached's
+    weighted ketama (MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED), ``ketama="unweighted"`` its unweighted
+    one (MEMCACHED_BEHAVIOR_KETAMA: weights accepted but ignored); both route every key to the
+    server libmemcached 1.1.4 chooses.
     Thread-safety: any thread may call anything (calls hold the GIL; the C ring also lets
     lookups run concurrently with changes).
     """
 
     def __init__(self, nodes: Iterable[Any] = (), *, vnodes: int = DEFAULT_VNODES, seed: int = 0,
-                 ketama: bool = False, sort_hosts: bool = False) -> None:
+                 ketama: Union[bool, str] = False, sort_hosts: bool = False) -> None:
         self._h = None
+        if isinstance(ketama, str):
+            variant = _KETAMA_VARIANTS.get(ketama)
+            if variant is None:
+                raise invalid("ketama must be a bool, 'weighted' or 'unweighted', not %r"
+                              % (ketama,))
+        else:  # truth value, as before the variants: True is the weighted ketama
+            variant = "weighted" if ketama else None
         opts = RingOptions()
         check(plib.of_ring_options_init(_c.byref(opts), _c.sizeof(opts)))
-        opts.algorithm = 1 if ketama else 0
+        opts.algorithm = 1 if variant else 0
         opts.vnodes = _uint(vnodes, "vnodes", 0xFFFFFFFF)
         opts.seed = _uint(seed, "seed", (1 << 64) - 1)
-        opts.flags = 1 if sort_hosts else 0
-        self.ketama = bool(ketama)
+        opts.flags = (_SORT_HOSTS if sort_hosts else 0) | \
+            (_KETAMA_UNWEIGHTED if variant == "unweighted" else 0)
+        self.ketama = variant is not None
+        #: None (native), "weighted" or "unweighted"
+        self.ketama_variant = variant
         self.seed = seed
         out = _vp()
         check(plib.of_ring_create(_c.byref(opts), _c.byref(out)))
@@ -420,5 +438,7 @@ class Ring:
         return RingView(self, out.value)
 
     def __repr__(self) -> str:
-        return "<openfault.Ring of %d nodes%s>" % (len(self), " (ketama)" if self.ketama else "")
+        mode = " (ketama)" if self.ketama_variant == "weighted" else \
+            " (unweighted ketama)" if self.ketama else ""
+        return "<openfault.Ring of %d nodes%s>" % (len(self), mode)
 

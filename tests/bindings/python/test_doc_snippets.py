@@ -15,7 +15,7 @@ import unittest
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 # tests/docs/check-snippets.py reads this list: a ```python block in any other document fails it.
-DOCS = ("README.md", "docs/ffi.md", "docs/ring.md", "docs/python.md")
+DOCS = ("README.md", "docs/ffi.md", "docs/ring.md", "docs/python.md", "docs/coming-from.md")
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```python[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
                    re.M | re.S)
 
@@ -140,6 +140,9 @@ class DocSnippetsTest(unittest.TestCase):
     def test_doc_snippets_ring_reference(self):
         xxhash_stand_in()
         self.assertGreater(self.run_doc("docs/ring.md"), 0)
+
+    def test_doc_snippets_coming_from(self):
+        self.assertGreater(self.run_doc("docs/coming-from.md"), 0)
 
     def test_doc_snippets_checker_catches_a_wrong_answer(self):
         code, answers, _ = compile_block("x = [1, 2]\nlen(x)  # -> 3  (wrong)\n", "t")

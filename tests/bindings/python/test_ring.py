@@ -11,6 +11,25 @@ import unittest
 import openfault
 
 
+def _libmemcached():
+    """Debian's libmemcached through ctypes, or None: the reference for the ketama modes."""
+    import ctypes
+    try:
+        lm = ctypes.CDLL("libmemcached.so.11")
+    except OSError:
+        return None
+    vp = ctypes.c_void_p
+    for name, res, args in (
+            ("memcached_create", vp, [vp]), ("memcached_free", None, [vp]),
+            ("memcached_behavior_set", ctypes.c_int, [vp, ctypes.c_int, ctypes.c_uint64]),
+            ("memcached_server_add_with_weight", ctypes.c_int,
+             [vp, ctypes.c_char_p, ctypes.c_ushort, ctypes.c_uint32]),
+            ("memcached_generate_hash", ctypes.c_uint32, [vp, ctypes.c_char_p, ctypes.c_size_t])):
+        fn = getattr(lm, name)
+        fn.restype, fn.argtypes = res, args
+    return lm
+
+
 def as_bytes(v):
     return v.encode() if isinstance(v, str) else bytes(v)
 
@@ -226,6 +245,61 @@ class RingTest(unittest.TestCase):
             ring.pin("foo", "10.0.0.2")
         ring.remove_node("10.0.0.2:11211")
         self.assertEqual(ring.get("foo"), "10.0.0.1:11211")
+
+    def test_ring_ketama_variants(self):
+        servers = ["10.0.0.%d:%d" % (i, 11211 + i % 2) for i in range(1, 9)]
+        w = openfault.Ring(servers, ketama=True)
+        w2 = openfault.Ring(servers, ketama="weighted")
+        u = openfault.Ring(servers, ketama="unweighted")
+        uw = openfault.Ring(ketama="unweighted")
+        for i, sv in enumerate(servers):
+            uw.add_node(sv, weight=i % 4)   # weights are kept but do not place
+        keys = ["key:%d" % i for i in range(2000)]
+        self.assertEqual([w.get(k) for k in keys], [w2.get(k) for k in keys])
+        self.assertEqual([u.get(k) for k in keys], [uw.get(k) for k in keys])
+        moved = sum(w.get(k) != u.get(k) for k in keys)
+        self.assertGreater(moved, 1000)
+        self.assertEqual((w.ketama_variant, u.ketama_variant), ("weighted", "unweighted"))
+        self.assertTrue(u.ketama)
+        self.assertEqual(dict(uw.nodes())["10.0.0.3:11212"], 2)
+        self.assertIn("unweighted ketama", repr(u))
+        with self.assertRaises(openfault.NotSupportedError):
+            u.pin("k", servers[0])
+        with self.assertRaises(openfault.InvalidError):
+            u.view().diff(w.view())   # different key hashes: nothing to compare
+        for bad in ("Unweighted", "", "md5"):
+            with self.assertRaises(openfault.InvalidError):
+                openfault.Ring(ketama=bad)
+        self.assertFalse(openfault.Ring(["a"], ketama=False).ketama)
+
+    @unittest.skipUnless(_libmemcached(), "libmemcached.so.11 not installed")
+    def test_ring_ketama_against_libmemcached(self):
+        # The binding's rings against Debian's libmemcached itself (through ctypes): every key
+        # to the same server index, weighted and unweighted, with weights, ports and IPv6.
+        lm = _libmemcached()
+        servers = [("10.0.0.1", 11211, 1), ("cache.example", 11300, 3), ("::1", 11211, 2),
+                   ("2001:db8::7", 11212, 0), ("h\u00e9", 11211, 5)]
+        rnd = random.Random(15)
+        keys = [bytes(rnd.randrange(1, 256) for _ in range(rnd.randrange(1, 40)))
+                for _ in range(3000)]
+        # MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED = 16, MEMCACHED_BEHAVIOR_KETAMA = 3 (behavior.h)
+        for variant, behavior in (("weighted", 16), ("unweighted", 3)):
+            mc = lm.memcached_create(None)
+            if variant == "weighted":
+                self.assertEqual(lm.memcached_behavior_set(mc, behavior, 1), 0)
+            for host, port, weight in servers:
+                self.assertEqual(lm.memcached_server_add_with_weight(
+                    mc, host.encode(), port, weight), 0)
+            if variant == "unweighted":  # after the servers, or weight > 1 turns weighting on
+                self.assertEqual(lm.memcached_behavior_set(mc, behavior, 1), 0)
+            ring = openfault.Ring(ketama=variant)
+            ids = []
+            for host, port, weight in servers:
+                ids.append(("[%s]:%d" if ":" in host else "%s:%d") % (host, port))
+                ring.add_node(ids[-1], weight=weight)
+            want = [lm.memcached_generate_hash(mc, k, len(k)) for k in keys]
+            self.assertEqual([ids.index(ring.get(k)) for k in keys], want, variant)
+            lm.memcached_free(mc)
 
     def test_ring_lookups_while_another_thread_changes_membership(self):
         ring = openfault.Ring(["s%d" % i for i in range(5)], vnodes=32)
