@@ -1,7 +1,8 @@
 /*
  * ring-route: shard planning with the consistent-hash ring of <openfault/ring.h>.
  *
- *   ring-route [--ketama[=unweighted]] [--vnodes N] [--seed N] (--nodes FILE | NODE...) [--stats] < keys
+ *   ring-route [--ketama[=unweighted]] [--vnodes N] [--seed N] (--nodes FILE | NODE...)
+ *              [--stats [--json]] < keys
  *   ring-route [--ketama[=unweighted]] [--vnodes N] [--seed N] --diff OLD_FILE NEW_FILE [< keys]
  *
  * Exit status: 0 ok, 1 bad input (node list, unreadable file, ring error), 2 usage.
@@ -23,7 +24,7 @@
 
 static const char usage_text[] =
     "usage: ring-route [--ketama[=unweighted]] [--vnodes N] [--seed N] (--nodes FILE | NODE...)\n"
-    "                  [--stats] < keys\n"
+    "                  [--stats [--json]] < keys\n"
     "       ring-route [--ketama[=unweighted]] [--vnodes N] [--seed N] --diff OLD_FILE NEW_FILE\n"
     "                  [< keys]\n"
     "\n"
@@ -42,6 +43,9 @@ static const char usage_text[] =
     "  --seed N        hash seed (native only, default 0; decimal or 0x hex)\n"
     "  --stats         instead of routes, print node<TAB>weight<TAB>share<TAB>keys per node:\n"
     "                  share of the hash space owned, number of stdin keys routed to it\n"
+    "  --json          with --stats: one JSON object instead: {\"nodes\": [{\"id\", \"weight\",\n"
+    "                  \"share\", \"keys\"}...], \"keys\": TOTAL, \"ring\": the ring's metrics\n"
+    "                  (of_ring_metrics JSON: sizes, balance, fingerprint, memory)}\n"
     "  --diff OLD NEW  compare two node files: prints moved<TAB>FRACTION (of the hash space),\n"
     "                  then range<TAB>lo<TAB>hi<TAB>old<TAB>new per moved range (hex, inclusive;\n"
     "                  '-' for an empty ring), and, when keys are given on stdin,\n"
@@ -338,7 +342,51 @@ static int route(const of_ring *ring, const char *key, size_t len, uint64_t *tag
     return 0;
 }
 
-static int run_routes(const config *cfg, const node_list *list, int stats)
+/* A JSON string: ids are text from the command line or a node file (taken as UTF-8); quotes,
+ * backslashes and control bytes are escaped. */
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static int write_stdout(void *ctx, const char *data, size_t len)
+{
+    (void)ctx;
+    return fwrite(data, 1, len, stdout) == len ? 0 : OF_ERR_UNAVAILABLE;
+}
+
+/* --stats --json: the per-node rows, the key total and the library's own metrics of the ring. */
+static int print_stats_json(const of_ring *ring, const node_list *list, const double *shares,
+                            const uint64_t *counts)
+{
+    uint64_t total = 0;
+    fputs("{\"nodes\":[", stdout);
+    for (size_t i = 0; i < list->count; i++) {
+        fputs(i ? ",{\"id\":" : "{\"id\":", stdout);
+        json_string(list->ids[i]);
+        printf(",\"weight\":%" PRIu32 ",\"share\":%.17g,\"keys\":%" PRIu64 "}",
+               list->specs[i].weight, shares[i], counts[i]);
+        total += counts[i];
+    }
+    printf("],\"keys\":%" PRIu64 ",\"ring\":", total);
+    int st = of_ring_metrics_write(ring, OF_METRICS_JSON, "", NULL, write_stdout, NULL);
+    if (st != OF_OK)
+        return ring_error("metrics failed", st);
+    fputs("}\n", stdout);
+    return 0;
+}
+
+static int run_routes(const config *cfg, const node_list *list, int stats, int json)
 {
     of_ring *ring = NULL;
     if (list->count == 0) {
@@ -349,7 +397,10 @@ static int run_routes(const config *cfg, const node_list *list, int stats)
     if (rc)
         return rc;
     uint64_t *counts = calloc(list->count, sizeof *counts);
-    if (!counts) {
+    double *shares = calloc(list->count, sizeof *shares);
+    if (!counts || !shares) {
+        free(counts);
+        free(shares);
         of_ring_destroy(ring);
         return ring_error("out of memory", OF_ERR_NOMEM);
     }
@@ -379,11 +430,16 @@ static int run_routes(const config *cfg, const node_list *list, int stats)
             rc = ring_error("ownership failed", st);
             break;
         }
-        printf("%s\t%" PRIu32 "\t%.6f\t%" PRIu64 "\n", list->ids[i], list->specs[i].weight,
-               share, counts[i]);
+        shares[i] = share;
+        if (!json)
+            printf("%s\t%" PRIu32 "\t%.6f\t%" PRIu64 "\n", list->ids[i], list->specs[i].weight,
+                   share, counts[i]);
     }
+    if (rc == 0 && json)
+        rc = print_stats_json(ring, list, shares, counts);
     free(line);
     free(counts);
+    free(shares);
     of_ring_destroy(ring);
     return rc;
 }
@@ -538,7 +594,7 @@ int main(int argc, char **argv)
     of_ring_options_init(&cfg.opts, sizeof cfg.opts);
     cfg.ketama = 0;
     const char *nodes_file = NULL, *diff_old = NULL, *diff_new = NULL;
-    int stats = 0, seen_vnodes = 0, seen_seed = 0, only_positional = 0;
+    int stats = 0, json = 0, seen_vnodes = 0, seen_seed = 0, only_positional = 0;
     node_list list = {0};
     char **positional = calloc((size_t)argc, sizeof *positional);
     size_t npos = 0;
@@ -565,6 +621,8 @@ int main(int argc, char **argv)
             rc = usage_error("--ketama takes weighted or unweighted, not '%.64s'", a + 9);
         } else if (strcmp(a, "--stats") == 0) {
             stats = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
         } else if (strcmp(a, "--vnodes") == 0 || strcmp(a, "--seed") == 0 ||
                    strcmp(a, "--nodes") == 0) {
             if (i + 1 >= argc) {
@@ -608,6 +666,8 @@ int main(int argc, char **argv)
         rc = usage_error("%s", "--vnodes and --seed do not apply to --ketama");
     if (rc == 0 && diff_old && (nodes_file || npos > 0 || stats))
         rc = usage_error("%s", "--diff takes no --nodes, NODE or --stats");
+    if (rc == 0 && json && !stats)
+        rc = usage_error("%s", "--json goes with --stats");
     if (rc == 0 && !diff_old && !nodes_file && npos == 0)
         rc = usage_error("%s", "no nodes: give --nodes FILE or NODE arguments");
     if (rc == 0 && nodes_file && npos > 0)
@@ -623,7 +683,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; rc == 0 && i < npos; i++)
             rc = node_list_add(&list, positional[i], cfg.ketama, (unsigned long)i + 1);
         if (rc == 0)
-            rc = run_routes(&cfg, &list, stats);
+            rc = run_routes(&cfg, &list, stats, json);
     }
     node_list_free(&list);
     free(positional);

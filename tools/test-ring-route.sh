@@ -149,6 +149,29 @@ awk -F'\t' '{s += $3} $2 != ($1 == "cache-b" ? 2 : 1) {w = 1} END {exit !(s > 0.
 awk -F'\t' '$1 == "cache-b" {exit !($3 > 0.4 && $3 < 0.6)}' "$tmp/s" && ok "weight 2 share ~0.5" \
   || bad "cache-b share: $(grep cache-b "$tmp/s")"
 
+# --stats --json: the same rows as JSON, the key total, and the library's ring metrics.
+if command -v python3 >/dev/null; then
+  t --stats --json --nodes "$tmp/nodes3" < "$tmp/keys" > "$tmp/sj"; rc=$?
+  [[ $rc -eq 0 ]] || bad "stats --json rc=$rc"
+  python3 - "$tmp/sj" "$tmp/s" <<'PY' && ok "stats --json matches --stats, ring metrics present" \
+    || bad "stats --json: $(head -c 400 "$tmp/sj")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])]
+assert [n["id"] for n in doc["nodes"]] == [r[0] for r in rows]
+for n, r in zip(doc["nodes"], rows):
+    assert n["weight"] == int(r[1]) and n["keys"] == int(r[3]) and abs(n["share"] - float(r[2])) < 1e-6
+assert doc["keys"] == 2000
+fams = {f["name"]: f["samples"] for f in doc["ring"]["metrics"]}
+assert fams["ring_nodes"][0]["value"] == 3
+assert fams["ring_points"][0]["value"] == 4 * 1024
+assert abs(fams["ring_ownership_busiest_share"][0]["value"] - max(n["share"] for n in doc["nodes"])) < 1e-12
+PY
+else
+  echo "ok: stats --json skipped (no python3)"
+fi
+expect_rc 2 "--json without --stats" --json a
+
 # --- diff: adding one node moves keys only to it, and exactly the keys whose route changed -----
 printf 'cache-a\ncache-b=2\ncache-c\n' > "$tmp/old"
 printf 'cache-a\ncache-b=2\ncache-c\ncache-d\n' > "$tmp/new"

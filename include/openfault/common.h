@@ -121,6 +121,16 @@ OF_API int64_t of_clock_monotonic_ns(void);
  */
 OF_API size_t of_name_max(void);
 
+/** Metrics format: the Prometheus text exposition format (version 0.0.4). */
+#define OF_METRICS_PROMETHEUS 1
+/** Metrics format: one JSON object (see docs/observability.md). */
+#define OF_METRICS_JSON 2
+
+/** Receives metrics text in pieces (not NUL-terminated); return 0 to go on, or a negative
+ *  ::of_status to stop: the call then returns that status (::OF_ERR_UNAVAILABLE for any other
+ *  non-zero value). */
+typedef int (*of_metrics_write_fn)(void *ctx, const char *data, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -463,15 +463,8 @@ typedef struct of_lock_stats {
  */
 OF_API int of_lock_provider_stats(const of_lock_provider *provider, of_lock_stats *out_stats);
 
-/** Metrics format: the Prometheus text exposition format (version 0.0.4). */
-#define OF_METRICS_PROMETHEUS 1
-/** Metrics format: one JSON object (see docs/metrics.md). */
-#define OF_METRICS_JSON 2
-
-/** Receives metrics text in pieces (not NUL-terminated); return 0 to go on, or a negative
- *  ::of_status to stop: the call then returns that status (::OF_ERR_UNAVAILABLE for any other
- *  non-zero value). */
-typedef int (*of_metrics_write_fn)(void *ctx, const char *data, size_t len);
+/* ::OF_METRICS_PROMETHEUS, ::OF_METRICS_JSON and ::of_metrics_write_fn are in common.h (the ring
+ * exports metrics too). */
 
 /**
  * Write the provider's metrics (the ::of_lock_stats figures, with a `provider` label naming the

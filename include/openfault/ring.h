@@ -560,6 +560,95 @@ OF_API int of_ring_diff(const of_ring_view *old_view, const of_ring_view *new_vi
  */
 OF_API size_t of_ring_memory_usage(const of_ring *ring);
 
+/* ---------------------------------------------------------------------------------------------
+ * Metrics
+ * ------------------------------------------------------------------------------------------- */
+
+/**
+ * Figures of a ring's current snapshot (of_ring_get_stats()); docs/observability.md says what
+ * each means and what to alert on. Shares are exact (integer arc lengths over 2^64, or 2^32 in
+ * ketama mode, rounded once); pins are not counted in them. Pass a struct whose `struct_size` is
+ * set to its sizeof; members past that size are not written.
+ * Thread-safety: one thread at a time.
+ */
+typedef struct of_ring_stats {
+    uint32_t struct_size;        /**< set by the caller to `sizeof(of_ring_stats)` */
+    uint32_t algorithm;          /**< ::of_ring_algorithm */
+    uint64_t generation;         /**< as of_ring_generation() */
+    uint64_t fingerprint;        /**< as of_ring_fingerprint() */
+    uint64_t nodes;              /**< nodes */
+    uint64_t points;             /**< points (virtual nodes) in all */
+    uint64_t node_points_min;    /**< fewest points of one node (0 for an empty ring) */
+    uint64_t node_points_max;    /**< most points of one node */
+    uint64_t pins;               /**< pinned keys */
+    uint64_t memory_bytes;       /**< as of_ring_memory_usage() */
+    uint64_t nodes_added;        /**< nodes added since creation (of_ring_add_many() counts each) */
+    uint64_t nodes_removed;      /**< nodes removed since creation */
+    uint64_t weight_changes;     /**< successful of_ring_set_weight() calls since creation */
+    uint64_t last_change_generation; /**< generation of the last add, remove or weight change
+                                          (0: none yet); pin changes do not count */
+    double busiest_share;        /**< largest share of the hash space one node owns (0 if empty) */
+    double mean_share;           /**< 1 / nodes (0 if empty) */
+    double busiest_ratio;        /**< largest ratio of a node's share to its weight's share of the
+                                      total weight (ketama: weight 0 counts as 1; unweighted
+                                      ketama: every weight counts as 1); with equal weights
+                                      busiest_share / mean_share; 1 is perfect balance */
+    double last_moved_share;     /**< share of the hash space whose owner changed at the last
+                                      add, remove or weight change (1: from or to an empty ring) */
+    /* members above: ABI 1 (the first version of this struct); add new members below only */
+} of_ring_stats;
+
+/**
+ * Read the figures of the ring's current snapshot, all from one version of the ring. The
+ * balance figures cost one pass over the points (O(points), on a view: lookups never wait for
+ * it); the others are kept by the writers.
+ * @param ring       the ring
+ * @param out_stats  `out_stats->struct_size` must be set by the caller; filled up to it; untouched
+ *                   on error
+ * @return ::OF_OK; ::OF_ERR_INVALID NULL argument; ::OF_ERR_ABI a struct_size larger than this
+ *         library's or smaller than its first version; ::OF_ERR_NOMEM
+ * @note Thread-safety: safe for concurrent readers, also while another thread changes membership.
+ */
+OF_API int of_ring_get_stats(const of_ring *ring, of_ring_stats *out_stats);
+
+/** @return `sizeof(of_ring_stats)` of this library (for bindings).
+ *  @note Thread-safety: safe: any thread, any time. */
+OF_API size_t of_ring_stats_size(void);
+
+/**
+ * Write the ring's metrics (the ::of_ring_stats figures; names in docs/observability.md) into
+ * @p buf, NUL-terminated, in the Prometheus text exposition format or as JSON, with the
+ * conventions of of_lock_provider_metrics(). `ring_info` labels the algorithm `native`,
+ * `ketama` or `ketama_unweighted` (::OF_RING_KETAMA_UNWEIGHTED). There is no source label: to export several rings
+ * in one scrape, give each a constant label (e.g. `ring="sessions"`).
+ * @param ring     the ring
+ * @param format   ::OF_METRICS_PROMETHEUS or ::OF_METRICS_JSON
+ * @param prefix   prepended to every metric name; NULL: "openfault_". Must match
+ *                 `[a-zA-Z_:][a-zA-Z0-9_:]*` (or be ""), at most 128 bytes
+ * @param labels   constant labels as name, value, ..., NULL (NULL: none); names match
+ *                 `[a-zA-Z_][a-zA-Z0-9_]*`, do not start with "__" and are not "le", "change",
+ *                 "algorithm" or "fingerprint"; values are any UTF-8 text; at most 32 pairs
+ * @param buf      output (may be NULL when @p cap is 0)
+ * @param cap      bytes at @p buf
+ * @param out_len  set to the text's length without the NUL, also on ::OF_ERR_NOSPACE (then
+ *                 @p cap must be at least *out_len + 1); may be NULL
+ * @return ::OF_OK; ::OF_ERR_INVALID NULL ring, NULL @p buf with @p cap > 0, bad format, prefix
+ *         or label; ::OF_ERR_NOSPACE @p cap too small; ::OF_ERR_NOMEM
+ * @note Thread-safety: safe for concurrent readers, also while another thread changes membership
+ *       (every figure comes from one version of the ring).
+ */
+OF_API int of_ring_metrics(const of_ring *ring, int format, const char *prefix,
+                           const char *const *labels, char *buf, size_t cap, size_t *out_len);
+
+/**
+ * As of_ring_metrics(), but through @p write in pieces (no size limit, no NUL).
+ * @return ::OF_OK; ::OF_ERR_INVALID as of_ring_metrics(), or @p write NULL; ::OF_ERR_NOMEM; the
+ *         status @p write stopped with
+ * @note Thread-safety: safe for concurrent readers, also while another thread changes membership.
+ */
+OF_API int of_ring_metrics_write(const of_ring *ring, int format, const char *prefix,
+                                 const char *const *labels, of_metrics_write_fn write, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

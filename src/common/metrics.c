@@ -30,6 +30,23 @@ static int valid_name(const char *s, int colon, int allow_empty)
 int ofi_metrics_check(const char *fn_name, int format, const char *prefix,
                       const char *const *labels, const char *reserved)
 {
+    const char *const one[2] = {reserved, NULL};
+    return ofi_metrics_check_reserved(fn_name, format, prefix, labels, one);
+}
+
+static int is_reserved(const char *n, const char *const *reserved)
+{
+    if (strcmp(n, "le") == 0)
+        return 1;
+    for (size_t i = 0; reserved && reserved[i]; i++)
+        if (strcmp(n, reserved[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int ofi_metrics_check_reserved(const char *fn_name, int format, const char *prefix,
+                               const char *const *labels, const char *const *reserved)
+{
     if (format != OF_METRICS_PROMETHEUS && format != OF_METRICS_JSON)
         return ofi_fail(OF_ERR_INVALID, "%s: format %d is neither OF_METRICS_PROMETHEUS nor "
                         "OF_METRICS_JSON", fn_name, format);
@@ -50,7 +67,7 @@ int ofi_metrics_check(const char *fn_name, int format, const char *prefix,
         if (strlen(n) > 128 || !valid_name(n, 0, 0) || (n[0] == '_' && n[1] == '_'))
             return ofi_fail(OF_ERR_INVALID, "%s: label name '%.64s' must match "
                             "[a-zA-Z_][a-zA-Z0-9_]* and not start with __", fn_name, n);
-        if (strcmp(n, "le") == 0 || (reserved && strcmp(n, reserved) == 0))
+        if (is_reserved(n, reserved))
             return ofi_fail(OF_ERR_INVALID, "%s: label name '%s' is reserved", fn_name, n);
         for (size_t j = 0; j < i; j += 2)
             if (strcmp(labels[j], n) == 0)
@@ -182,9 +199,10 @@ static void label(ofi_metrics *m, int *n, const char *name, const char *value)
     puts_(m, "\"");
 }
 
-/* One sample line: family name + @p suffix, labels, value text. */
-static void sample_text(ofi_metrics *m, const char *suffix, const char *lname, const char *lvalue,
-                        const char *value)
+/* One sample line: family name + @p suffix, labels (the source's, the caller's, then @p extra:
+ * name, value pairs ending in NULL), value text. */
+static void sample_pairs(ofi_metrics *m, const char *suffix, const char *const *extra,
+                         const char *value)
 {
     int n = 0;
     if (m->format == OF_METRICS_PROMETHEUS) {
@@ -202,8 +220,8 @@ static void sample_text(ofi_metrics *m, const char *suffix, const char *lname, c
         label(m, &n, m->src_label, m->src_value);
     for (size_t i = 0; i < m->nlabels; i++)
         label(m, &n, m->labels[2 * i], m->labels[2 * i + 1]);
-    if (lname)
-        label(m, &n, lname, lvalue);
+    for (size_t i = 0; extra && extra[i]; i += 2)
+        label(m, &n, extra[i], extra[i + 1]);
     if (m->format == OF_METRICS_PROMETHEUS) {
         puts_(m, n ? "} " : " ");
         puts_(m, value);
@@ -215,11 +233,35 @@ static void sample_text(ofi_metrics *m, const char *suffix, const char *lname, c
     }
 }
 
+static void sample_text(ofi_metrics *m, const char *suffix, const char *lname, const char *lvalue,
+                        const char *value)
+{
+    const char *const extra[3] = {lname, lvalue, NULL};
+    sample_pairs(m, suffix, extra, value);
+}
+
 void ofi_metrics_sample(ofi_metrics *m, const char *lname, const char *lvalue, uint64_t value)
 {
     char v[24];
     snprintf(v, sizeof v, "%llu", (unsigned long long)value);
     sample_text(m, "", lname, lvalue, v);
+}
+
+void ofi_metrics_sample_double(ofi_metrics *m, const char *lname, const char *lvalue,
+                               double value)
+{
+    /* %.17g round-trips a double; JSON and Prometheus both read it. Non-finite values have no
+     * JSON spelling: the callers export none. */
+    char v[32];
+    snprintf(v, sizeof v, "%.17g", value);
+    sample_text(m, "", lname, lvalue, v);
+}
+
+void ofi_metrics_sample_labels(ofi_metrics *m, const char *const *pairs, uint64_t value)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)value);
+    sample_pairs(m, "", pairs, v);
 }
 
 void ofi_metrics_histogram(ofi_metrics *m, const double *bounds_s, size_t nb, const uint64_t *cum,

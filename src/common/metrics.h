@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openfault/lock.h>
+#include <openfault/common.h>
 
 #define OFI_METRICS_MAX_LABELS 32
 
@@ -37,6 +37,10 @@ typedef struct ofi_metrics {
 int ofi_metrics_check(const char *fn_name, int format, const char *prefix,
                       const char *const *labels, const char *reserved);
 
+/* As ofi_metrics_check(), with a list of reserved label names ending in NULL (may be NULL). */
+int ofi_metrics_check_reserved(const char *fn_name, int format, const char *prefix,
+                               const char *const *labels, const char *const *reserved);
+
 /* Start writing to @p buf/@p cap (when @p fn is NULL) or through @p fn. */
 void ofi_metrics_begin(ofi_metrics *m, int format, const char *prefix, const char *const *labels,
                        const char *src_label, const char *src_value, char *buf, size_t cap,
@@ -48,6 +52,13 @@ void ofi_metrics_family(ofi_metrics *m, const char *name, const char *type, cons
 
 /* A sample of the current family; @p lname/@p lvalue an extra label (NULL: none). */
 void ofi_metrics_sample(ofi_metrics *m, const char *lname, const char *lvalue, uint64_t value);
+
+/* A sample with a floating-point value (finite). */
+void ofi_metrics_sample_double(ofi_metrics *m, const char *lname, const char *lvalue,
+                               double value);
+
+/* A sample with several extra labels: @p pairs is name, value, ..., NULL. */
+void ofi_metrics_sample_labels(ofi_metrics *m, const char *const *pairs, uint64_t value);
 
 /* The samples of a histogram family: @p cum[i] observations <= @p bounds_s[i], @p cum[nb] all
  * of them, @p sum_s their sum in seconds. */

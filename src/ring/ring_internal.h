@@ -41,6 +41,13 @@ typedef struct snap_node {
     uint32_t point_count;
 } snap_node;
 
+/* Membership-change figures, carried from each snapshot to the next (metrics.c). */
+typedef struct snap_changes {
+    uint64_t added, removed, reweighted; /* nodes added, removed, weights set, since creation */
+    uint64_t last_generation;            /* generation of the last membership change, 0: none */
+    double last_moved;                   /* share of the hash space it gave a new owner */
+} snap_changes;
+
 typedef struct snap {
     _Atomic size_t refs;        /* 1 for the ring (until reclaimed) + 1 per view */
     struct snap *next_retired;
@@ -68,6 +75,7 @@ typedef struct snap {
     uint64_t *pin_hash;         /* ascending, unique */
     uint32_t *pin_node;
     size_t bytes;
+    snap_changes changes;       /* set by the writer before publishing (ring_metrics.h) */
 } snap;
 
 /* An of_ring_view is a snap with a reference held for the caller. */

@@ -1,5 +1,6 @@
 /* Writers: validation and the membership and pin changes. */
 #include "ring/ring_internal.h"
+#include "ring/ring_metrics.h"
 
 #include <stdlib.h>
 
@@ -136,14 +137,17 @@ static int ring_edit_abort(ring_edit *e, int rc)
     return rc;
 }
 
-/* Check the point limit, build, publish and unlock. On error the ring is unchanged. */
-static int ring_edit_commit(ring_edit *e)
+/* Check the point limit, build, count the change @p c into the new snapshot's metrics, publish
+ * and unlock. On error the ring is unchanged. */
+static int ring_edit_commit(ring_edit *e, const ring_change *c)
 {
     snap *s = NULL;
     int rc = check_total_points(e->ring, e->nodes, e->node_count);
     if (rc == OF_OK)
         rc = ofi_snap_build(e->ring, e->cur, e->nodes, e->node_count, e->pins, e->pin_count,
                             e->cur->generation + 1, &s);
+    if (rc == OF_OK && (rc = ofi_ring_note_change(e->cur, s, c)) != OF_OK)
+        ofi_snap_free(s);
     if (rc == OF_OK)
         ofi_ring_publish(e->ring, s);
     return ring_edit_abort(e, rc);
@@ -190,7 +194,8 @@ OF_API int of_ring_add(of_ring *ring, const void *id, size_t id_len, uint32_t we
     if (e.node_count >= UINT32_MAX - 1)
         return ring_edit_abort(&e, ofi_fail(OF_ERR_INVALID, "too many nodes"));
     e.nodes[e.node_count++] = nd;
-    return ring_edit_commit(&e);
+    const ring_change c = {RING_CHANGE_ADD, &nd, 1};
+    return ring_edit_commit(&e, &c);
 }
 
 /* One node of a duplicate check: its identity, and where it came from. */
@@ -329,7 +334,8 @@ OF_API int of_ring_add_many(of_ring *ring, const of_ring_node_spec *specs, size_
     if (rc == OF_OK) {
         memcpy(e.nodes + e.node_count, batch, count * sizeof *batch);
         e.node_count += count;
-        rc = ring_edit_commit(&e);
+        const ring_change c = {RING_CHANGE_ADD, batch, count};
+        rc = ring_edit_commit(&e, &c);
     } else {
         ring_edit_abort(&e, rc);
     }
@@ -346,6 +352,7 @@ OF_API int of_ring_remove(of_ring *ring, const void *id, size_t id_len)
     int rc = ring_edit_begin_node(ring, id, id_len, 0, &e, &idx);
     if (rc != OF_OK)
         return rc;
+    const node_in gone = e.nodes[idx]; /* its id points into e.cur, alive until the commit */
     memmove(e.nodes + idx, e.nodes + idx + 1, (e.node_count - idx - 1) * sizeof *e.nodes);
     e.node_count--;
     size_t np = 0;
@@ -353,7 +360,8 @@ OF_API int of_ring_remove(of_ring *ring, const void *id, size_t id_len)
         if (e.cur->pin_node[i] != (uint32_t)idx)
             e.pins[np++] = e.pins[i];
     e.pin_count = np;
-    return ring_edit_commit(&e);
+    const ring_change c = {RING_CHANGE_REMOVE, &gone, 1};
+    return ring_edit_commit(&e, &c);
 }
 
 OF_API int of_ring_set_weight(of_ring *ring, const void *id, size_t id_len, uint32_t weight)
@@ -369,7 +377,8 @@ OF_API int of_ring_set_weight(of_ring *ring, const void *id, size_t id_len, uint
     if (rc != OF_OK)
         return rc;
     e.nodes[idx].weight = weight;
-    return ring_edit_commit(&e);
+    const ring_change c = {RING_CHANGE_WEIGHT, &nd, 1};
+    return ring_edit_commit(&e, &c);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -392,7 +401,8 @@ OF_API int of_ring_pin_hash(of_ring *ring, uint64_t hash, const void *id, size_t
         return ring_edit_abort(&e, ofi_fail(OF_ERR_EXISTS, "key already pinned"));
     const snap_node *nd = &e.cur->nodes[idx];
     e.pins[e.pin_count++] = (pin_in){hash, nd->id, nd->id_len};
-    return ring_edit_commit(&e);
+    const ring_change c = {RING_CHANGE_NONE, NULL, 0};
+    return ring_edit_commit(&e, &c);
 }
 
 OF_API int of_ring_pin(of_ring *ring, const void *key, size_t key_len, const void *id,
@@ -423,5 +433,6 @@ OF_API int of_ring_unpin(of_ring *ring, const void *key, size_t key_len)
         return ring_edit_abort(&e, ofi_fail(OF_ERR_NOT_FOUND, "key is not pinned"));
     memmove(e.pins + at, e.pins + at + 1, (e.pin_count - at - 1) * sizeof *e.pins);
     e.pin_count--;
-    return ring_edit_commit(&e);
+    const ring_change c = {RING_CHANGE_NONE, NULL, 0};
+    return ring_edit_commit(&e, &c);
 }

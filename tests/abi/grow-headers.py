@@ -15,6 +15,7 @@ ADDED = {
     "of_lock_provider_ops": "void (*abi_test_added)(void *self);",
     "of_lock_redis_options": "uint64_t abi_test_added;",
     "of_ring_options": "uint64_t abi_test_added;",
+    "of_ring_stats": "uint64_t abi_test_added;",
 }
 
 out_dir = sys.argv[1]

@@ -86,12 +86,33 @@
     uint32_t flags;                                                                              \
     uint64_t seed;
 
+#define V1_RING_STATS                                                                            \
+    uint32_t struct_size;                                                                        \
+    uint32_t algorithm;                                                                          \
+    uint64_t generation;                                                                         \
+    uint64_t fingerprint;                                                                        \
+    uint64_t nodes;                                                                              \
+    uint64_t points;                                                                             \
+    uint64_t node_points_min;                                                                    \
+    uint64_t node_points_max;                                                                    \
+    uint64_t pins;                                                                               \
+    uint64_t memory_bytes;                                                                       \
+    uint64_t nodes_added;                                                                        \
+    uint64_t nodes_removed;                                                                      \
+    uint64_t weight_changes;                                                                     \
+    uint64_t last_change_generation;                                                             \
+    double busiest_share;                                                                        \
+    double mean_share;                                                                           \
+    double busiest_ratio;                                                                        \
+    double last_moved_share;
+
 typedef struct { V1_LOCK_OPTIONS } v1_lock_options;
 typedef struct { V1_LOCK_STATS } v1_lock_stats;
 typedef struct { V1_PROVIDER_CONFIG } v1_provider_config;
 typedef struct { V1_PROVIDER_OPS } v1_provider_ops;
 typedef struct { V1_REDIS_OPTIONS } v1_redis_options;
 typedef struct { V1_RING_OPTIONS } v1_ring_options;
+typedef struct { V1_RING_STATS } v1_ring_stats;
 
 typedef struct { V1_LOCK_OPTIONS uint64_t added; } v2_lock_options;
 /* of_lock_stats has grown since ABI 1: the newer caller's struct is today's plus one member. */
@@ -109,6 +130,7 @@ typedef struct {
 typedef struct { V1_PROVIDER_OPS void (*added)(void *self); } v2_provider_ops;
 typedef struct { V1_REDIS_OPTIONS uint64_t added; } v2_redis_options;
 typedef struct { V1_RING_OPTIONS uint64_t added; } v2_ring_options;
+typedef struct { V1_RING_STATS uint64_t added; } v2_ring_stats;
 
 #if defined(ABI_CALLER_V1)
 #define CALLER(s) v1_##s
@@ -131,12 +153,15 @@ SAME_OFFSET(v1_provider_ops, of_lock_provider_ops, try_acquire);
 SAME_OFFSET(v1_redis_options, of_lock_redis_options, keepalive);
 SAME_OFFSET(v1_redis_options, of_lock_redis_options, host);
 SAME_OFFSET(v1_ring_options, of_ring_options, seed);
+SAME_OFFSET(v1_ring_stats, of_ring_stats, last_change_generation);
+SAME_OFFSET(v1_ring_stats, of_ring_stats, last_moved_share);
 _Static_assert(sizeof(v1_lock_options) <= sizeof(of_lock_options), "options");
 _Static_assert(sizeof(v1_lock_stats) <= sizeof(of_lock_stats), "stats");
 _Static_assert(sizeof(v1_provider_config) <= sizeof(of_lock_provider_config), "config");
 _Static_assert(sizeof(v1_provider_ops) <= sizeof(of_lock_provider_ops), "ops");
 _Static_assert(sizeof(v1_redis_options) <= sizeof(of_lock_redis_options), "redis options");
 _Static_assert(sizeof(v1_ring_options) <= sizeof(of_ring_options), "ring options");
+_Static_assert(sizeof(v1_ring_stats) <= sizeof(of_ring_stats), "ring stats");
 
 /* ---- helpers ---- */
 
@@ -482,6 +507,40 @@ static void ring_options(void **state)
     free(o);
 }
 
+/* A caller's of_ring_stats of either version: ABI 1 is filled up to its end (nothing past it
+ * written); one member newer than the library is refused untouched. */
+static void ring_stats(void **state)
+{
+    (void)state;
+    of_ring *r = NULL;
+    assert_int_equal(of_ring_create(NULL, &r), OF_OK);
+    assert_int_equal(of_ring_add(r, "a", 1, 2, 0), OF_OK);
+    CALLER(ring_stats) *s = caller_struct(sizeof *s);
+    s->struct_size = (uint32_t)sizeof *s;
+    CALLER(ring_stats) snap;
+    memcpy(&snap, s, sizeof snap);
+    int rc = of_ring_get_stats(r, (of_ring_stats *)s);
+#ifdef ABI_CALLER_V1
+    assert_int_equal(of_ring_stats_size(), sizeof(v2_ring_stats));
+    assert_int_equal(rc, OF_OK);
+    assert_int_equal(s->struct_size, sizeof *s);
+    assert_int_equal(s->nodes, 1);
+    assert_int_equal(s->nodes_added, 1);
+    assert_int_equal(s->points, 2 * OF_RING_DEFAULT_VNODES);
+    assert_true(s->last_moved_share == 1.0);
+#else
+    assert_true(of_ring_stats_size() < sizeof(v2_ring_stats));
+    assert_int_equal(rc, OF_ERR_ABI);
+    assert_untouched(s, &snap, sizeof snap);
+#endif
+    s->struct_size = (uint32_t)sizeof(v1_ring_stats) - 1;
+    memcpy(&snap, s, sizeof snap);
+    assert_int_equal(of_ring_get_stats(r, (of_ring_stats *)s), OF_ERR_ABI);
+    assert_untouched(s, &snap, sizeof snap);
+    free(s);
+    of_ring_destroy(r);
+}
+
 #define CASE(f) cmocka_unit_test(f)
 
 int main(int argc, char **argv)
@@ -492,7 +551,7 @@ int main(int argc, char **argv)
         CASE(lock_provider_config), CASE(lock_stats), CASE(lock_provider_ops),
     };
     const struct CMUnitTest redis_cases[] = {CASE(redis_options)};
-    const struct CMUnitTest ring_cases[] = {CASE(ring_options)};
+    const struct CMUnitTest ring_cases[] = {CASE(ring_options), CASE(ring_stats)};
 #ifdef ABI_CALLER_V1
 #define DIR "old-caller"
 #else

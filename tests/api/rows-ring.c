@@ -1,5 +1,6 @@
 /* Bad-input rows: ring.h (options, lifecycle, membership, lookups, inspection, views, diff). */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "badinput.h"
@@ -1041,5 +1042,173 @@ ROW(ring_view_lookup_batch_empty, of_ring_view_lookup_batch, F_EMPTY_RING, OF_ER
         bi_why(f, "view_take failed");
     int rc = of_ring_view_lookup_batch(v, bk_keys, bk_lens, 3, f->o.tags);
     of_ring_view_release(v);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* metrics                                                                                      */
+
+/* Stats with a caller-chosen struct_size: nothing but struct_size may differ from the sentinel
+ * afterwards. */
+static int ring_stats_with(bi_fx *f, const of_ring *r, uint32_t size, int null_out)
+{
+    struct {
+        of_ring_stats s;
+        unsigned char newer[64];
+    } b;
+    memset(&b, BI_SENTINEL, sizeof b);
+    b.s.struct_size = size;
+    int rc = of_ring_get_stats(r, null_out ? NULL : &b.s);
+    if (rc != OF_OK && (b.s.struct_size != size ||
+                        !bi_untouched((unsigned char *)&b + sizeof b.s.struct_size,
+                                      sizeof b - sizeof b.s.struct_size)))
+        bi_why(f, "out_stats written on error");
+    return rc;
+}
+
+ROW(ring_stats_null_ring, of_ring_get_stats, F_NONE, OF_ERR_INVALID, D, "ring NULL")
+{
+    return ring_stats_with(f, NULL, sizeof(of_ring_stats), 0);
+}
+
+ROW(ring_stats_null_out, of_ring_get_stats, F_RING, OF_ERR_INVALID, D, "out_stats NULL")
+{
+    return ring_stats_with(f, f->ring, sizeof(of_ring_stats), 1);
+}
+
+ROW(ring_stats_size_zero, of_ring_get_stats, F_RING, OF_ERR_ABI, D, "struct_size 0")
+{
+    return ring_stats_with(f, f->ring, 0, 0);
+}
+
+ROW(ring_stats_size_small, of_ring_get_stats, F_RING, OF_ERR_ABI, D,
+    "struct_size one byte below the first version")
+{
+    return ring_stats_with(f, f->ring,
+                           (uint32_t)(offsetof(of_ring_stats, last_moved_share) + sizeof(double) - 1),
+                           0);
+}
+
+ROW(ring_stats_size_large, of_ring_get_stats, F_KETAMA, OF_ERR_ABI, D,
+    "struct_size sizeof + 8 (a newer header)")
+{
+    return ring_stats_with(f, f->ketama, sizeof(of_ring_stats) + 8, 0);
+}
+
+VROW(ring_stats_size, of_ring_stats_size, F_NONE, "`sizeof(of_ring_stats)`", "(no arguments)")
+{
+    return of_ring_stats_size() == sizeof(of_ring_stats);
+}
+
+/* The call into an 8-byte buffer that must stay as it was (and out_len too) unless @p nospace. */
+static int ring_metrics_with(bi_fx *f, const of_ring *r, int format, const char *prefix,
+                             const char *const *labels, size_t cap, int nospace)
+{
+    char buf[8];
+    memset(buf, BI_SENTINEL, sizeof buf);
+    size_t n = 12345;
+    int rc = of_ring_metrics(r, format, prefix, labels, cap ? buf : NULL, cap, &n);
+    if (!nospace && (n != 12345 || !bi_untouched((unsigned char *)buf, sizeof buf)))
+        bi_why(f, "buffer or out_len written on error");
+    if (nospace && (n <= cap || n < 100))
+        bi_why(f, "NOSPACE without the needed size");
+    return rc;
+}
+
+static const char *const ring_labels_odd[] = {"service", NULL};
+static const char *const ring_labels_change[] = {"change", "x", NULL};
+static const char *const ring_labels_dunder[] = {"__name", "x", NULL};
+
+ROW(ring_metrics_null_ring, of_ring_metrics, F_NONE, OF_ERR_INVALID, D | NOOUT, "ring NULL")
+{
+    return ring_metrics_with(f, NULL, OF_METRICS_PROMETHEUS, NULL, NULL, 8, 0);
+}
+
+ROW(ring_metrics_bad_format, of_ring_metrics, F_RING, OF_ERR_INVALID, D | NOOUT, "format 0")
+{
+    return ring_metrics_with(f, f->ring, 0, NULL, NULL, 8, 0);
+}
+
+ROW(ring_metrics_bad_prefix, of_ring_metrics, F_RING, OF_ERR_INVALID, D | NOOUT,
+    "prefix \"a-b\" (a character outside [a-zA-Z0-9_:])")
+{
+    return ring_metrics_with(f, f->ring, OF_METRICS_JSON, "a-b", NULL, 8, 0);
+}
+
+ROW(ring_metrics_odd_labels, of_ring_metrics, F_RING, OF_ERR_INVALID, D | NOOUT,
+    "labels: a name without a value")
+{
+    return ring_metrics_with(f, f->ring, OF_METRICS_JSON, NULL, ring_labels_odd, 8, 0);
+}
+
+ROW(ring_metrics_reserved_label, of_ring_metrics, F_RING, OF_ERR_INVALID, D | NOOUT,
+    "label name \"change\" (reserved)")
+{
+    return ring_metrics_with(f, f->ring, OF_METRICS_PROMETHEUS, NULL, ring_labels_change, 8, 0);
+}
+
+ROW(ring_metrics_dunder_label, of_ring_metrics, F_KETAMA, OF_ERR_INVALID, D | NOOUT,
+    "label name \"__name\" (starts with __)")
+{
+    return ring_metrics_with(f, f->ketama, OF_METRICS_PROMETHEUS, NULL, ring_labels_dunder, 8, 0);
+}
+
+ROW(ring_metrics_null_buf, of_ring_metrics, F_RING, OF_ERR_INVALID, D | NOOUT,
+    "buf NULL with cap 10")
+{
+    size_t n = 12345;
+    int rc = of_ring_metrics(f->ring, OF_METRICS_PROMETHEUS, NULL, NULL, NULL, 10, &n);
+    if (n != 12345)
+        bi_why(f, "out_len written on error");
+    return rc;
+}
+
+ROW(ring_metrics_small_buf, of_ring_metrics, F_RING, OF_ERR_NOSPACE, D | NOOUT,
+    "cap 8 (sets *out_len to the size needed)")
+{
+    return ring_metrics_with(f, f->ring, OF_METRICS_PROMETHEUS, NULL, NULL, 8, 1);
+}
+
+ROW(ring_metrics_empty_ring_small_buf, of_ring_metrics, F_EMPTY_RING, OF_ERR_NOSPACE,
+    D | NOOUT, "empty ring, cap 8")
+{
+    return ring_metrics_with(f, f->empty_ring, OF_METRICS_JSON, NULL, NULL, 8, 1);
+}
+
+static int ring_metrics_sink(void *ctx, const char *data, size_t len)
+{
+    ((bi_fx *)ctx)->calls++;
+    (void)data;
+    (void)len;
+    return 0;
+}
+
+ROW(ring_metrics_write_null_ring, of_ring_metrics_write, F_NONE, OF_ERR_INVALID, D,
+    "ring NULL")
+{
+    int rc = of_ring_metrics_write(NULL, OF_METRICS_JSON, NULL, NULL, ring_metrics_sink, f);
+    no_calls(f);
+    return rc;
+}
+
+ROW(ring_metrics_write_null_fn, of_ring_metrics_write, F_RING, OF_ERR_INVALID, D, "write NULL")
+{
+    return of_ring_metrics_write(f->ring, OF_METRICS_JSON, NULL, NULL, NULL, NULL);
+}
+
+ROW(ring_metrics_write_bad_format, of_ring_metrics_write, F_RING, OF_ERR_INVALID, D, "format 3")
+{
+    int rc = of_ring_metrics_write(f->ring, 3, NULL, NULL, ring_metrics_sink, f);
+    no_calls(f);
+    return rc;
+}
+
+ROW(ring_metrics_write_bad_label, of_ring_metrics_write, F_KETAMA, OF_ERR_INVALID, D,
+    "label name \"fingerprint\" (reserved)")
+{
+    static const char *const labels[] = {"fingerprint", "x", NULL};
+    int rc = of_ring_metrics_write(f->ketama, OF_METRICS_PROMETHEUS, "app_", labels,
+                                   ring_metrics_sink, f);
+    no_calls(f);
     return rc;
 }

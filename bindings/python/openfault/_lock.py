@@ -17,13 +17,13 @@ import sys
 import threading
 import time
 import weakref
-from typing import (Any, Callable, ContextManager, Dict, Optional, Set, Tuple, Union)
+from typing import (Any, Callable, ContextManager, Dict, Mapping, Optional, Set, Tuple, Union)
 
 import logging
 
 from ._native import (ERRORS, LOCK_AUTO_RENEW, LOG_FN, LOST_FN, Error, LockError, LockOptions,
                       LockStats, LockToken, ProviderConfig, as_bytes, check, error, invalid,
-                      invalid_type, last_detail, lib)
+                      invalid_type, last_detail, lib, metrics_text)
 
 _TTL_MAX_MS = lib.of_lock_ttl_max()
 _INVALID, _NOT_SUPPORTED = -1, -15
@@ -787,6 +787,16 @@ class LockProvider:
         s.struct_size = ctypes.sizeof(s)
         check(lib.of_lock_provider_stats(self._handle(), ctypes.byref(s)))
         return {n: getattr(s, n) for n, _t in LockStats._fields_[2:]}
+
+    def metrics(self, format: str = "prometheus", prefix: Optional[str] = None,
+                labels: Optional[Mapping[str, str]] = None) -> str:
+        """The provider's metrics as text (of_lock_provider_metrics): ``format="prometheus"``
+        (text exposition format 0.0.4) or ``"json"`` (parse it with json.loads); every sample
+        carries ``provider="<name>"``. @p prefix goes before every name (None: "openfault_");
+        @p labels are constant labels, e.g. ``{"service": "x"}``. Bad names raise
+        InvalidError."""
+        _sweep(self._live)
+        return metrics_text(lib.of_lock_provider_metrics, self._handle(), format, prefix, labels)
 
     def lock(self, name: Union[str, bytes], ttl: Any = DEFAULT, wait: Any = DEFAULT, *,
              auto_renew: bool = False,

@@ -11,7 +11,7 @@ import builtins
 import ctypes
 import os
 import sysconfig
-from typing import Dict, List, Optional, Sequence, Tuple, Type
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type
 
 SOVERSION = 0
 SONAME = "libopenfault.so.%d" % SOVERSION
@@ -331,3 +331,43 @@ if _c.sizeof(LockOptions) > lib.of_lock_options_size():
     raise ImportError("libopenfault is older than these bindings (of_lock_options is %d bytes, "
                       "expected at least %d)" % (lib.of_lock_options_size(),
                                                  _c.sizeof(LockOptions)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics exposition (of_lock_provider_metrics, of_ring_metrics): one helper for both
+# ---------------------------------------------------------------------------------------------
+METRICS_FORMATS = {"prometheus": 1, "json": 2}  # OF_METRICS_PROMETHEUS, OF_METRICS_JSON
+_METRICS_ARGS = (_vp, _int, _c.c_char_p, _c.POINTER(_c.c_char_p), _c.c_char_p, _sz, _p_sz)
+_declare(lib, "of_lock_provider_metrics", _int, *_METRICS_ARGS)
+
+
+def metrics_text(fn: Any, handle: int, format: str, prefix: Optional[str],
+                 labels: Optional[Mapping[str, str]]) -> str:
+    """The text @p fn (an of_*_metrics call declared with _METRICS_ARGS) writes for @p handle:
+    sized by a first call, then written (again if the figures grew in between)."""
+    if format not in METRICS_FORMATS:
+        raise invalid('format must be "prometheus" or "json", not %r' % (format,))
+    if prefix is not None and not isinstance(prefix, str):
+        raise invalid_type("prefix must be a str or None, not %s" % type(prefix).__name__)
+    c_prefix = as_bytes(prefix) if prefix is not None else None
+    c_labels = None
+    if labels is not None:
+        if not isinstance(labels, Mapping):
+            raise invalid_type("labels must be a mapping of str to str, not %s"
+                               % type(labels).__name__)
+        flat = []
+        for k, v in labels.items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                raise invalid_type("labels must map str to str")
+            flat += [as_bytes(k), as_bytes(v)]
+        c_labels = (_c.c_char_p * (len(flat) + 1))(*flat, None)
+    need = _c.c_size_t(0)
+    rc = fn(handle, METRICS_FORMATS[format], c_prefix, c_labels, None, 0, _c.byref(need))
+    while True:
+        if rc != -6:  # OF_ERR_NOSPACE is the expected answer to the sizing call
+            check(rc)
+        buf = _c.create_string_buffer(need.value + 1)
+        rc = fn(handle, METRICS_FORMATS[format], c_prefix, c_labels, buf, len(buf),
+                _c.byref(need))
+        if rc == 0:
+            return buf.raw[:need.value].decode("utf-8")

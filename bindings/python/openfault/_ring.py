@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from ._native import InvalidRangeError, _declare, as_bytes, check, invalid, invalid_type, plib
+from ._native import (_METRICS_ARGS, InvalidRangeError, _declare, as_bytes, check, invalid,
+                      invalid_type, metrics_text, plib)
 
 _c = ctypes
 _vp, _sz, _u32, _u64 = _c.c_void_p, _c.c_size_t, _c.c_uint32, _c.c_uint64
@@ -22,6 +23,17 @@ class RingRange(_c.Structure):
     """struct of_ring_range (ring.h)."""
     _fields_ = [("first", _u64), ("last", _u64), ("old_id", _vp), ("old_id_len", _sz),
                 ("old_tag", _u64), ("new_id", _vp), ("new_id_len", _sz), ("new_tag", _u64)]
+
+
+class RingStats(_c.Structure):
+    """struct of_ring_stats (ring.h)."""
+    _fields_ = [("struct_size", _u32), ("algorithm", _u32), ("generation", _u64),
+                ("fingerprint", _u64), ("nodes", _u64), ("points", _u64),
+                ("node_points_min", _u64), ("node_points_max", _u64), ("pins", _u64),
+                ("memory_bytes", _u64), ("nodes_added", _u64), ("nodes_removed", _u64),
+                ("weight_changes", _u64), ("last_change_generation", _u64),
+                ("busiest_share", _c.c_double), ("mean_share", _c.c_double),
+                ("busiest_ratio", _c.c_double), ("last_moved_share", _c.c_double)]
 
 
 _LOAD_FN = _c.CFUNCTYPE(_u64, _vp, _u64, _vp, _sz)
@@ -58,6 +70,8 @@ _declare(plib, "of_ring_diff", _c.c_int, _vp, _vp, _RANGE_FN, _vp, _vp)
 _declare(plib, "of_ring_memory_usage", _sz, _vp)
 _declare(plib, "of_ring_view_lookup", _c.c_int, _vp, _c.c_char_p, _sz, _p_u64, _vp, _sz, _p_sz)
 _declare(plib, "of_ring_lookup_batch", _c.c_int, _vp, _vp, _vp, _sz, _vp)
+_declare(plib, "of_ring_get_stats", _c.c_int, _vp, _c.POINTER(RingStats))
+_declare(plib, "of_ring_metrics", _c.c_int, *_METRICS_ARGS)
 _declare(plib, "of_ring_view_lookup_batch", _c.c_int, _vp, _vp, _vp, _sz, _vp)
 
 
@@ -396,6 +410,26 @@ class Ring:
     def memory_usage(self) -> int:
         """Bytes used by the current snapshot."""
         return plib.of_ring_memory_usage(self._handle())
+
+    def stats(self) -> Dict[str, Any]:
+        """The ring's figures (of_ring_stats) as a dict: nodes, points, node_points_min/max,
+        pins, generation, fingerprint, memory_bytes, nodes_added, nodes_removed, weight_changes,
+        last_change_generation, busiest_share, mean_share, busiest_ratio, last_moved_share, and
+        algorithm ("native" or "ketama")."""
+        s = RingStats()
+        s.struct_size = _c.sizeof(s)
+        check(plib.of_ring_get_stats(self._handle(), _c.byref(s)))
+        out: Dict[str, Any] = {n: getattr(s, n) for n, _t in RingStats._fields_[2:]}
+        out["algorithm"] = "ketama" if s.algorithm == 1 else "native"
+        return out
+
+    def metrics(self, format: str = "prometheus", prefix: Optional[str] = None,
+                labels: Optional[Mapping[str, str]] = None) -> str:
+        """The ring's metrics as text: ``format="prometheus"`` (text exposition format 0.0.4,
+        what a /metrics endpoint serves) or ``"json"`` (parse it with json.loads). @p prefix
+        goes before every name (None: "openfault_"); @p labels are constant labels added to
+        every sample, e.g. ``{"service": "x"}``. Bad names raise InvalidError."""
+        return metrics_text(plib.of_ring_metrics, self._handle(), format, prefix, labels)
 
     def view(self) -> RingView:
         """An immutable RingView of the current version (for diff())."""

@@ -1,0 +1,398 @@
+/* Ring metrics: the figures of of_ring_get_stats() (sizes, balance, generation, fingerprint,
+ * memory, membership changes and the share of the hash space the last one moved) and their
+ * exposition through the shared writer (common/metrics.c).
+ *
+ * Balance is computed when asked, on a view (a reference, not a reader announcement, so a long
+ * walk over a large ring neither holds back reclamation nor touches the readers' counters):
+ * lookups never wait for it. The moved share is computed by the writer, which holds both
+ * snapshots, before it publishes the new one. */
+#include "ring/ring_metrics.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/error.h"
+#include "common/metrics.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Exact arc sums
+ *
+ * A length of hash space in two words, so that the whole space (2^64 natively) fits: {1, 0}.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct arc {
+    uint64_t hi, lo;
+} arc;
+
+static void arc_add(arc *a, uint64_t v)
+{
+    a->lo += v;
+    a->hi += a->lo < v;
+}
+
+static arc whole_space(const snap *s)
+{
+    return s->hash_bits == 64 ? (arc){1, 0} : (arc){0, (uint64_t)1 << s->hash_bits};
+}
+
+/* |a - b| */
+static arc arc_absdiff(arc a, arc b)
+{
+    if (a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo)) {
+        arc t = a;
+        a = b;
+        b = t;
+    }
+    return (arc){a.hi - b.hi - (a.lo < b.lo), a.lo - b.lo};
+}
+
+static double arc_share(const snap *s, arc a)
+{
+    double v = ldexp((double)a.hi, 64 - (int)s->hash_bits) + ldexp((double)a.lo, -(int)s->hash_bits);
+    return v > 1.0 ? 1.0 : v;
+}
+
+/* The hash space each node of @p s owns (pins not counted), as of_ring_ownership() computes it
+ * for one node: point i owns (points[i-1], points[i]], the first point wrapping from the last;
+ * the second of equal points owns nothing; with all points equal the first owner takes all. */
+static void node_arcs(const snap *s, arc *sums)
+{
+    memset(sums, 0, s->node_count * sizeof *sums);
+    if (s->node_count == 0)
+        return;
+    size_t P = s->point_count;
+    if (s->node_count == 1 || s->points[0] == s->points[P - 1]) {
+        sums[s->node_count == 1 ? 0 : s->owners[0]] = whole_space(s);
+        return;
+    }
+    uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
+    uint64_t prev = s->points[P - 1];
+    for (size_t i = 0; i < P; i++) {
+        arc_add(&sums[s->owners[i]], (s->points[i] - prev) & mask);
+        prev = s->points[i];
+    }
+}
+
+/* The hash space node @p idx of @p s owns: node_arcs() for one node, a scan of the owners that
+ * does arithmetic only on that node's points (the writer's common case, one changed node). */
+static arc one_node_arc(const snap *s, uint32_t idx)
+{
+    size_t P = s->point_count;
+    if (s->node_count == 1 || s->points[0] == s->points[P - 1])
+        return (s->node_count == 1 || s->owners[0] == idx) ? whole_space(s) : (arc){0, 0};
+    uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
+    arc a = {0, 0};
+    if (s->owners[0] == idx)
+        arc_add(&a, (s->points[0] - s->points[P - 1]) & mask);
+    for (size_t i = 1; i < P; i++)
+        if (s->owners[i] == idx)
+            arc_add(&a, (s->points[i] - s->points[i - 1]) & mask);
+    return a;
+}
+
+static int u64_cmp(const void *pa, const void *pb)
+{
+    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+    return a < b ? -1 : a > b;
+}
+
+/* one_node_arc() from the node's own points: each is found through the bucket index, so the cost
+ * follows the node's points, not the ring's (a 1024-point node in a 10^6-point ring: about a
+ * thousandth of the scan). Falls back to the scan when the node holds a large part of the ring
+ * or its points cannot be allocated. */
+static arc node_arc(const snap *s, uint32_t idx)
+{
+    const snap_node *nd = &s->nodes[idx];
+    size_t P = s->point_count, k = nd->point_count;
+    uint64_t *pts;
+    if (s->node_count == 1 || s->points[0] == s->points[P - 1] || k > P / 16 ||
+        !(pts = malloc(k * sizeof *pts)))
+        return one_node_arc(s, idx);
+    s->algo->points(s, nd, pts);
+    qsort(pts, k, sizeof *pts, u64_cmp);
+    uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
+    arc a = {0, 0};
+    for (size_t j = 0; j < k; j++) {
+        if (j > 0 && pts[j] == pts[j - 1])
+            continue; /* the node's second equal point owns nothing */
+        size_t i = snap_point(s, pts[j]);
+        while (s->owners[i] != idx) /* equal points of other nodes ordered before this one */
+            i++;
+        arc_add(&a, (s->points[i] - s->points[i ? i - 1 : P - 1]) & mask);
+    }
+    free(pts);
+    return a;
+}
+
+static arc *alloc_arcs(const snap *s)
+{
+    return malloc((s->node_count ? s->node_count : 1) * sizeof(arc));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The writer's side
+ * ------------------------------------------------------------------------------------------- */
+
+/* Arc of the node with this id in @p s (from @p sums), zero if absent. */
+static arc arc_of(const snap *s, const arc *sums, const node_in *nd)
+{
+    long i = sums ? ofi_snap_find_node(s, nd->id, nd->id_len) : -1;
+    return i >= 0 ? sums[i] : (arc){0, 0};
+}
+
+/* Incremental placement (native): the nodes that stay keep their points, so every key that
+ * changes owner moves to or from a changed node, and between a changed node and one that
+ * stayed (added nodes were absent before, removed ones are absent after; a reweighted node's
+ * old points are a prefix of its new ones). The moved space is then the sum over the changed
+ * nodes of how much each one's arcs grew or shrank: one pass over each snapshot's owners,
+ * instead of a walk of both point sets (of_ring_diff() costs several builds on a large ring). */
+static int moved_incremental(const snap *old, const snap *s, const ring_change *c, arc *out)
+{
+    if (c->count == 1) {
+        const node_in *nd = &c->nodes[0];
+        long i = ofi_snap_find_node(old, nd->id, nd->id_len);
+        long j = ofi_snap_find_node(s, nd->id, nd->id_len);
+        *out = arc_absdiff(i >= 0 ? node_arc(old, (uint32_t)i) : (arc){0, 0},
+                           j >= 0 ? node_arc(s, (uint32_t)j) : (arc){0, 0});
+        return OF_OK;
+    }
+    arc *a = NULL, *b = NULL;
+    if (c->kind != RING_CHANGE_ADD && !(a = alloc_arcs(old)))
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    if (c->kind != RING_CHANGE_REMOVE && !(b = alloc_arcs(s))) {
+        free(a);
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    }
+    if (a)
+        node_arcs(old, a);
+    if (b)
+        node_arcs(s, b);
+    arc total = {0, 0};
+    for (size_t i = 0; i < c->count; i++) {
+        arc d = arc_absdiff(arc_of(old, a, &c->nodes[i]), arc_of(s, b, &c->nodes[i]));
+        arc_add(&total, d.lo);
+        total.hi += d.hi;
+    }
+    free(a);
+    free(b);
+    *out = total;
+    return OF_OK;
+}
+
+static int add_range(void *ctx, const of_ring_range *r)
+{
+    arc_add(ctx, r->last - r->first);
+    arc_add(ctx, 1);
+    return 0;
+}
+
+int ofi_ring_note_change(const snap *old, snap *s, const ring_change *c)
+{
+    snap_changes ch = old->changes;
+    if (c->kind == RING_CHANGE_NONE) {
+        s->changes = ch;
+        return OF_OK;
+    }
+    arc moved = {0, 0};
+    int rc;
+    if (s->algo->incremental) {
+        rc = moved_incremental(old, s, c, &moved);
+    } else {
+        /* Ketama: a change moves every server's points, so the ranges are walked (small rings:
+         * 160 points per server). */
+        rc = of_ring_diff((const of_ring_view *)old, (const of_ring_view *)s, add_range, NULL,
+                          &moved);
+    }
+    if (rc != OF_OK)
+        return rc;
+    if (c->kind == RING_CHANGE_ADD)
+        ch.added += c->count;
+    else if (c->kind == RING_CHANGE_REMOVE)
+        ch.removed += c->count;
+    else
+        ch.reweighted += c->count;
+    ch.last_generation = s->generation;
+    ch.last_moved = arc_share(s, moved);
+    s->changes = ch;
+    return OF_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The reader's side
+ * ------------------------------------------------------------------------------------------- */
+
+/* The first released layout of of_ring_stats ends after `last_moved_share` (ring.h). */
+#define STATS_V1_SIZE (offsetof(of_ring_stats, last_moved_share) + sizeof(double))
+
+/* Every figure of @p s, into @p out (in full). */
+static int snap_stats(const snap *s, of_ring_stats *out)
+{
+    of_ring_stats st;
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    st.algorithm = s->algorithm;
+    st.generation = s->generation;
+    st.fingerprint = s->fingerprint;
+    st.nodes = s->node_count;
+    st.points = s->point_count;
+    st.pins = s->pin_count;
+    st.memory_bytes = s->bytes;
+    st.nodes_added = s->changes.added;
+    st.nodes_removed = s->changes.removed;
+    st.weight_changes = s->changes.reweighted;
+    st.last_change_generation = s->changes.last_generation;
+    st.last_moved_share = s->changes.last_moved;
+    if (s->node_count > 0) {
+        arc *sums = alloc_arcs(s);
+        if (!sums)
+            return ofi_fail_plain(OF_ERR_NOMEM);
+        node_arcs(s, sums);
+        /* A node's fair share follows its weight as the placement reads it: weight 0 (ketama)
+         * counts as 1, and unweighted ketama gives every server the same points. */
+        const bool weighted = !(s->flags & OF_RING_KETAMA_UNWEIGHTED);
+        double total_weight = 0;
+        for (size_t i = 0; i < s->node_count; i++)
+            total_weight += weighted && s->nodes[i].weight ? s->nodes[i].weight : 1;
+        st.node_points_min = UINT64_MAX;
+        for (size_t i = 0; i < s->node_count; i++) {
+            const snap_node *nd = &s->nodes[i];
+            uint64_t pc = nd->point_count;
+            if (pc < st.node_points_min)
+                st.node_points_min = pc;
+            if (pc > st.node_points_max)
+                st.node_points_max = pc;
+            double share = arc_share(s, sums[i]);
+            double fair = (weighted && nd->weight ? nd->weight : 1) / total_weight;
+            if (share > st.busiest_share)
+                st.busiest_share = share;
+            if (share / fair > st.busiest_ratio)
+                st.busiest_ratio = share / fair;
+        }
+        free(sums);
+        st.mean_share = 1.0 / (double)s->node_count;
+    }
+    *out = st;
+    return OF_OK;
+}
+
+/* The figures of the ring's current snapshot, read on a view of it. */
+static int ring_stats(const of_ring *ring, of_ring_stats *out)
+{
+    of_ring_view *v = NULL;
+    int rc = of_ring_view_take(ring, &v);
+    if (rc == OF_OK)
+        rc = snap_stats((const snap *)v, out);
+    of_ring_view_release(v);
+    return rc;
+}
+
+OF_API int of_ring_get_stats(const of_ring *ring, of_ring_stats *out_stats)
+{
+    if (!ring || !out_stats)
+        return ofi_fail(OF_ERR_INVALID, "of_ring_get_stats: %s is NULL",
+                        ring ? "out_stats" : "ring");
+    const uint32_t size = out_stats->struct_size;
+    if (size < STATS_V1_SIZE || size > sizeof(of_ring_stats))
+        return ofi_fail(OF_ERR_ABI, "of_ring_stats struct_size %u: this library knows %zu to %zu",
+                        (unsigned)size, (size_t)STATS_V1_SIZE, sizeof(of_ring_stats));
+    /* Filled in full, then copied up to the caller's size: an older caller's struct ends
+     * earlier, and nothing past it is written. */
+    of_ring_stats full;
+    int rc = ring_stats(ring, &full);
+    if (rc != OF_OK)
+        return rc;
+    full.struct_size = size;
+    memcpy(out_stats, &full, size);
+    return OF_OK;
+}
+
+OF_API size_t of_ring_stats_size(void)
+{
+    return sizeof(of_ring_stats);
+}
+
+/* Labels the exposition adds itself; a caller's constant label may not reuse them. */
+static const char *const reserved_labels[] = {"change", "algorithm", "fingerprint", NULL};
+
+static int write_metrics(const of_ring *ring, int format, const char *prefix,
+                         const char *const *labels, char *buf, size_t cap, of_metrics_write_fn fn,
+                         void *ctx, size_t *out_len)
+{
+    of_ring_stats st;
+    int rc = ring_stats(ring, &st);
+    if (rc != OF_OK)
+        return rc;
+    char fp[24];
+    snprintf(fp, sizeof fp, "%016llx", (unsigned long long)st.fingerprint);
+    const char *algorithm = st.algorithm != OF_RING_KETAMA            ? "native"
+                            : ring->flags & OF_RING_KETAMA_UNWEIGHTED ? "ketama_unweighted"
+                                                                      : "ketama";
+    const char *const info[] = {"algorithm", algorithm, "fingerprint", fp, NULL};
+    ofi_metrics m;
+    ofi_metrics_begin(&m, format, prefix, labels, NULL, NULL, buf, cap, fn, ctx);
+    ofi_metrics_family(&m, "ring_info", "gauge",
+                       "Placement algorithm and membership fingerprint (equal on every process "
+                       "with the same membership); the value is 1.");
+    ofi_metrics_sample_labels(&m, info, 1);
+#define GAUGE(name, help, v) \
+    (ofi_metrics_family(&m, name, "gauge", help), ofi_metrics_sample(&m, NULL, NULL, v))
+#define GAUGE_D(name, help, v) \
+    (ofi_metrics_family(&m, name, "gauge", help), ofi_metrics_sample_double(&m, NULL, NULL, v))
+    GAUGE("ring_generation", "Ring generation: +1 on every successful change.", st.generation);
+    GAUGE("ring_nodes", "Nodes in the ring.", st.nodes);
+    GAUGE("ring_points", "Points (virtual nodes) in the ring.", st.points);
+    GAUGE("ring_node_points_min", "Fewest points of one node.", st.node_points_min);
+    GAUGE("ring_node_points_max", "Most points of one node.", st.node_points_max);
+    GAUGE("ring_pins", "Keys pinned to a node.", st.pins);
+    GAUGE_D("ring_ownership_busiest_share",
+            "Largest share of the hash space one node owns (exact, pins not counted).",
+            st.busiest_share);
+    GAUGE_D("ring_ownership_mean_share", "Mean share of the hash space per node (1/nodes).",
+            st.mean_share);
+    GAUGE_D("ring_ownership_busiest_ratio",
+            "Largest ratio of a node's share to its weight's share of the total weight (equal "
+            "weights: busiest over mean; 1 is perfect balance).",
+            st.busiest_ratio);
+    GAUGE("ring_memory_bytes", "Bytes the current snapshot uses.", st.memory_bytes);
+    ofi_metrics_family(&m, "ring_membership_changes_total", "counter",
+                       "Membership changes since creation: nodes added, removed, weights set.");
+    ofi_metrics_sample(&m, "change", "add", st.nodes_added);
+    ofi_metrics_sample(&m, "change", "remove", st.nodes_removed);
+    ofi_metrics_sample(&m, "change", "weight", st.weight_changes);
+    GAUGE("ring_last_change_generation",
+          "Generation of the last membership change (0: none yet).", st.last_change_generation);
+    GAUGE_D("ring_last_change_moved_share",
+            "Share of the hash space whose owner changed at the last membership change.",
+            st.last_moved_share);
+#undef GAUGE
+#undef GAUGE_D
+    return ofi_metrics_end(&m, out_len);
+}
+
+OF_API int of_ring_metrics(const of_ring *ring, int format, const char *prefix,
+                           const char *const *labels, char *buf, size_t cap, size_t *out_len)
+{
+    if (!ring)
+        return ofi_fail(OF_ERR_INVALID, "of_ring_metrics: ring is NULL");
+    if (!buf && cap)
+        return ofi_fail(OF_ERR_INVALID, "of_ring_metrics: buf is NULL with cap %zu", cap);
+    int rc = ofi_metrics_check_reserved("of_ring_metrics", format, prefix, labels,
+                                        reserved_labels);
+    if (rc != OF_OK)
+        return rc;
+    return write_metrics(ring, format, prefix, labels, buf, cap, NULL, NULL, out_len);
+}
+
+OF_API int of_ring_metrics_write(const of_ring *ring, int format, const char *prefix,
+                                 const char *const *labels, of_metrics_write_fn write, void *ctx)
+{
+    if (!ring || !write)
+        return ofi_fail(OF_ERR_INVALID, "of_ring_metrics_write: %s is NULL",
+                        ring ? "write" : "ring");
+    int rc = ofi_metrics_check_reserved("of_ring_metrics_write", format, prefix, labels,
+                                        reserved_labels);
+    if (rc != OF_OK)
+        return rc;
+    return write_metrics(ring, format, prefix, labels, NULL, 0, write, ctx, NULL);
+}
