@@ -348,7 +348,9 @@ static inline size_t count_below16(const uint16_t *a, size_t n, uint16_t key)
     __m128i x1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + 8)), bias);
     unsigned m = (unsigned)_mm_movemask_epi8(
         _mm_packs_epi16(_mm_cmplt_epi16(x0, k), _mm_cmplt_epi16(x1, k)));
-    return (size_t)__builtin_popcount(m & ((1u << n) - 1));
+    /* The bucket is sorted, so the lanes below the key are a prefix: count its length with one
+     * bit scan (a popcount would be a libgcc call without -mpopcnt). Bit n of ~m is set. */
+    return (size_t)__builtin_ctz(~(m & ((1u << n) - 1)));
 #else
     size_t c = 0;
     for (size_t j = 0; j < 16; j++)
