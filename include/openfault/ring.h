@@ -449,7 +449,8 @@ OF_API int of_ring_foreach(const of_ring *ring, of_ring_node_fn fn, void *ctx);
  * @param id         node id, @p id_len bytes
  * @param id_len     length of @p id
  * @param out_share  receives the share in [0, 1]
- * @return ::OF_OK; ::OF_ERR_INVALID NULL arguments; ::OF_ERR_NOT_FOUND no such node
+ * @return ::OF_OK; ::OF_ERR_INVALID NULL arguments; ::OF_ERR_NOT_FOUND no such node;
+ *         ::OF_ERR_NOMEM (native rings of up to 65,536 nodes recompute the points in full)
  * @note Thread-safety: safe for concurrent readers, also while another thread changes membership.
  */
 OF_API int of_ring_ownership(const of_ring *ring, const void *id, size_t id_len,

@@ -81,8 +81,6 @@ static int snap_lookup_batch(const snap *s, const void *const *keys, const size_
         return OF_OK;
     }
     const snap_node *nodes = s->nodes;
-    const uint64_t *buckets = s->buckets;
-    const uint64_t *points = s->points;
     unsigned shift = s->shift;
     bool native = s->algo == &ofi_ring_native;
     for (size_t base = 0; base < count; base += RING_BATCH_ROUND) {
@@ -92,11 +90,19 @@ static int snap_lookup_batch(const snap *s, const void *const *keys, const size_
             const void *k = keys[base + j] ? keys[base + j] : "";
             size_t len = key_lens[base + j];
             h[j] = native ? ofi_hash64(k, len, s->seed) : s->algo->key_hash(k, len, s->seed);
-            __builtin_prefetch(&buckets[h[j] >> shift]);
+            if (s->compact)
+                __builtin_prefetch(&s->cbucket[h[j] >> shift]);
+            else
+                __builtin_prefetch(&s->buckets[h[j] >> shift]);
         }
         for (size_t j = 0; j < m; j++) {
-            size_t lo = (uint32_t)buckets[h[j] >> shift];
-            __builtin_prefetch(&points[lo]);
+            if (s->compact) {
+                size_t lo = s->cbucket[h[j] >> shift];
+                __builtin_prefetch(&s->chi[lo]);
+                __builtin_prefetch(&s->cowner[lo]);
+            } else {
+                __builtin_prefetch(&s->points[(uint32_t)s->buckets[h[j] >> shift]]);
+            }
         }
         for (size_t j = 0; j < m; j++)
             out_tags[base + j] = nodes[snap_owner(s, h[j])].tag;
@@ -189,7 +195,7 @@ static int snap_walk(const snap *s, uint64_t h, uint32_t first, walk_fn visit, v
     if (rc == 0 && s->point_count && found < s->node_count) {
         size_t i = snap_point(s, h);
         for (size_t step = 0; step < s->point_count; step++) {
-            uint32_t o = s->owners[i];
+            uint32_t o = snap_owner_at(s, i);
             if (!(seen[o / 64] & ((uint64_t)1 << (o % 64)))) {
                 seen[o / 64] |= (uint64_t)1 << (o % 64);
                 found++;
@@ -385,12 +391,13 @@ OF_API int of_ring_foreach(const of_ring *ring, of_ring_node_fn fn, void *ctx)
     return rc;
 }
 
-/* Arc of point i: (points[i-1], points[i]], the first point's arc wrapping from the last. */
-static inline uint64_t arc_len(const snap *s, size_t i)
+/* Arc of point i of @p points (@p P of them): (points[i-1], points[i]], the first point's arc
+ * wrapping from the last. */
+static inline uint64_t arc_len(const snap *s, const uint64_t *points, size_t P, size_t i)
 {
     uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
-    uint64_t prev = i ? s->points[i - 1] : s->points[s->point_count - 1];
-    return (s->points[i] - prev) & mask;
+    uint64_t prev = i ? points[i - 1] : points[P - 1];
+    return (points[i] - prev) & mask;
 }
 
 OF_API int of_ring_ownership(const of_ring *ring, const void *id, size_t id_len,
@@ -404,33 +411,38 @@ OF_API int of_ring_ownership(const of_ring *ring, const void *id, size_t id_len,
     read_guard g;
     const snap *s = read_begin(ring, &g);
     long idx = ofi_snap_find_node(s, id, id_len);
+    const uint64_t *points;
+    const uint32_t *owners;
+    void *to_free;
     if (idx < 0) {
         rc = ofi_fail(OF_ERR_NOT_FOUND, "no such node");
     } else if (s->node_count == 1) {
         *out_share = 1.0;
-    } else {
+    } else if ((rc = ofi_snap_full_points(s, &points, &owners, &to_free)) == OF_OK) {
         /* Exact sum as a 2-word integer: the whole space is 2^hash_bits, so the sum of one
          * node's arcs fits in hash_bits + 1 bits. The second of equal points has an empty arc. */
         uint64_t lo = 0, hi = 0;
-        for (size_t i = 0; i < s->point_count; i++) {
-            if (s->owners[i] != (uint32_t)idx)
+        size_t P = s->point_count;
+        for (size_t i = 0; i < P; i++) {
+            if (owners[i] != (uint32_t)idx)
                 continue;
-            uint64_t a = arc_len(s, i);
-            if (a == 0 && s->point_count == 1)
+            uint64_t a = arc_len(s, points, P, i);
+            if (a == 0 && P == 1)
                 continue;
             lo += a;
             hi += lo < a;
         }
         /* All points equal (or one point) with several nodes: the first owner gets the space. */
-        bool degenerate = s->points[0] == s->points[s->point_count - 1];
+        bool degenerate = points[0] == points[P - 1];
         if (degenerate)
-            *out_share = s->owners[0] == (uint32_t)idx ? 1.0 : 0.0;
+            *out_share = owners[0] == (uint32_t)idx ? 1.0 : 0.0;
         else if (s->hash_bits == 64)
             *out_share = ((double)hi + ldexp((double)lo, -64));
         else
             *out_share = ldexp((double)lo, -32);
         if (*out_share > 1.0)
             *out_share = 1.0;
+        free(to_free);
     }
     read_end(&g);
     return rc;

@@ -52,15 +52,26 @@ static uint32_t native_point_count(const snap *s, const snap_node *nd, uint64_t 
     return nd->weight * s->vnodes;
 }
 
-/* Point j of a node: XXH3(id || le32(j), seed). */
+/* Point j of a node: XXH3(id || le32(j), seed); @p buf holds the id. */
+static inline uint64_t point_in(uint8_t *buf, uint32_t id_len, uint32_t j, uint64_t seed)
+{
+    ofi_store_le32(buf + id_len, j);
+    return ofi_hash64(buf, id_len + 4, seed);
+}
+
 static void native_points(const snap *s, const snap_node *nd, uint64_t *out)
 {
     uint8_t buf[OF_NAME_MAX + 4];
     memcpy(buf, nd->id, nd->id_len);
-    for (uint32_t j = 0; j < nd->point_count; j++) {
-        ofi_store_le32(buf + nd->id_len, j);
-        out[j] = ofi_hash64(buf, nd->id_len + 4, s->seed);
-    }
+    for (uint32_t j = 0; j < nd->point_count; j++)
+        out[j] = point_in(buf, nd->id_len, j, s->seed);
+}
+
+uint64_t ofi_native_point(const snap *s, const snap_node *nd, uint32_t j)
+{
+    uint8_t buf[OF_NAME_MAX + 4];
+    memcpy(buf, nd->id, nd->id_len);
+    return point_in(buf, nd->id_len, j, s->seed);
 }
 
 static uint64_t native_key_hash(const void *key, size_t len, uint64_t seed)

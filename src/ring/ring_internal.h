@@ -18,6 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "bisect/search.h"
 #include "common/bytes.h"
@@ -70,7 +73,16 @@ typedef struct snap {
     uint64_t *points;           /* ascending; ties in node order */
     uint32_t *owners;           /* node index of each point */
     uint64_t *buckets;          /* 2^bits + 1 entries: start offset into points (low 32 bits)
-                                   and the owner of that point, wrapping (high 32 bits) */
+                                   and the owner of that point, wrapping (high 32 bits); in the
+                                   compact layout, the one block holding the arrays below */
+    /* The compact layout (native mode, at most RING_COMPACT_MAX_NODES nodes; snapshot.c says
+     * why it is exact): points and owners are NULL and each point is kept as the 32 bits below
+     * its bucket's, split in two 16-bit halves so that the half every lookup reads is small. */
+    bool compact;
+    uint32_t *cbucket;          /* 2^bits + 1 entries: index of the bucket's first point */
+    uint16_t *chi;              /* bits [shift - 16, shift) of each point; RING_CPAD spare */
+    uint16_t *clo;              /* bits [shift - 32, shift - 16) */
+    uint16_t *cowner;           /* node index of each point */
     size_t pin_count;
     uint64_t *pin_hash;         /* ascending, unique */
     uint32_t *pin_node;
@@ -228,6 +240,11 @@ long ofi_snap_find_node(const snap *s, const uint8_t *id, size_t id_len);
  * absent are dropped). The caller has validated ids, weights and point limits. */
 int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n, pin_in *pins,
                    size_t npins, uint64_t generation, snap **out);
+/* The points of @p s in full and their owners, ascending (ties in node order): the snapshot's own
+ * arrays in the wide layout, recomputed into new ones in the compact layout (then *to_free is
+ * set, for free()). OF_ERR_NOMEM. */
+int ofi_snap_full_points(const snap *s, const uint64_t **points, const uint32_t **owners,
+                         void **to_free);
 /* OF_OK, or OF_ERR_INVALID for a NULL id or a length outside 1..OF_NAME_MAX (write.c). */
 int ofi_ring_check_id(const void *id, size_t id_len);
 
@@ -287,6 +304,8 @@ typedef struct ofi_ring_algo {
 } ofi_ring_algo;
 
 extern const ofi_ring_algo ofi_ring_native; /* native.c */
+/* Point j of native node @p nd (what native points() writes at j). */
+uint64_t ofi_native_point(const snap *s, const snap_node *nd, uint32_t j);
 extern const ofi_ring_algo ofi_ring_ketama; /* ketama.c */
 extern const ofi_ring_algo ofi_ring_ketama_unweighted; /* ketama.c */
 
@@ -294,9 +313,99 @@ extern const ofi_ring_algo ofi_ring_ketama_unweighted; /* ketama.c */
  * Lookup helpers
  * ------------------------------------------------------------------------------------------- */
 
+/* ---- The compact layout ---- */
+
+/* Nodes above this keep the wide layout (owners as 32-bit indexes). Tests build the ring with 0
+ * to run the wide layout. */
+#ifndef RING_COMPACT_MAX_NODES
+#define RING_COMPACT_MAX_NODES 65536
+#endif
+/* Bits of the 32-bit suffix that are kept (the others read as 0). Tests build the ring with a
+ * few bits to make suffix ties, which real hashes almost never give, common. */
+#ifndef RING_SUFFIX_BITS
+#define RING_SUFFIX_BITS 32
+#endif
+/* Entries of chi past the last point, so that a 16-wide read from any bucket start stays in. */
+#define RING_CPAD 16
+
+/* The bits of a hash the compact layout keeps: the bucket's and the suffix's. */
+static inline uint64_t snap_cmask(const snap *s)
+{
+    return UINT64_MAX << (s->shift - RING_SUFFIX_BITS);
+}
+
+static inline uint32_t snap_csuffix(const snap *s, uint64_t h)
+{
+    return (uint32_t)((h & snap_cmask(s)) >> (s->shift - 32));
+}
+
+/* The kept bits of point i, in place (the bits below them 0). */
+static inline uint64_t snap_cvalue(const snap *s, size_t bucket, size_t i)
+{
+    return (uint64_t)bucket << s->shift |
+           (uint64_t)((uint32_t)s->chi[i] << 16 | s->clo[i]) << (s->shift - 32);
+}
+
+/* How many of a[0..n) are below @p key, n <= 16 (a has 16 readable entries). */
+static inline size_t count_below16(const uint16_t *a, size_t n, uint16_t key)
+{
+#if defined(__SSE2__)
+    /* Unsigned compare as signed after flipping the top bit; 16 lanes in two registers. */
+    const __m128i bias = _mm_set1_epi16((short)0x8000);
+    __m128i k = _mm_set1_epi16((short)(key ^ 0x8000u));
+    __m128i x0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)a), bias);
+    __m128i x1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + 8)), bias);
+    unsigned m = (unsigned)_mm_movemask_epi8(
+        _mm_packs_epi16(_mm_cmplt_epi16(x0, k), _mm_cmplt_epi16(x1, k)));
+    /* The bucket is sorted, so the lanes below the key are a prefix: count its length with one
+     * bit scan (a popcount would be a libgcc call without -mpopcnt). Bit n of ~m is set. */
+    return (size_t)__builtin_ctz(~(m & ((1u << n) - 1)));
+#else
+    size_t c = 0;
+    for (size_t j = 0; j < 16; j++)
+        c += (j < n) & (a[j] < key);
+    return c;
+#endif
+}
+
+/* Tie of the key's suffix with a point's (snapshot.c): the exact index, from point i of the
+ * bucket ending at hi whose high half equals the key's. */
+size_t ofi_snap_ctie(const snap *s, uint64_t h, size_t i, size_t hi);
+
+/* Compact layout: index of the first point >= h, not wrapped (point_count when past the last).
+ * Points of earlier buckets are below h, of later ones above; inside the bucket a suffix below
+ * (above) the key's is a point below (above) h; only an equal suffix needs more bits. */
+static inline size_t snap_cindex(const snap *s, uint64_t h)
+{
+    size_t k = (size_t)(h >> s->shift);
+    size_t lo = s->cbucket[k], hi = s->cbucket[k + 1];
+    uint16_t key = (uint16_t)(snap_csuffix(s, h) >> 16);
+    size_t n = hi - lo, i;
+    if (__builtin_expect(n <= 16, 1)) {
+        i = lo + count_below16(s->chi + lo, n, key);
+    } else {
+        i = lo;
+        while (i < hi && s->chi[i] < key)
+            i++;
+    }
+    if (__builtin_expect(i < hi && s->chi[i] == key, 0))
+        return ofi_snap_ctie(s, h, i, hi);
+    return i;
+}
+
+/* Owner of point i (either layout; i < point_count). */
+static inline uint32_t snap_owner_at(const snap *s, size_t i)
+{
+    return s->compact ? s->cowner[i] : s->owners[i];
+}
+
 /* Index of the first point >= h, wrapping to 0. The snapshot has points. */
 static inline size_t snap_point(const snap *s, uint64_t h)
 {
+    if (s->compact) {
+        size_t i = snap_cindex(s, h);
+        return i == s->point_count ? 0 : i;
+    }
     size_t k = (size_t)(h >> s->shift);
     size_t i = ofi_lower_bound_u64(s->points, (uint32_t)s->buckets[k],
                                    (uint32_t)s->buckets[k + 1], h);
@@ -311,6 +420,10 @@ static inline size_t snap_point(const snap *s, uint64_t h)
 /* Owner node of the first point >= h (wrapping). */
 static inline uint32_t snap_point_owner(const snap *s, uint64_t h)
 {
+    if (__builtin_expect(s->compact, 1)) {
+        size_t i = snap_cindex(s, h);
+        return s->cowner[i == s->point_count ? 0 : i];
+    }
     size_t k = (size_t)(h >> s->shift);
     uint64_t e0 = s->buckets[k], e1 = s->buckets[k + 1];
     size_t lo = (uint32_t)e0, hi = (uint32_t)e1;

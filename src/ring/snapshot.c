@@ -137,20 +137,35 @@ static int fresh_points(snap *s, const bool *fresh)
 /* An incremental algorithm with a previous snapshot: nodes whose id and weight are unchanged
  * keep their (already sorted) points, renumbered; only new or re-weighted nodes are hashed, and
  * the two sorted runs are merged by (point, node index). A membership change then costs one pass
- * over the points instead of hashing and sorting all of them. */
-static int merge_points(snap *s, const snap *base)
+ * over the points instead of hashing and sorting all of them. merge_in holds what both layouts'
+ * merges need: the renumbering (UINT32_MAX for a node that leaves or changes) and the fresh
+ * points, sorted. */
+typedef struct merge_in {
+    uint32_t *old_to_new;
+    bool *fresh;
+    uint64_t *fp;
+    uint32_t *fo;
+    size_t fresh_count;
+} merge_in;
+
+static void merge_release(merge_in *m)
 {
-    uint32_t *old_to_new = malloc((base->node_count ? base->node_count : 1) * sizeof *old_to_new);
-    bool *fresh = calloc(s->node_count ? s->node_count : 1, sizeof *fresh);
-    uint64_t *fp = NULL;
-    uint32_t *fo = NULL;
-    int rc = OF_ERR_NOMEM;
-    if (!old_to_new || !fresh)
-        goto out;
-    size_t fresh_count = 0;
+    free(m->old_to_new);
+    free(m->fresh);
+    free(m->fp);
+    free(m->fo);
+}
+
+static int merge_prepare(const snap *s, const snap *base, merge_in *m)
+{
+    *m = (merge_in){0};
+    m->old_to_new = malloc((base->node_count ? base->node_count : 1) * sizeof *m->old_to_new);
+    m->fresh = calloc(s->node_count ? s->node_count : 1, sizeof *m->fresh);
+    if (!m->old_to_new || !m->fresh)
+        return OF_ERR_NOMEM;
     size_t j = 0;
     for (size_t i = 0; i < base->node_count; i++)
-        old_to_new[i] = UINT32_MAX;
+        m->old_to_new[i] = UINT32_MAX;
     for (size_t i = 0; i < s->node_count; i++) {
         const snap_node *nd = &s->nodes[i];
         int c = 1;
@@ -158,30 +173,38 @@ static int merge_points(snap *s, const snap *base)
                (c = ofi_ident_cmp(OFI_NODE_IDENT(&base->nodes[j]), OFI_NODE_IDENT(nd))) < 0)
             j++;
         if (j < base->node_count && c == 0 && base->nodes[j].point_count == nd->point_count) {
-            old_to_new[j] = (uint32_t)i;
+            m->old_to_new[j] = (uint32_t)i;
         } else {
-            fresh[i] = true;
-            fresh_count += nd->point_count;
+            m->fresh[i] = true;
+            m->fresh_count += nd->point_count;
         }
     }
-    fp = malloc((fresh_count ? fresh_count : 1) * sizeof *fp);
-    fo = malloc((fresh_count ? fresh_count : 1) * sizeof *fo);
-    if (!fp || !fo)
-        goto out;
-    rc = fresh_points_into(s, fresh, fresh_count, fp, fo);
+    m->fp = malloc((m->fresh_count ? m->fresh_count : 1) * sizeof *m->fp);
+    m->fo = malloc((m->fresh_count ? m->fresh_count : 1) * sizeof *m->fo);
+    if (!m->fp || !m->fo)
+        return OF_ERR_NOMEM;
+    return fresh_points_into(s, m->fresh, m->fresh_count, m->fp, m->fo);
+}
+
+static int merge_points(snap *s, const snap *base)
+{
+    merge_in m;
+    int rc = merge_prepare(s, base, &m);
     if (rc != OF_OK)
         goto out;
     size_t a = 0, b = 0, k = 0;
     const uint64_t *bp = base->points;
     const uint32_t *bo = base->owners;
+    const uint64_t *fp = m.fp;
+    const uint32_t *fo = m.fo;
     for (;;) {
-        while (a < base->point_count && old_to_new[bo[a]] == UINT32_MAX)
+        while (a < base->point_count && m.old_to_new[bo[a]] == UINT32_MAX)
             a++;
         if (a == base->point_count)
             break;
         uint64_t v = bp[a];
-        uint32_t o = old_to_new[bo[a]];
-        while (b < fresh_count && (fp[b] < v || (fp[b] == v && fo[b] < o))) {
+        uint32_t o = m.old_to_new[bo[a]];
+        while (b < m.fresh_count && (fp[b] < v || (fp[b] == v && fo[b] < o))) {
             s->points[k] = fp[b];
             s->owners[k++] = fo[b++];
         }
@@ -189,16 +212,13 @@ static int merge_points(snap *s, const snap *base)
         s->owners[k++] = o;
         a++;
     }
-    for (; b < fresh_count; b++) {
+    for (; b < m.fresh_count; b++) {
         s->points[k] = fp[b];
         s->owners[k++] = fo[b];
     }
     rc = k == s->point_count ? OF_OK : OF_ERR_INVALID; /* cannot differ: counts agree */
 out:
-    free(old_to_new);
-    free(fresh);
-    free(fp);
-    free(fo);
+    merge_release(&m);
     return rc == OF_OK ? OF_OK : ofi_fail_plain(rc);
 }
 
@@ -228,6 +248,208 @@ static int build_buckets(of_ring *ring, snap *s)
         uint64_t owner = s->owners[start == P ? 0 : start];
         s->buckets[b] = start | owner << 32;
     }
+    return OF_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The compact layout (native mode, at most RING_COMPACT_MAX_NODES nodes)
+ *
+ * Bucket b holds the points whose top `bits` bits are b (4 to 8 points per bucket, a 32-bit
+ * start index each); a point keeps only the 32 bits below its bucket's: bits [shift - 32,
+ * shift), as a high and a low 16-bit half in two arrays, and its owner as a 16-bit node index.
+ * That is 6 bytes per point plus 4 bytes per bucket, instead of 12 plus 8 per 1-2 points; the
+ * high halves and owners, which every lookup reads, are 4 bytes per point.
+ *
+ * Why placement stays exact (the same first point >= h as the wide layout, ties in node order):
+ * the points are in the same order (ascending by full value, equal values by node index), and a
+ * point p of h's bucket compares with h as its kept 32 bits compare with h's, except when they
+ * are equal. Then p and h agree on their top bits + 32 and only the dropped low (32 - bits) bits
+ * order them; the lookup counts the points of that run below h by recomputing the points of each
+ * owner in the run (ofi_snap_ctie: the owner's point_count hashes). The first point >= h is
+ * then at the run's start plus that count, which is also where equal points start, in node
+ * order, as in the wide layout. The counting needs no memory and no guess: a key hash ties with
+ * some point's 32 kept bits about once in 2^32 / (points per bucket) lookups with random keys;
+ * when the high half ties (about 1 in 10^4) the low half is read from its own cache line.
+ *
+ * Writers: a full build hashes and sorts the points as the wide layout does, then keeps their
+ * top bits. A merge from a compact base compares the fresh points with the base's at the base's
+ * kept bits; it needs the new index to be no finer than the base's (so that the kept bits of the
+ * base carry the new ones: a ring growing past a power of two in points rebuilds once) and no
+ * fresh point to tie with a base point on those bits (about one merge in 10^6; it then rebuilds:
+ * the full build orders the tie exactly).
+ * ------------------------------------------------------------------------------------------- */
+
+/* floor(log2(P)) - 2, so 4 to 8 points per bucket; at most 26 (P <= 2^28), so shift >= 38. */
+static unsigned compact_bits(size_t P)
+{
+    unsigned bits = ceil_log2(P + 1) - 1;
+    bits = bits > 3 ? bits - 2 : 1;
+    return bits > 26 ? 26 : bits;
+}
+
+/* The arrays of the compact layout, carved out of one block (the buckets pointer, so that the
+ * spare-array reuse of reclaim.c applies unchanged). */
+static size_t compact_bytes(size_t nb, size_t P)
+{
+    return (nb + 1) * sizeof(uint32_t) + (3 * P + RING_CPAD) * sizeof(uint16_t);
+}
+
+static int compact_alloc(of_ring *ring, snap *s, unsigned bits)
+{
+    size_t P = s->point_count, nb = (size_t)1 << bits;
+    s->shift = 64 - bits;
+    size_t words = (compact_bytes(nb, P) + 7) / 8;
+    if (ofi_ring_alloc_buckets(ring, s, words) != OF_OK)
+        return OF_ERR_NOMEM;
+    s->compact = true;
+    s->cbucket = (uint32_t *)(void *)s->buckets;
+    s->chi = (uint16_t *)(void *)(s->cbucket + nb + 1);
+    s->clo = s->chi + P + RING_CPAD;
+    s->cowner = s->clo + P;
+    memset(s->cbucket, 0, (nb + 1) * sizeof *s->cbucket);
+    memset(s->chi + P, 0, RING_CPAD * sizeof *s->chi);
+    return OF_OK;
+}
+
+/* Point k of @p s is @p v (its bits below the kept ones may be 0), owned by @p o. The buckets
+ * count points; compact_finish turns counts into start indexes. */
+static inline void compact_put(snap *s, size_t k, uint64_t v, uint32_t o)
+{
+    uint32_t suf = snap_csuffix(s, v);
+    s->chi[k] = (uint16_t)(suf >> 16);
+    s->clo[k] = (uint16_t)suf;
+    s->cowner[k] = (uint16_t)o;
+    s->cbucket[(v >> s->shift) + 1]++;
+}
+
+static void compact_finish(snap *s)
+{
+    size_t nb = (size_t)1 << (64 - s->shift);
+    for (size_t b = 0; b < nb; b++)
+        s->cbucket[b + 1] += s->cbucket[b];
+    s->bytes += compact_bytes(nb, s->point_count);
+}
+
+static int compact_fresh(snap *s)
+{
+    size_t P = s->point_count;
+    uint64_t *p = malloc(P * sizeof *p);
+    uint32_t *o = malloc(P * sizeof *o);
+    int rc = p && o ? fresh_points_into(s, NULL, P, p, o) : OF_ERR_NOMEM;
+    if (rc == OF_OK) {
+        for (size_t k = 0; k < P; k++)
+            compact_put(s, k, p[k], o[k]);
+        compact_finish(s);
+    }
+    free(p);
+    free(o);
+    return rc;
+}
+
+/* Merge from a compact @p base whose index is at least as fine: OF_OK, OF_ERR_NOMEM, or
+ * OF_ERR_EXISTS for a fresh point that ties with a base point on the base's kept bits. */
+static int compact_merge(snap *s, const snap *base)
+{
+    merge_in m;
+    int rc = merge_prepare(s, base, &m);
+    if (rc != OF_OK)
+        goto out;
+    uint64_t bmask = snap_cmask(base);
+    size_t a = 0, b = 0, k = 0, bk = 0;
+    for (;;) {
+        while (a < base->point_count && m.old_to_new[base->cowner[a]] == UINT32_MAX)
+            a++;
+        if (a == base->point_count)
+            break;
+        while (base->cbucket[bk + 1] <= a)
+            bk++;
+        uint64_t v = snap_cvalue(base, bk, a);
+        while (b < m.fresh_count && (m.fp[b] & bmask) <= v) {
+            if ((m.fp[b] & bmask) == v) {
+                rc = OF_ERR_EXISTS;
+                goto out;
+            }
+            compact_put(s, k++, m.fp[b], m.fo[b]);
+            b++;
+        }
+        compact_put(s, k++, v, m.old_to_new[base->cowner[a]]);
+        a++;
+    }
+    for (; b < m.fresh_count; b++)
+        compact_put(s, k++, m.fp[b], m.fo[b]);
+    rc = k == s->point_count ? OF_OK : OF_ERR_INVALID; /* cannot differ: counts agree */
+    if (rc == OF_OK)
+        compact_finish(s);
+out:
+    merge_release(&m);
+    return rc;
+}
+
+static int build_compact(of_ring *ring, snap *s, const snap *base)
+{
+    unsigned bits = compact_bits(s->point_count);
+    if (compact_alloc(ring, s, bits) != OF_OK)
+        return OF_ERR_NOMEM;
+    if (base && base->compact && s->ident_sorted && base->ident_sorted &&
+        bits <= 64 - base->shift) {
+        int rc = compact_merge(s, base);
+        if (rc != OF_ERR_EXISTS)
+            return rc;
+        memset(s->cbucket, 0, (((size_t)1 << bits) + 1) * sizeof *s->cbucket);
+    }
+    return compact_fresh(s);
+}
+
+size_t ofi_snap_ctie(const snap *s, uint64_t h, size_t i, size_t hi)
+{
+    uint32_t key = snap_csuffix(s, h);
+    /* Points from i on have the key's high half or above: step over those whose low half is
+     * below, then take the run whose 32 kept bits are the key's. */
+    while (i < hi && ((uint32_t)s->chi[i] << 16 | s->clo[i]) < key)
+        i++;
+    size_t r = i;
+    while (r < hi && ((uint32_t)s->chi[r] << 16 | s->clo[r]) == key)
+        r++;
+    uint64_t mask = snap_cmask(s), want = h & mask;
+    size_t below = 0;
+    for (size_t j = i; j < r; j++) {
+        uint16_t o = s->cowner[j];
+        bool seen = false;
+        for (size_t q = i; q < j && !seen; q++)
+            seen = s->cowner[q] == o;
+        if (seen)
+            continue;
+        const snap_node *nd = &s->nodes[o];
+        for (uint32_t v = 0; v < nd->point_count; v++) {
+            uint64_t p = ofi_native_point(s, nd, v);
+            below += (p & mask) == want && p < h;
+        }
+    }
+    return i + below;
+}
+
+int ofi_snap_full_points(const snap *s, const uint64_t **points, const uint32_t **owners,
+                         void **to_free)
+{
+    *to_free = NULL;
+    if (!s->compact || s->node_count < 2) { /* one node: callers read no point */
+        *points = s->points;
+        *owners = s->owners;
+        return OF_OK;
+    }
+    size_t P = s->point_count;
+    uint64_t *p = malloc(P * (sizeof *p + sizeof(uint32_t)));
+    if (!p)
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    uint32_t *o = (uint32_t *)(void *)(p + P);
+    int rc = fresh_points_into(s, NULL, P, p, o);
+    if (rc != OF_OK) {
+        free(p);
+        return rc;
+    }
+    *points = p;
+    *owners = o;
+    *to_free = p;
     return OF_OK;
 }
 
@@ -285,10 +507,14 @@ int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n,
     }
     s->point_count = P;
 
-    if (P > 0) {
+    if (P > 0 && algo == &ofi_ring_native && n <= RING_COMPACT_MAX_NODES) {
+        if (build_compact(ring, s, base) != OF_OK)
+            goto nomem;
+    } else if (P > 0) {
         if (ofi_ring_alloc_points(ring, s, P) != OF_OK)
             goto nomem;
-        int prc = base && algo->incremental && s->ident_sorted && base->ident_sorted
+        int prc = base && !base->compact && algo->incremental && s->ident_sorted &&
+                          base->ident_sorted
                       ? merge_points(s, base)
                       : fresh_points(s, NULL);
         if (prc != OF_OK)

@@ -1,6 +1,8 @@
 /* Views (a snapshot held for the caller) and the diff of two views. */
 #include "ring/ring_internal.h"
 
+#include <stdlib.h>
+
 #include "common/error.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -36,6 +38,8 @@ OF_API uint64_t of_ring_view_fingerprint(const of_ring_view *view)
 
 typedef struct diff_state {
     const snap *a, *b;
+    const uint64_t *pa_points, *pb_points; /* in full (ofi_snap_full_points) */
+    const uint32_t *pa_owners, *pb_owners;
     of_ring_range_fn fn;
     void *ctx;
     bool have;
@@ -81,18 +85,19 @@ static int diff_emit(diff_state *d, uint64_t first, uint64_t last, const snap_no
 }
 
 /* Owner node of the arc ending at the first point >= v (wrapping), or NULL for an empty view. */
-static const snap_node *owner_at(const snap *s, size_t i)
+static const snap_node *owner_at(const snap *s, const uint32_t *owners, size_t i)
 {
     if (s->node_count == 0)
         return NULL;
     if (s->node_count == 1 || s->point_count == 0)
         return &s->nodes[0];
-    return &s->nodes[s->owners[i == s->point_count ? 0 : i]];
+    return &s->nodes[owners[i == s->point_count ? 0 : i]];
 }
 
 static int diff_ranges(diff_state *d)
 {
     const snap *a = d->a, *b = d->b;
+    const uint64_t *ap = d->pa_points, *bp = d->pb_points;
     uint64_t max = a->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << a->hash_bits) - 1);
     /* Single-node and empty views own the whole space with no boundaries. */
     size_t na = a->node_count > 1 ? a->point_count : 0;
@@ -103,23 +108,24 @@ static int diff_ranges(diff_state *d)
     /* Walk the union of boundaries ascending; segment (prev, v] belongs to the first point >= v. */
     while (i < na || j < nb) {
         uint64_t v;
-        if (j >= nb || (i < na && a->points[i] <= b->points[j]))
-            v = a->points[i];
+        if (j >= nb || (i < na && ap[i] <= bp[j]))
+            v = ap[i];
         else
-            v = b->points[j];
-        rc = diff_emit(d, start, v, owner_at(a, na ? i : 0), owner_at(b, nb ? j : 0));
+            v = bp[j];
+        rc = diff_emit(d, start, v, owner_at(a, d->pa_owners, na ? i : 0),
+                       owner_at(b, d->pb_owners, nb ? j : 0));
         if (rc)
             return rc;
-        while (i < na && a->points[i] == v)
+        while (i < na && ap[i] == v)
             i++;
-        while (j < nb && b->points[j] == v)
+        while (j < nb && bp[j] == v)
             j++;
         if (v == max)
             return diff_flush(d);
         start = v + 1;
     }
     /* Tail past the last boundary wraps to the first point of each view. */
-    rc = diff_emit(d, start, max, owner_at(a, 0), owner_at(b, 0));
+    rc = diff_emit(d, start, max, owner_at(a, d->pa_owners, 0), owner_at(b, d->pb_owners, 0));
     if (rc)
         return rc;
     return diff_flush(d);
@@ -134,8 +140,15 @@ OF_API int of_ring_diff(const of_ring_view *old_view, const of_ring_view *new_vi
     /* algo, not algorithm: weighted and unweighted ketama hash keys differently. */
     if (a->algo != b->algo || a->seed != b->seed)
         return ofi_fail(OF_ERR_INVALID, "views of rings with different algorithm or seed");
-    diff_state d = {a, b, range_fn, ctx, false, {0}, NULL, NULL};
-    int rc = diff_ranges(&d);
+    diff_state d = {a, b, NULL, NULL, NULL, NULL, range_fn, ctx, false, {0}, NULL, NULL};
+    void *free_a = NULL, *free_b = NULL;
+    int rc = ofi_snap_full_points(a, &d.pa_points, &d.pa_owners, &free_a);
+    if (rc == OF_OK)
+        rc = ofi_snap_full_points(b, &d.pb_points, &d.pb_owners, &free_b);
+    if (rc == OF_OK)
+        rc = diff_ranges(&d);
+    free(free_a);
+    free(free_b);
     if (rc)
         return rc;
     size_t i = 0, j = 0;
