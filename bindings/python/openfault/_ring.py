@@ -415,12 +415,13 @@ class Ring:
         """The ring's figures (of_ring_stats) as a dict: nodes, points, node_points_min/max,
         pins, generation, fingerprint, memory_bytes, nodes_added, nodes_removed, weight_changes,
         last_change_generation, busiest_share, mean_share, busiest_ratio, last_moved_share, and
-        algorithm ("native" or "ketama")."""
+        algorithm ("native", "ketama" or "ketama_unweighted", as the ring_info metric says)."""
         s = RingStats()
         s.struct_size = _c.sizeof(s)
         check(plib.of_ring_get_stats(self._handle(), _c.byref(s)))
         out: Dict[str, Any] = {n: getattr(s, n) for n, _t in RingStats._fields_[2:]}
-        out["algorithm"] = "ketama" if s.algorithm == 1 else "native"
+        out["algorithm"] = ("native" if s.algorithm != 1 else
+                            "ketama_unweighted" if self.ketama_variant == "unweighted" else "ketama")
         return out
 
     def metrics(self, format: str = "prometheus", prefix: Optional[str] = None,

@@ -49,6 +49,9 @@ class RingMetricsTest(unittest.TestCase):
         r = openfault.Ring(["10.0.0.1:11211", "10.0.0.2"], ketama=True)
         self.assertIn('algorithm="ketama"', r.metrics())
         self.assertEqual(r.stats()["algorithm"], "ketama")
+        u = openfault.Ring(["10.0.0.1:11211", "10.0.0.2"], ketama="unweighted")
+        self.assertIn('algorithm="ketama_unweighted"', u.metrics())
+        self.assertEqual(u.stats()["algorithm"], "ketama_unweighted")
 
     def test_bad_arguments(self):
         r = openfault.Ring(["a"])
