@@ -81,6 +81,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/spin.h"
 #include "common/token.h"
 #include "lock/engine.h"
 
@@ -207,7 +208,7 @@ typedef struct ofi_lock_stats_block {
 #define OFI_LOCK_ID_BLOCK 64
 
 typedef struct ofi_lock_stripe {
-    _Alignas(64) atomic_flag lock; /* over the members below up to st */
+    _Alignas(64) ofi_spin lock; /* over the members below up to st */
     of_lock *fl_head;
     unsigned fl_count;
     of_lock *live_head;
@@ -268,6 +269,10 @@ static inline ofi_lock_stripe *ofi_lock_my_stripe(of_lock_provider *p)
 #define OFI_LOCK_STAT_ADD(p, field, n) \
     atomic_fetch_add_explicit(&ofi_lock_my_stripe(p)->st.field, (uint64_t)(n), \
                               memory_order_relaxed)
+
+/* An "any" counter of the stripe @p s (a handle's: h->stripe), without looking up the thread's. */
+#define OFI_LOCK_STAT_ADD_S(s, field, n) \
+    atomic_fetch_add_explicit(&(s)->st.field, (uint64_t)(n), memory_order_relaxed)
 
 /* A "locked" counter: only under the spin lock of the stripe @p s. */
 #define OFI_LOCK_STAT_ADD_LOCKED(s, field, n) \
