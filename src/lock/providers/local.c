@@ -10,9 +10,11 @@
  *
  * Locks: the shard's spin lock `mu` over its table, entries and counters; `wait_mu`, a mutex only
  * for the condition variables, taken while holding `mu` (never the other way round). A waiter
- * counts itself (e->waiters) under mu, takes wait_mu, then drops mu and sleeps on e->cv; a waker
- * sees waiters > 0 under mu and broadcasts under wait_mu, which it can only get once the waiter
- * sleeps: no lost wake-up.
+ * counts itself (e->waiters) under mu, takes wait_mu, then drops mu and sleeps on e->cv. A waker
+ * that sees waiters > 0 under mu pins the entry (e->waking), drops mu, takes and drops wait_mu
+ * (which it gets only once every counted waiter sleeps: no lost wake-up) and broadcasts holding
+ * neither lock, so the woken thread never runs into a lock its waker holds (on one CPU each such
+ * collision cost a round of context switches per hand-off).
  *
  * Fencing tokens come from a per-shard counter: a name always maps to the same shard, so its
  * fences strictly increase across owners even after its entry was recycled. */
@@ -45,6 +47,7 @@ typedef struct entry {
     of_lock_token token;
     int held;
     unsigned waiters;
+    unsigned waking; /* wakers between dropping and retaking mu: the entry must stay */
     pthread_cond_t cv;
     size_t name_len;
     char *name;
@@ -172,6 +175,7 @@ static entry *entry_new(local_provider *l, shard *s, uint64_t h, const void *nam
     e->hash = h;
     e->held = 0;
     e->waiters = 0;
+    e->waking = 0;
     e->expires = 0;
     entry **b = &s->buckets[h & (s->nbuckets - 1)];
     e->next = *b;
@@ -182,12 +186,42 @@ static entry *entry_new(local_provider *l, shard *s, uint64_t h, const void *nam
     return e;
 }
 
-/* Under s->mu: wake @p e's waiters (see the top of the file). */
+/* Called and returns with s->mu held, but drops it meanwhile: wake @p e's waiters (see the top
+ * of the file). The caller must not trust what it read under mu before (links, held). */
 static void wake_waiters(shard *s, entry *e)
 {
+    e->waking++;
+    ofi_spin_unlock(&s->mu);
     pthread_mutex_lock(&s->wait_mu);
-    pthread_cond_broadcast(&e->cv);
     pthread_mutex_unlock(&s->wait_mu);
+    pthread_cond_broadcast(&e->cv);
+    ofi_spin_lock(&s->mu);
+    e->waking--;
+}
+
+static void entry_drop(shard *s, entry *e, entry **link);
+
+/* Under s->mu: recycle @p e if nobody holds, waits for or wakes it. */
+static void drop_if_idle(shard *s, entry *e)
+{
+    if (e->held || e->waiters || e->waking)
+        return;
+    entry **link = &s->buckets[e->hash & (s->nbuckets - 1)];
+    while (*link != e)
+        link = &(*link)->next;
+    entry_drop(s, e, link);
+}
+
+/* Under s->mu: @p e (at @p link) is no longer held: wake its waiters, or recycle it. */
+static void entry_clear(shard *s, entry *e, entry **link)
+{
+    e->held = 0;
+    if (e->waiters) {
+        wake_waiters(s, e);
+        drop_if_idle(s, e);
+    } else if (!e->waking) {
+        entry_drop(s, e, link);
+    }
 }
 
 /* Unlink an idle entry (not held, no waiters) and recycle it. */
@@ -255,11 +289,7 @@ static int local_release(void *self, const void *name, size_t name_len, const of
     /* An expired lease is no longer ours (as on a backend whose key expired), but nobody took it:
      * clear it either way, and answer as a backend would. */
     int expired = ofi_now_coarse_ns() >= e->expires;
-    e->held = 0;
-    if (e->waiters)
-        wake_waiters(s, e);
-    else
-        entry_drop(s, e, link);
+    entry_clear(s, e, link);
     ofi_spin_unlock(&s->mu);
     return expired ? OF_ERR_NOT_OWNER : OF_OK;
 }
@@ -278,11 +308,7 @@ static int local_extend(void *self, const void *name, size_t name_len, const of_
         return OF_ERR_NOT_OWNER;
     }
     if (ofi_now_ns() >= e->expires) {
-        e->held = 0;
-        if (e->waiters)
-            wake_waiters(s, e);
-        else
-            entry_drop(s, e, link);
+        entry_clear(s, e, link);
         ofi_spin_unlock(&s->mu);
         return OF_ERR_NOT_OWNER;
     }
@@ -314,11 +340,7 @@ static int local_wait_release(void *self, const void *name, size_t name_len, int
     pthread_mutex_unlock(&s->wait_mu);
     ofi_spin_lock(&s->mu);
     e->waiters--;
-    if (!e->held && e->waiters == 0) {
-        entry **link;
-        find(s, h, name, name_len, &link);
-        entry_drop(s, e, link);
-    }
+    drop_if_idle(s, e);
     ofi_spin_unlock(&s->mu);
     return ofi_now_ns() >= until_ns ? OF_ERR_TIMEOUT : OF_OK;
 }
@@ -428,8 +450,10 @@ int ofi_lock_local_force_lapse(of_lock_provider *provider, const void *name, siz
     int rc = OF_OK;
     if (e && e->held) {
         e->expires = ofi_now_ns() - 1;
-        if (e->waiters)
+        if (e->waiters) {
             wake_waiters(s, e);
+            drop_if_idle(s, e);
+        }
     } else {
         rc = ofi_fail(OF_ERR_NOT_FOUND, "force_lapse: name not held");
     }
