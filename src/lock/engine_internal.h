@@ -219,7 +219,6 @@ typedef struct ofi_lock_stripe {
 struct of_lock_provider {
     of_lock_provider_ops ops;
     void *self;
-    ofi_token_gen tokens;
 
     _Atomic uint32_t step_timeout_ms;
     _Atomic uint32_t backoff_base_ms;
@@ -228,6 +227,11 @@ struct of_lock_provider {
 
     /* Set by ofi_lock_provider_use_private_tokens(): h->token is the cheap id form. */
     int private_tokens;
+
+    /* On a line of its own: stripes take id blocks from its counter (once per 64 acquisitions,
+     * other providers once per acquisition), which must not invalidate the line of ops and the
+     * configuration that every call reads. */
+    _Alignas(64) ofi_token_gen tokens;
 
     ofi_lock_stripe stripes[OFI_LOCK_STRIPES];
 
