@@ -356,7 +356,8 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
         OFI_LOCK_STAT_ADD(p, wait_hist[ofi_lock_hist_bucket(waited)], 1);
     }
     if (out == OF_OK) {
-        OFI_LOCK_STAT_ADD(p, acquired, 1);
+        /* The handle's stripe is the caller's: no second thread-local lookup. */
+        OFI_LOCK_STAT_ADD_S(&p->stripes[h->stripe], acquired, 1);
         *out_lock = h;
         return OF_OK;
     }

@@ -3,28 +3,11 @@
  * any mutex: a bounded free list per stripe behind the stripe's spin lock. */
 #include "lock/engine_internal.h"
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 /* Bound on recycled handles per stripe (each is ~250 bytes, plus a name buffer for long names). */
 #define HANDLE_FREE_MAX 64
-
-static void spin_lock(atomic_flag *f)
-{
-    unsigned spins = 0;
-    while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) {
-        if (++spins > 64) {
-            sched_yield();
-            spins = 0;
-        }
-    }
-}
-
-static void spin_unlock(atomic_flag *f)
-{
-    atomic_flag_clear_explicit(f, memory_order_release);
-}
 
 const int64_t ofi_lock_hist_bounds_ns[OFI_LOCK_HIST_FINITE] = {
     OFI_NS_PER_MS / 10, OFI_NS_PER_MS / 2, OFI_NS_PER_MS, 5 * OFI_NS_PER_MS,
@@ -34,7 +17,14 @@ const int64_t ofi_lock_hist_bounds_ns[OFI_LOCK_HIST_FINITE] = {
 };
 
 static _Atomic unsigned next_stripe;
-static _Thread_local unsigned my_stripe; /* index + 1; 0: not assigned yet */
+/* index + 1; 0: not assigned yet. Initial-exec: read at a fixed offset from the thread pointer
+ * instead of through __tls_get_addr (a call per lookup in a shared library); 4 bytes fit the
+ * static TLS surplus glibc keeps for libraries loaded with dlopen (the Python binding). */
+#if defined(__GNUC__)
+static _Thread_local unsigned my_stripe __attribute__((tls_model("initial-exec")));
+#else
+static _Thread_local unsigned my_stripe;
+#endif
 
 unsigned ofi_lock_stripe_index(void)
 {
@@ -125,7 +115,7 @@ of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_
 {
     unsigned si = ofi_lock_stripe_index();
     ofi_lock_stripe *s = &p->stripes[si];
-    spin_lock(&s->lock);
+    ofi_spin_lock(&s->lock);
     of_lock *h = s->fl_head;
     if (h) {
         s->fl_head = h->free_next;
@@ -133,7 +123,7 @@ of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_
         live_link(s, h);
         h->tok_id = next_token_id(p, s);
     }
-    spin_unlock(&s->lock);
+    ofi_spin_unlock(&s->lock);
     if (!h) {
         h = malloc(sizeof *h);
         if (!h)
@@ -141,10 +131,10 @@ of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_
         h->heap = NULL;
         h->heap_cap = 0;
         h->stripe = si;
-        spin_lock(&s->lock);
+        ofi_spin_lock(&s->lock);
         live_link(s, h);
         h->tok_id = next_token_id(p, s);
-        spin_unlock(&s->lock);
+        ofi_spin_unlock(&s->lock);
     }
     if (name_len <= OFI_LOCK_NAME_INLINE) {
         h->name = h->name_inline;
@@ -153,9 +143,9 @@ of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_
             char *nb = malloc(OF_NAME_MAX + 1);
             if (!nb) {
                 ofi_lock_stripe *hs = &p->stripes[h->stripe];
-                spin_lock(&hs->lock);
+                ofi_spin_lock(&hs->lock);
                 live_unlink(hs, h);
-                spin_unlock(&hs->lock);
+                ofi_spin_unlock(&hs->lock);
                 free(h->heap);
                 free(h);
                 return NULL;
@@ -193,7 +183,7 @@ enum { PUT_PLAIN, PUT_RELEASED, PUT_NOT_OWNER, PUT_LOST, PUT_FAILED };
 static void handle_put_counted(of_lock_provider *p, of_lock *h, int outcome, int64_t hold_ns)
 {
     ofi_lock_stripe *s = &p->stripes[h->stripe];
-    spin_lock(&s->lock);
+    ofi_spin_lock(&s->lock);
     live_unlink(s, h);
     if (outcome != PUT_PLAIN) {
         if (outcome == PUT_RELEASED)
@@ -215,7 +205,7 @@ static void handle_put_counted(of_lock_provider *p, of_lock *h, int outcome, int
         s->fl_count++;
         h = NULL;
     }
-    spin_unlock(&s->lock);
+    ofi_spin_unlock(&s->lock);
     if (h) {
         free(h->heap);
         free(h);

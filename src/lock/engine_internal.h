@@ -86,6 +86,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/spin.h"
 #include "common/token.h"
 #include "lock/engine.h"
 
@@ -214,7 +215,7 @@ typedef struct ofi_lock_stats_block {
 #define OFI_LOCK_ID_BLOCK 64
 
 typedef struct ofi_lock_stripe {
-    _Alignas(64) atomic_flag lock; /* over the members below up to st */
+    _Alignas(64) ofi_spin lock; /* over the members below up to st */
     of_lock *fl_head;
     unsigned fl_count;
     of_lock *live_head;
@@ -225,7 +226,6 @@ typedef struct ofi_lock_stripe {
 struct of_lock_provider {
     of_lock_provider_ops ops;
     void *self;
-    ofi_token_gen tokens;
 
     _Atomic uint32_t step_timeout_ms;
     _Atomic uint32_t backoff_base_ms;
@@ -236,6 +236,11 @@ struct of_lock_provider {
 
     /* Set by ofi_lock_provider_use_private_tokens(): h->token is the cheap id form. */
     int private_tokens;
+
+    /* On a line of its own: stripes take id blocks from its counter (once per 64 acquisitions,
+     * other providers once per acquisition), which must not invalidate the line of ops and the
+     * configuration that every call reads. */
+    _Alignas(64) ofi_token_gen tokens;
 
     ofi_lock_stripe stripes[OFI_LOCK_STRIPES];
 
@@ -279,6 +284,10 @@ static inline ofi_lock_stripe *ofi_lock_my_stripe(of_lock_provider *p)
 #define OFI_LOCK_STAT_ADD(p, field, n) \
     atomic_fetch_add_explicit(&ofi_lock_my_stripe(p)->st.field, (uint64_t)(n), \
                               memory_order_relaxed)
+
+/* An "any" counter of the stripe @p s (a handle's: h->stripe), without looking up the thread's. */
+#define OFI_LOCK_STAT_ADD_S(s, field, n) \
+    atomic_fetch_add_explicit(&(s)->st.field, (uint64_t)(n), memory_order_relaxed)
 
 /* A "locked" counter: only under the spin lock of the stripe @p s. */
 #define OFI_LOCK_STAT_ADD_LOCKED(s, field, n) \

@@ -164,7 +164,7 @@ OF_API int of_lock_provider_create(const of_lock_provider_ops *ops, void *self,
     atomic_init(&p->log_level, OF_LOCK_LOG_WARN);
     atomic_init(&p->events, 0);
     for (unsigned i = 0; i < OFI_LOCK_STRIPES; i++)
-        atomic_flag_clear(&p->stripes[i].lock);
+        ofi_spin_init(&p->stripes[i].lock);
     atomic_init(&p->paused, 0);
     atomic_init(&p->waiting, 0);
 

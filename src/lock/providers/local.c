@@ -1,12 +1,20 @@
 /* The in-process lock provider: named leases in a sharded hash table.
  *
- * It fills the public vtable like any third-party provider would. Each shard has a mutex, a
- * chained hash table and a small free list of entries, so an uncontended try_acquire + release
- * is two short critical sections, no allocation and no fine-grained clock read (the lease end is
- * the engine's conservative pre-set valid_until; expiry checks on the release path use the
- * coarse clock, which is never ahead of the real one). An entry exists only while its name is
- * held or waited for, so idle names cost no memory. Waiters sleep on a per-entry condition
- * variable until a release or the holder's lease end: no polling.
+ * It fills the public vtable like any third-party provider would. Each shard has a spin lock
+ * (common/spin.h), a chained hash table and a small free list of entries, so an uncontended
+ * try_acquire + release is two short critical sections, no allocation, no libc lock call and no
+ * fine-grained clock read (the lease end is the engine's conservative pre-set valid_until; expiry
+ * checks on the release path use the coarse clock, which is never ahead of the real one). An
+ * entry exists only while its name is held or waited for, so idle names cost no memory. Waiters
+ * sleep on a per-entry condition variable until a release or the holder's lease end: no polling.
+ *
+ * Locks: the shard's spin lock `mu` over its table, entries and counters; `wait_mu`, a mutex only
+ * for the condition variables, taken while holding `mu` (never the other way round). A waiter
+ * counts itself (e->waiters) under mu, takes wait_mu, then drops mu and sleeps on e->cv. A waker
+ * that sees waiters > 0 under mu pins the entry (e->waking), drops mu, takes and drops wait_mu
+ * (which it gets only once every counted waiter sleeps: no lost wake-up) and broadcasts holding
+ * neither lock, so the woken thread never runs into a lock its waker holds (on one CPU each such
+ * collision cost a round of context switches per hand-off).
  *
  * Fencing tokens come from a per-shard counter: a name always maps to the same shard, so its
  * fences strictly increase across owners even after its entry was recycled. */
@@ -19,6 +27,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/hash.h"
+#include "common/spin.h"
 #include "common/token.h"
 #include "lock/engine.h"
 
@@ -38,6 +47,7 @@ typedef struct entry {
     of_lock_token token;
     int held;
     unsigned waiters;
+    unsigned waking; /* wakers between dropping and retaking mu: the entry must stay */
     pthread_cond_t cv;
     size_t name_len;
     char *name;
@@ -46,15 +56,16 @@ typedef struct entry {
     char name_inline[NAME_INLINE];
 } entry;
 
-/* Aligned so two shards' mutexes never share a cache line. */
+/* Aligned so two shards' locks never share a cache line. */
 typedef struct shard {
-    _Alignas(64) pthread_mutex_t mu;
+    _Alignas(64) ofi_spin mu;
     entry **buckets;
     size_t nbuckets;
     size_t count;
     entry *free;
     unsigned nfree;
     uint64_t last_fence;
+    pthread_mutex_t wait_mu; /* for the entries' cv only, see the top of the file */
 } shard;
 
 typedef struct local_provider {
@@ -164,6 +175,7 @@ static entry *entry_new(local_provider *l, shard *s, uint64_t h, const void *nam
     e->hash = h;
     e->held = 0;
     e->waiters = 0;
+    e->waking = 0;
     e->expires = 0;
     entry **b = &s->buckets[h & (s->nbuckets - 1)];
     e->next = *b;
@@ -172,6 +184,44 @@ static entry *entry_new(local_provider *l, shard *s, uint64_t h, const void *nam
     if (s->count > s->nbuckets)
         rehash(s, s->nbuckets * 2);
     return e;
+}
+
+/* Called and returns with s->mu held, but drops it meanwhile: wake @p e's waiters (see the top
+ * of the file). The caller must not trust what it read under mu before (links, held). */
+static void wake_waiters(shard *s, entry *e)
+{
+    e->waking++;
+    ofi_spin_unlock(&s->mu);
+    pthread_mutex_lock(&s->wait_mu);
+    pthread_mutex_unlock(&s->wait_mu);
+    pthread_cond_broadcast(&e->cv);
+    ofi_spin_lock(&s->mu);
+    e->waking--;
+}
+
+static void entry_drop(shard *s, entry *e, entry **link);
+
+/* Under s->mu: recycle @p e if nobody holds, waits for or wakes it. */
+static void drop_if_idle(shard *s, entry *e)
+{
+    if (e->held || e->waiters || e->waking)
+        return;
+    entry **link = &s->buckets[e->hash & (s->nbuckets - 1)];
+    while (*link != e)
+        link = &(*link)->next;
+    entry_drop(s, e, link);
+}
+
+/* Under s->mu: @p e (at @p link) is no longer held: wake its waiters, or recycle it. */
+static void entry_clear(shard *s, entry *e, entry **link)
+{
+    e->held = 0;
+    if (e->waiters) {
+        wake_waiters(s, e);
+        drop_if_idle(s, e);
+    } else if (!e->waking) {
+        entry_drop(s, e, link);
+    }
 }
 
 /* Unlink an idle entry (not held, no waiters) and recycle it. */
@@ -198,18 +248,18 @@ static int local_try_acquire(void *self, const void *name, size_t name_len,
     local_provider *l = self;
     uint64_t h = ofi_hash64(name, name_len, l->seed);
     shard *s = shard_of(l, h);
-    pthread_mutex_lock(&s->mu);
+    ofi_spin_lock(&s->mu);
     entry *e = find(s, h, name, name_len, NULL);
     if (e) {
         /* The fine clock only here: a takeover must see the lease truly over. */
         if (e->held && ofi_now_ns() < e->expires) {
-            pthread_mutex_unlock(&s->mu);
+            ofi_spin_unlock(&s->mu);
             return OF_ERR_BUSY;
         }
     } else {
         e = entry_new(l, s, h, name, name_len);
         if (!e) {
-            pthread_mutex_unlock(&s->mu);
+            ofi_spin_unlock(&s->mu);
             return ofi_fail_plain(OF_ERR_NOMEM);
         }
     }
@@ -219,7 +269,7 @@ static int local_try_acquire(void *self, const void *name, size_t name_len,
      * ours are then the same instant, with no drift between them. */
     e->expires = *out_valid_until_ns;
     *out_fence = ++s->last_fence;
-    pthread_mutex_unlock(&s->mu);
+    ofi_spin_unlock(&s->mu);
     return OF_OK;
 }
 
@@ -229,22 +279,18 @@ static int local_release(void *self, const void *name, size_t name_len, const of
     local_provider *l = self;
     uint64_t h = ofi_hash64(name, name_len, l->seed);
     shard *s = shard_of(l, h);
-    pthread_mutex_lock(&s->mu);
+    ofi_spin_lock(&s->mu);
     entry **link;
     entry *e = find(s, h, name, name_len, &link);
     if (!e || !e->held || !token_eq(&e->token, token)) {
-        pthread_mutex_unlock(&s->mu);
+        ofi_spin_unlock(&s->mu);
         return OF_ERR_NOT_OWNER;
     }
     /* An expired lease is no longer ours (as on a backend whose key expired), but nobody took it:
      * clear it either way, and answer as a backend would. */
     int expired = ofi_now_coarse_ns() >= e->expires;
-    e->held = 0;
-    if (e->waiters)
-        pthread_cond_broadcast(&e->cv);
-    else
-        entry_drop(s, e, link);
-    pthread_mutex_unlock(&s->mu);
+    entry_clear(s, e, link);
+    ofi_spin_unlock(&s->mu);
     return expired ? OF_ERR_NOT_OWNER : OF_OK;
 }
 
@@ -254,24 +300,20 @@ static int local_extend(void *self, const void *name, size_t name_len, const of_
     local_provider *l = self;
     uint64_t h = ofi_hash64(name, name_len, l->seed);
     shard *s = shard_of(l, h);
-    pthread_mutex_lock(&s->mu);
+    ofi_spin_lock(&s->mu);
     entry **link;
     entry *e = find(s, h, name, name_len, &link);
     if (!e || !e->held || !token_eq(&e->token, token)) {
-        pthread_mutex_unlock(&s->mu);
+        ofi_spin_unlock(&s->mu);
         return OF_ERR_NOT_OWNER;
     }
     if (ofi_now_ns() >= e->expires) {
-        e->held = 0;
-        if (e->waiters)
-            pthread_cond_broadcast(&e->cv);
-        else
-            entry_drop(s, e, link);
-        pthread_mutex_unlock(&s->mu);
+        entry_clear(s, e, link);
+        ofi_spin_unlock(&s->mu);
         return OF_ERR_NOT_OWNER;
     }
     e->expires = *out_valid_until_ns;
-    pthread_mutex_unlock(&s->mu);
+    ofi_spin_unlock(&s->mu);
     return OF_OK;
 }
 
@@ -280,25 +322,26 @@ static int local_wait_release(void *self, const void *name, size_t name_len, int
     local_provider *l = self;
     uint64_t h = ofi_hash64(name, name_len, l->seed);
     shard *s = shard_of(l, h);
-    pthread_mutex_lock(&s->mu);
+    ofi_spin_lock(&s->mu);
     entry *e = find(s, h, name, name_len, NULL);
     int64_t now = ofi_now_ns();
     if (!e || !e->held || now >= e->expires) {
-        pthread_mutex_unlock(&s->mu);
+        ofi_spin_unlock(&s->mu);
         return OF_OK;
     }
     int64_t wake = e->expires < until_ns ? e->expires : until_ns;
     struct timespec ts = ofi_timespec_from_ns(wake);
     e->waiters++;
-    /* One wait: any wake-up (release, lapse, spurious) sends the engine back to try_acquire. */
-    pthread_cond_timedwait(&e->cv, &s->mu, &ts);
+    /* One wait: any wake-up (release, lapse, spurious) sends the engine back to try_acquire.
+     * wait_mu is taken before mu is dropped, so a waker cannot broadcast before we sleep. */
+    pthread_mutex_lock(&s->wait_mu);
+    ofi_spin_unlock(&s->mu);
+    pthread_cond_timedwait(&e->cv, &s->wait_mu, &ts);
+    pthread_mutex_unlock(&s->wait_mu);
+    ofi_spin_lock(&s->mu);
     e->waiters--;
-    if (!e->held && e->waiters == 0) {
-        entry **link;
-        find(s, h, name, name_len, &link);
-        entry_drop(s, e, link);
-    }
-    pthread_mutex_unlock(&s->mu);
+    drop_if_idle(s, e);
+    ofi_spin_unlock(&s->mu);
     return ofi_now_ns() >= until_ns ? OF_ERR_TIMEOUT : OF_OK;
 }
 
@@ -322,7 +365,7 @@ static void local_destroy(void *self)
             e = next;
         }
         free(s->buckets);
-        pthread_mutex_destroy(&s->mu);
+        pthread_mutex_destroy(&s->wait_mu);
     }
     pthread_condattr_destroy(&l->cattr);
     free(l);
@@ -366,7 +409,8 @@ OF_API int of_lock_local_create(of_lock_provider **out_provider)
         s->buckets = calloc(MIN_BUCKETS, sizeof *s->buckets);
         if (!s->buckets)
             break;
-        if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        ofi_spin_init(&s->mu);
+        if (pthread_mutex_init(&s->wait_mu, NULL) != 0) {
             free(s->buckets);
             break;
         }
@@ -375,7 +419,7 @@ OF_API int of_lock_local_create(of_lock_provider **out_provider)
     if (i < NSHARDS) {
         while (i-- > 0) {
             free(l->shards[i].buckets);
-            pthread_mutex_destroy(&l->shards[i].mu);
+            pthread_mutex_destroy(&l->shards[i].wait_mu);
         }
         pthread_condattr_destroy(&l->cattr);
         free(l);
@@ -401,16 +445,18 @@ int ofi_lock_local_force_lapse(of_lock_provider *provider, const void *name, siz
         return ofi_fail(OF_ERR_INVALID, "force_lapse: not a local provider");
     uint64_t h = ofi_hash64(name, name_len, l->seed);
     shard *s = shard_of(l, h);
-    pthread_mutex_lock(&s->mu);
+    ofi_spin_lock(&s->mu);
     entry *e = find(s, h, name, name_len, NULL);
     int rc = OF_OK;
     if (e && e->held) {
         e->expires = ofi_now_ns() - 1;
-        if (e->waiters)
-            pthread_cond_broadcast(&e->cv);
+        if (e->waiters) {
+            wake_waiters(s, e);
+            drop_if_idle(s, e);
+        }
     } else {
         rc = ofi_fail(OF_ERR_NOT_FOUND, "force_lapse: name not held");
     }
-    pthread_mutex_unlock(&s->mu);
+    ofi_spin_unlock(&s->mu);
     return rc;
 }
