@@ -407,10 +407,12 @@ static void on_lost(of_lock *lock, int status, void *ctx)
 }
 
 /* "oflock: WHAT: message (detail)", the detail only when the library gave one. */
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...);
+
 static void report(const char *what, const char *arg, int rc)
 {
     const char *detail = of_last_error_detail();
-    fprintf(stderr, "oflock: %s%s: %s%s%s%s\n", what, arg, of_strerror(rc), *detail ? " (" : "",
+    say("oflock: %s%s: %s%s%s%s\n", what, arg, of_strerror(rc), *detail ? " (" : "",
             detail, *detail ? ")" : "");
 }
 
@@ -503,19 +505,44 @@ static int vstart(void)
 {
     if (pthread_create(&vq.thread, NULL, vwriter, NULL) != 0)
         return -1;
+    pthread_mutex_lock(&vq.mu);
     vq.running = 1;
+    pthread_mutex_unlock(&vq.mu);
     atexit(vflush);
     return 0;
 }
 
+static void vqueue(const char *fmt, va_list ap);
+
 /* One --verbose line (with its newline), queued for the writer; never blocks on stderr. */
 __attribute__((format(printf, 1, 2))) static void vsay(const char *fmt, ...)
 {
-    char line[VLINE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
+    vqueue(fmt, ap);
     va_end(ap);
+}
+
+/* One of oflock's own messages: straight to stderr, or, once the --verbose writer runs, through
+ * its queue, so that it keeps its place among the event lines. */
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&vq.mu);
+    int queued = vq.running;
+    pthread_mutex_unlock(&vq.mu);
+    if (queued)
+        vqueue(fmt, ap);
+    else
+        vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+static void vqueue(const char *fmt, va_list ap)
+{
+    char line[VLINE_MAX];
+    int n = vsnprintf(line, sizeof line, fmt, ap);
     if (n < 0)
         return;
     if ((size_t)n >= sizeof line) /* cut: keep the newline that ends it */
@@ -835,7 +862,7 @@ static pid_t spawn(char **argv, const child_setup *cs)
     while (r < 0 && errno == EINTR);
     close(errpipe[0]);
     if (r == (ssize_t)sizeof e)
-        fprintf(stderr, "oflock: %s: %s\n", argv[0], strerror(e));
+        say("oflock: %s: %s\n", argv[0], strerror(e));
     return pid;
 }
 
@@ -905,7 +932,7 @@ static void end_group(pid_t group, int sig, int64_t kill_after_ms, int64_t *kill
     if (*kill_at < 0) {
         *kill_at = now_ms() + kill_after_ms;
         if (verbose)
-            fprintf(stderr, "oflock: KILL follows in %lld ms if COMMAND's group still runs\n",
+            say("oflock: KILL follows in %lld ms if COMMAND's group still runs\n",
                     (long long)kill_after_ms);
     }
 }
@@ -932,7 +959,7 @@ static void follow_stop(pid_t pid, int tty, of_lock *lock)
         tcsetpgrp(tty, pid);
     if (of_lock_is_lost(lock) || of_lock_valid_until_ns(lock) <= of_clock_monotonic_ns()) {
         if (!atomic_exchange(&lost_flag, 1))
-            fprintf(stderr, "oflock: lock lost: the lease ended while oflock was stopped\n");
+            say("oflock: lock lost: the lease ended while oflock was stopped\n");
         return; /* the main loop sends --on-lost, then CONT */
     }
     kill(-pid, SIGCONT);
@@ -971,7 +998,7 @@ static int acquire(of_lock_provider *provider, const char *name, of_lock_options
         return OF_OK;
     case OF_ERR_BUSY:
     case OF_ERR_TIMEOUT:
-        fprintf(stderr, "oflock: %s: %s%s%s%s\n", name,
+        say("oflock: %s: %s%s%s%s\n", name,
                 rc == OF_ERR_BUSY ? "held by another owner"
                                   : "timed out waiting: still held by another owner",
                 *detail ? " (" : "", detail, *detail ? ")" : "");
@@ -1291,10 +1318,10 @@ int main(int argc, char **argv)
     int64_t left_ms = (of_lock_valid_until_ns(lock) - of_clock_monotonic_ns()) / 1000000;
     if (of_lock_is_lost(lock) || left_ms < budget_ms) {
         if (left_ms <= 0)
-            fprintf(stderr, "oflock: %s: the lease had already ended when it was granted "
+            say("oflock: %s: the lease had already ended when it was granted "
                             "(%lld ms ago); not running COMMAND\n", name, (long long)-left_ms);
         else
-            fprintf(stderr, "oflock: %s: the lease granted has %lld ms left, less than the %d ms "
+            say("oflock: %s: the lease granted has %lld ms left, less than the %d ms "
                             "a renewal needs; not running COMMAND\n", name, (long long)left_ms,
                     (int)budget_ms);
         of_lock_release(lock);
@@ -1384,7 +1411,7 @@ int main(int argc, char **argv)
             break;
         if (leader_done && warn_at >= 0 && kill_at < 0 && now_ms() >= warn_at) {
             warn_at = -1;
-            fprintf(stderr, "oflock: %s: COMMAND exited; the lock stays held until the processes "
+            say("oflock: %s: COMMAND exited; the lock stays held until the processes "
                             "it left in its group end\n", name);
         }
         if (lost_flag && !lost_handled) {
@@ -1392,7 +1419,7 @@ int main(int argc, char **argv)
             if (lost_sig != 0)
                 end_group(pid, lost_sig, kill_after_ms, &kill_at, "the lease was lost");
             else if (verbose)
-                fprintf(stderr, "oflock: --on-lost none: COMMAND runs on without the lock\n");
+                say("oflock: --on-lost none: COMMAND runs on without the lock\n");
         }
         /* Leftovers whose parent is still alive are not our children: no SIGCHLD tells when
          * they end, so poll for them. */
@@ -1431,7 +1458,7 @@ int main(int argc, char **argv)
     if (rc != OF_OK && !lost) {
         /* The child ran to completion under the lease; only the release failed (the lease
          * expires on its own). Say so, but report the child's status. */
-        fprintf(stderr, "oflock: release %s: %s\n", name, of_strerror(rc));
+        say("oflock: release %s: %s\n", name, of_strerror(rc));
     }
     of_lock_provider_destroy(provider);
     if (dog_fd >= 0) {
