@@ -25,6 +25,7 @@ set grid
 set key outside right center
 set logscale x 2
 set xtics (1, 2, 4, 8, 16)
+set xrange [0.8:20]
 set xlabel "client threads on one provider"
 set ylabel "acquire+release pairs/s"
 set yrange [0:*]

@@ -294,6 +294,13 @@ static double ping_rate(long n)
     return rate;
 }
 
+static void provider_stats(of_lock_provider *p, of_lock_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->struct_size = sizeof *st;
+    of_lock_provider_stats(p, st);
+}
+
 /* The cost curve over client threads, one provider for all of them. */
 static void curve(int ms)
 {
@@ -314,27 +321,26 @@ static void curve(int ms)
     raw_pairs(warm, 500, "curve-warm");
     redisFree(warm);
     double ping = ping_rate(20000);
-    printf("curve\tping-1-thread\t1\t%.0f\t1.000\t0\t0\n", ping);
+    printf("curve\tping-1-thread\t1\t%.0f\t1.000\t0\t0\t0\n", ping);
     double base[NSERIES] = {0};
     for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
         int n = counts[k];
         for (int s = 0; s < NSERIES; s++) {
             long lo = 0, hi = 0;
+            of_lock_stats st0, st1;
+            provider_stats(p, &st0);
             double r = run_threads(s == RAW ? NULL : p, n, s == SHARED ? shared_p : own_p, ms,
                                    &lo, &hi);
+            provider_stats(p, &st1);
+            unsigned long long acq = st1.acquired - st0.acquired;
             if (n == 1)
                 base[s] = r;
-            printf("curve\t%s\t%d\t%.0f\t%.3f\t%ld\t%ld\n", series[s], n, r, r / base[s],
-                   lo, hi);
+            /* steps per acquisition: above 1 when an acquire met BUSY and slept in backoff */
+            printf("curve\t%s\t%d\t%.0f\t%.3f\t%ld\t%ld\t%.3f\n", series[s], n, r, r / base[s],
+                   lo, hi, acq ? (double)(st1.attempts - st0.attempts) / (double)acq : 0.0);
             fflush(stdout);
         }
     }
-    of_lock_stats st;
-    memset(&st, 0, sizeof st);
-    st.struct_size = sizeof st;
-    of_lock_provider_stats(p, &st);
-    printf("provider: %llu try-acquire steps for %llu acquisitions (the one-name series retries)\n",
-           (unsigned long long)st.attempts, (unsigned long long)st.acquired);
     of_lock_provider_destroy(p);
 }
 
@@ -442,7 +448,7 @@ int main(int argc, char **argv)
                cpu, srv_cpu, ms, HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH,
                OFI_REDIS_POOL_IDLE_MAX);
         printf("curve\tseries\tthreads\tpairs_per_s\tratio_to_1_thread\tleast_per_thread\t"
-               "most_per_thread\n");
+               "most_per_thread\tsteps_per_acquisition\n");
         curve(ms);
         test_redis_stop(&srv);
         return 0;
