@@ -2,12 +2,17 @@
  * std::lower_bound measured in the same run (DESIGN.md, Measuring).
  *
  *   bench-bisect [--big] [--rounds N] [--queries N] [--sizes 1024,65536,...] [--best]
+ *   bench-bisect-variants [--rounds N] [--queries N] [--sizes ...] [--best]
  *
  * Default sizes 1K, 64K, 1M, 16M; --big adds 64M (about 4 GB of memory at its peak). Every
  * round runs each method once on the same queries, interleaved, and the median round is
  * reported (--best: the fastest round of each method, to compare code variants on a busy
  * machine; report medians). Run it pinned (`taskset -c 1`) and more than once: the machines
  * are shared.
+ *
+ * bench-bisect-variants is this file built with OFB_VARIANTS against the static library: it
+ * measures copies of the frozen layout that differ only in group prefetching and huge pages
+ * (ofi_index_frozen_tune), each against std::lower_bound in the same rounds.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,6 +21,10 @@
 #include <time.h>
 
 #include <openfault/openfault.h>
+
+#ifdef OFB_VARIANTS
+#include "bisect/index_internal.h"
+#endif
 
 uint64_t ofb_std_lower_bound_sum(const uint64_t *a, size_t n, const uint64_t *queries,
                                  size_t count);
@@ -192,6 +201,135 @@ static void bench_size(size_t n, size_t nq, int rounds)
     free(pos);
 }
 
+#ifdef OFB_VARIANTS
+/* ---- frozen layout variants, one process ------------------------------------------------ */
+
+typedef struct variant {
+    const char *name;
+    int prefetch_layers; /* -1: as freeze chose */
+    int huge;            /* -1: as freeze allocated */
+    int batch;
+} variant;
+
+static const variant variants[] = {
+    {"shipped", -1, -1, 0},
+    {"shipped, second copy", -1, -1, 0}, /* the noise control: the same layout again */
+    {"no group prefetch", 0, -1, 0},
+    {"prefetch leaf groups", 1, -1, 0},
+    {"prefetch leaf+layer1", 2, -1, 0},
+    {"THP keys+tree", -1, 2, 0},
+    {"THP keys+tree, pf leaf", 1, 2, 0},
+    {"no THP at all", -1, 0, 0},
+    {"batch16 shipped", -1, -1, 1},
+    {"batch16 THP keys+tree", -1, 2, 1},
+};
+#define NVAR (sizeof variants / sizeof variants[0])
+
+static long anon_huge_kb(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    long kb = -1;
+    char line[256];
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
+
+static void bench_variants(size_t n, size_t nq, int rounds)
+{
+    uint64_t *keys = malloc(n * sizeof *keys);
+    uint64_t *q = malloc(nq * sizeof *q);
+    size_t *pos = malloc(nq * sizeof *pos);
+    if (keys == NULL || q == NULL || pos == NULL)
+        die("malloc", OF_ERR_NOMEM);
+    for (size_t i = 0; i < n; i++)
+        keys[i] = rnd();
+    for (size_t i = 0; i < nq; i++)
+        q[i] = rnd();
+    of_index *ix = NULL;
+    int rc = of_index_create(0, &ix);
+    if (rc == OF_OK)
+        rc = of_index_build(ix, keys, NULL, n);
+    if (rc != OF_OK)
+        die("of_index_build", rc);
+    for (size_t i = 0; i < n; i++)
+        of_index_select(ix, i, &keys[i], NULL);
+    long huge_before = anon_huge_kb();
+    of_index_frozen *fz[NVAR];
+    for (size_t v = 0; v < NVAR; v++) {
+        if ((rc = of_index_freeze(ix, &fz[v])) != OF_OK)
+            die("of_index_freeze", rc);
+        if (variants[v].prefetch_layers >= 0 || variants[v].huge >= 0) {
+            if ((rc = ofi_index_frozen_tune(fz[v], variants[v].prefetch_layers, variants[v].huge)) != OF_OK)
+                die("ofi_index_frozen_tune", rc);
+        }
+    }
+    double *t[NVAR + 1];
+    for (size_t m = 0; m <= NVAR; m++)
+        t[m] = malloc((size_t)rounds * sizeof(double));
+    for (int r = -1; r < rounds; r++) {
+        double t0 = now_ns();
+        uint64_t expect = ofb_std_lower_bound_sum(keys, n, q, nq);
+        if (r >= 0)
+            t[0][r] = (now_ns() - t0) / (double)nq;
+        /* The order rotates from round to round so that no variant always runs right after
+         * the baseline (the first one measured slower there). */
+        for (size_t k = 0; k < NVAR; k++) {
+            size_t v = (k + (size_t)(r + 1)) % NVAR;
+            t0 = now_ns();
+            uint64_t sum = run_method(variants[v].batch ? M_FROZEN_B16 : M_FROZEN, keys, n, ix,
+                                      fz[v], q, nq, pos);
+            double dt = now_ns() - t0;
+            if (sum != expect) {
+                fprintf(stderr, "bench-bisect: variant %s disagrees at n=%zu\n",
+                        variants[v].name, n);
+                exit(1);
+            }
+            if (r >= 0)
+                t[v + 1][r] = dt / (double)nq;
+        }
+    }
+    char label[32];
+    if (n >= (1u << 20))
+        snprintf(label, sizeof label, "%zuM", n >> 20);
+    else
+        snprintf(label, sizeof label, "%zuK", n >> 10);
+    /* Per-round time ratios against the shipped layout (variant 0) of the same round, before
+     * the sorts below: slow drifts of a shared machine cancel in them. */
+    double *vs = malloc((size_t)rounds * sizeof *vs);
+    double vs_med[NVAR];
+    for (size_t v = 0; v < NVAR; v++) {
+        for (int r = 0; r < rounds; r++)
+            vs[r] = t[1][r] / t[v + 1][r];
+        qsort(vs, (size_t)rounds, sizeof *vs, cmp_double);
+        vs_med[v] = vs[rounds / 2];
+    }
+    free(vs);
+    qsort(t[0], (size_t)rounds, sizeof(double), cmp_double);
+    double base = use_best ? t[0][0] : t[0][rounds / 2];
+    printf("%s: std::lower_bound %.1f ns; AnonHugePages %ld -> %ld kB\n", label, base,
+           huge_before, anon_huge_kb());
+    for (size_t v = 0; v < NVAR; v++) {
+        qsort(t[v + 1], (size_t)rounds, sizeof(double), cmp_double);
+        double m = use_best ? t[v + 1][0] : t[v + 1][rounds / 2];
+        printf("variant\t%s\t%-24s\t%7.1f ns\t%5.2fx\t%5.3f vs shipped\n", label,
+               variants[v].name, m, base / m, vs_med[v]);
+    }
+    fflush(stdout);
+    for (size_t m = 0; m <= NVAR; m++)
+        free(t[m]);
+    for (size_t v = 0; v < NVAR; v++)
+        of_index_frozen_destroy(fz[v]);
+    of_index_destroy(ix);
+    free(keys);
+    free(q);
+    free(pos);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     size_t sizes[16] = {1u << 10, 1u << 16, 1u << 20, 1u << 24};
@@ -225,6 +363,11 @@ int main(int argc, char **argv)
     printf("bench-bisect: %zu random lookups per method and round, %s of %d rounds; "
            "ns per lookup (ratio = std::lower_bound time / method time, higher is better)\n",
            nq, use_best ? "best" : "median", rounds);
+#ifdef OFB_VARIANTS
+    for (size_t i = 0; i < nsizes; i++)
+        bench_variants(sizes[i], nq, rounds);
+    return 0;
+#endif
     printf("| size  | std::lower_bound |");
     for (int m = 1; m < M_COUNT; m++)
         printf(" %-18s |", method_name[m]);

@@ -3,6 +3,7 @@
  * server in the same run (DESIGN.md, Measuring; target >= 0.90x the raw pairs/s).
  *
  *   bench-lock-redis [--cpu N] [--rounds N] [--pairs N] [--ms N]
+ *   bench-lock-redis --curve [--spread] [--cpu N] [--ms N]
  *
  * Client and server are pinned to one CPU (--cpu, default: the CPU this process is already
  * pinned to, else 1): the server through taskset, this process with sched_setaffinity. Figures:
@@ -11,6 +12,14 @@
  *   3. two threads on one name (contention; wait forever) and two threads on two names, vs the
  *      single-thread raw figure of the same run
  *   4. SIGSTOPped server: how long after the command timeout an acquire returns UNKNOWN
+ * --curve instead prints the cost curve over client threads (1, 2, 4, 8, 16) on ONE provider:
+ * each thread on its own name, all threads on one name (wait forever), and raw hiredis with one
+ * connection per thread (the server's own ceiling for that many clients), each as pairs/s and as
+ * a ratio to its 1-thread figure, plus one thread's raw PING round trips/s. The provider's pool
+ * has no size limit (a checkout opens a connection when none is idle; at most
+ * OFI_REDIS_POOL_IDLE_MAX idle ones are kept), so N threads use N connections. --spread puts the
+ * server on the other CPU of a 2-CPU machine instead of the clients' CPU. Lines starting with
+ * "curve\t" are tab-separated for docs/plots/make-redis-curves.sh.
  * Never a pass/fail test: run it more than once; the machines are shared and noisy. */
 #include <pthread.h>
 #include <sched.h>
@@ -27,6 +36,7 @@
 #include <openfault/openfault.h>
 
 #include "lock/providers/redis_config.h"
+#include "lock/providers/redis_conn.h"
 #include "lock/providers/redis_scripts.h"
 #include "redis-harness.h"
 
@@ -180,10 +190,11 @@ static void single_thread(int unix_socket, int rounds, long pairs, double *out_r
     redisFree(c);
 }
 
-/* ---- two threads --------------------------------------------------------------------------- */
+/* ---- N threads ----------------------------------------------------------------------------- */
 
 typedef struct thr {
-    of_lock_provider *p;
+    of_lock_provider *p; /* the library, or NULL: raw pairs on c */
+    redisContext *c;
     const char *name;
     long done;
 } thr;
@@ -193,6 +204,14 @@ static atomic_int stop;
 static void *thr_run(void *arg)
 {
     thr *t = arg;
+    if (t->p == NULL) {
+        /* raw: batches short enough that the stop flag is seen within a few ms */
+        while (!atomic_load(&stop)) {
+            raw_pairs(t->c, 16, t->name);
+            t->done += 16;
+        }
+        return NULL;
+    }
     of_lock_options o;
     of_lock_options_init(&o, sizeof o);
     o.ttl_ms = 30000;
@@ -202,31 +221,127 @@ static void *thr_run(void *arg)
         of_lock *l = NULL;
         int rc = of_lock_acquire(t->p, t->name, len, &o, &l);
         if (rc != OF_OK)
-            die("of_lock_acquire (2 threads)", rc);
+            die("of_lock_acquire (threads)", rc);
         rc = of_lock_release(l);
         if (rc != OF_OK)
-            die("of_lock_release (2 threads)", rc);
+            die("of_lock_release (threads)", rc);
         t->done++;
     }
     return NULL;
 }
 
-static double two_threads(of_lock_provider *p, const char *n1, const char *n2, int ms)
+#define MAX_THREADS 16
+
+/* @p n threads for @p ms: on @p p (library) or, when @p p is NULL, raw with one connection each.
+ * Thread i uses names[i]. Returns the total pairs/s; *out_min and *out_max get the least and
+ * most pairs one thread did (how fair the hand-offs were). */
+static double run_threads(of_lock_provider *p, int n, const char *const *names, int ms,
+                          long *out_min, long *out_max)
 {
-    thr t[2] = {{p, n1, 0}, {p, n2, 0}};
-    pthread_t th[2];
+    thr t[MAX_THREADS];
+    pthread_t th[MAX_THREADS];
+    for (int i = 0; i < n; i++) {
+        t[i] = (thr){p, p == NULL ? raw_connect(0) : NULL, names[i], 0};
+    }
     atomic_store(&stop, 0);
     double t0 = now_ns();
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < n; i++)
         pthread_create(&th[i], NULL, thr_run, &t[i]);
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     atomic_store(&stop, 1);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
     double secs = (now_ns() - t0) / 1e9;
-    printf("    (thread shares: %ld / %ld)\n", t[0].done, t[1].done);
-    return (double)(t[0].done + t[1].done) / secs;
+    long sum = 0, lo = t[0].done, hi = t[0].done;
+    for (int i = 0; i < n; i++) {
+        sum += t[i].done;
+        lo = t[i].done < lo ? t[i].done : lo;
+        hi = t[i].done > hi ? t[i].done : hi;
+        if (t[i].c != NULL)
+            redisFree(t[i].c);
+    }
+    if (out_min != NULL)
+        *out_min = lo;
+    if (out_max != NULL)
+        *out_max = hi;
+    return (double)sum / secs;
+}
+
+static double two_threads(of_lock_provider *p, const char *n1, const char *n2, int ms)
+{
+    const char *names[2] = {n1, n2};
+    long lo, hi;
+    double r = run_threads(p, 2, names, ms, &lo, &hi);
+    printf("    (thread shares: %ld / %ld)\n", lo, hi);
+    return r;
+}
+
+static double ping_rate(long n)
+{
+    redisContext *c = raw_connect(0);
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        redisReply *r = redisCommand(c, "PING");
+        if (r == NULL || r->type != REDIS_REPLY_STATUS) {
+            fprintf(stderr, "PING failed\n");
+            exit(1);
+        }
+        freeReplyObject(r);
+    }
+    double rate = (double)n / ((now_ns() - t0) / 1e9);
+    redisFree(c);
+    return rate;
+}
+
+static void provider_stats(of_lock_provider *p, of_lock_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->struct_size = sizeof *st;
+    of_lock_provider_stats(p, st);
+}
+
+/* The cost curve over client threads, one provider for all of them. */
+static void curve(int ms)
+{
+    static const int counts[] = {1, 2, 4, 8, 16};
+    enum { OWN, SHARED, RAW, NSERIES };
+    static const char *const series[NSERIES] = {"own-names", "one-name", "raw-own-conn"};
+    char own[MAX_THREADS][32];
+    const char *own_p[MAX_THREADS], *shared_p[MAX_THREADS];
+    for (int i = 0; i < MAX_THREADS; i++) {
+        snprintf(own[i], sizeof own[i], "curve-%d", i);
+        own_p[i] = own[i];
+        shared_p[i] = "curve-shared";
+    }
+    of_lock_provider *p = make_provider(0);
+    /* warm-up: connections of the pool and the script cache */
+    run_threads(p, MAX_THREADS, own_p, 200, NULL, NULL);
+    redisContext *warm = raw_connect(0);
+    raw_pairs(warm, 500, "curve-warm");
+    redisFree(warm);
+    double ping = ping_rate(20000);
+    printf("curve\tping-1-thread\t1\t%.0f\t1.000\t0\t0\t0\n", ping);
+    double base[NSERIES] = {0};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        int n = counts[k];
+        for (int s = 0; s < NSERIES; s++) {
+            long lo = 0, hi = 0;
+            of_lock_stats st0, st1;
+            provider_stats(p, &st0);
+            double r = run_threads(s == RAW ? NULL : p, n, s == SHARED ? shared_p : own_p, ms,
+                                   &lo, &hi);
+            provider_stats(p, &st1);
+            unsigned long long acq = st1.acquired - st0.acquired;
+            if (n == 1)
+                base[s] = r;
+            /* steps per acquisition: above 1 when an acquire met BUSY and slept in backoff */
+            printf("curve\t%s\t%d\t%.0f\t%.3f\t%ld\t%ld\t%.3f\n", series[s], n, r, r / base[s],
+                   lo, hi, acq ? (double)(st1.attempts - st0.attempts) / (double)acq : 0.0);
+            fflush(stdout);
+        }
+    }
+    of_lock_provider_destroy(p);
 }
 
 /* ---- stall: how close to the command timeout does UNKNOWN come back ------------------------ */
@@ -271,9 +386,21 @@ static void stall_figure(void)
 
 int main(int argc, char **argv)
 {
-    int rounds = 7, ms = 2000, cpu = -1;
+    int rounds = 7, ms = 2000, cpu = -1, want_curve = 0, spread = 0;
     long pairs = 3000;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--curve") == 0) {
+            want_curve = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--spread") == 0) {
+            spread = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            rounds = 0; /* an option without its value: usage */
+            break;
+        }
         if (strcmp(argv[i], "--rounds") == 0)
             rounds = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--pairs") == 0)
@@ -282,9 +409,15 @@ int main(int argc, char **argv)
             ms = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--cpu") == 0)
             cpu = atoi(argv[i + 1]);
+        else
+            rounds = 0; /* unknown option: usage */
+        i++;
     }
     if (rounds < 1 || pairs < 4 || ms < 1) {
-        fprintf(stderr, "usage: %s [--cpu N] [--rounds N] [--pairs N] [--ms N]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s [--cpu N] [--rounds N] [--pairs N] [--ms N]\n"
+                "       %s --curve [--spread] [--cpu N] [--ms N]\n",
+                argv[0], argv[0]);
         return 2;
     }
     cpu_set_t set;
@@ -303,9 +436,23 @@ int main(int argc, char **argv)
     if (sched_setaffinity(0, sizeof set, &set) != 0)
         perror("sched_setaffinity");
     char cpustr[16];
-    snprintf(cpustr, sizeof cpustr, "%d", cpu);
+    /* --spread: the server on another CPU than the clients (CPU 0 or 1 of a 2-CPU machine) */
+    int srv_cpu = spread && ncpu > 1 ? (cpu == 0 ? 1 : 0) : cpu;
+    snprintf(cpustr, sizeof cpustr, "%d", srv_cpu);
     if (test_redis_start(&srv, NULL, cpustr) != 0)
         return 1;
+    if (want_curve) {
+        printf("bench-lock-redis --curve: clients pinned to CPU %d, redis-server to CPU %d; "
+               "%d ms per point; hiredis %d.%d.%d; pool: unbounded, one connection per "
+               "concurrent thread, at most %d kept idle\n",
+               cpu, srv_cpu, ms, HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH,
+               OFI_REDIS_POOL_IDLE_MAX);
+        printf("curve\tseries\tthreads\tpairs_per_s\tratio_to_1_thread\tleast_per_thread\t"
+               "most_per_thread\tsteps_per_acquisition\n");
+        curve(ms);
+        test_redis_stop(&srv);
+        return 0;
+    }
     printf("bench-lock-redis: client and redis-server pinned to CPU %d; %d rounds x %ld pairs; "
            "hiredis %d.%d.%d\n",
            cpu, rounds, pairs, HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
