@@ -53,62 +53,90 @@ static double arc_share(const snap *s, arc a)
     return v > 1.0 ? 1.0 : v;
 }
 
-/* The points of a snapshot in full, ascending, with their owners: the snapshot's own arrays in
- * the wide layout; recomputed (one pass over the nodes' points) in the compact layout, which keeps
- * only the bits a lookup needs, while arc lengths need every bit. */
-typedef struct full_points {
-    const uint64_t *points;
-    const uint32_t *owners;
-    void *to_free;
-} full_points;
+/* Point values for arc lengths. The wide layout has them in full. The compact layout keeps the
+ * bucket's bits and a 32-bit suffix of each point (the 32 - b lowest bits of a b-bit bucket index
+ * are gone), so shares are computed from those kept bits: each arc is then off by less than
+ * 2^-(32+b) of the space, a node's share (at most P < 2^(b+3) arcs) by less than 2^-29, about
+ * 2e-9. That is far below what a balance gauge shows, and it spares the writer and a scrape the
+ * hashing and sorting of every point that exact values would need (ofi_snap_full_points). */
+typedef struct point_cursor {
+    const snap *s;
+    size_t bucket; /* compact: the bucket of the last point read */
+} point_cursor;
 
-static int full_points_get(const snap *s, full_points *f)
+/* Value of point @p i, for ascending i (the cursor only moves forward through the buckets). */
+static uint64_t next_value(point_cursor *c, size_t i)
 {
-    return ofi_snap_full_points(s, &f->points, &f->owners, &f->to_free);
+    const snap *s = c->s;
+    if (!s->compact)
+        return s->points[i];
+    while (s->cbucket[c->bucket + 1] <= i)
+        c->bucket++;
+    return snap_cvalue(s, c->bucket, i);
+}
+
+/* Value of point @p i in any order: its bucket by binary search over the bucket starts. */
+static uint64_t value_at(const snap *s, size_t i)
+{
+    if (!s->compact)
+        return s->points[i];
+    size_t lo = 0, hi = ((size_t)1 << (64 - s->shift)); /* bucket count */
+    while (hi - lo > 1) { /* the last bucket whose first point is <= i */
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->cbucket[mid] <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return snap_cvalue(s, lo, i);
 }
 
 /* True when all of @p s's hash space belongs to one point's owner: one node, or every point equal
  * (callers then read no arc lengths). */
-static bool one_owner(const snap *s, const full_points *f)
+static bool one_owner(const snap *s)
 {
-    return s->node_count == 1 || f->points[0] == f->points[s->point_count - 1];
+    return s->node_count == 1 || value_at(s, 0) == value_at(s, s->point_count - 1);
 }
 
 /* The hash space each node of @p s owns (pins not counted), as of_ring_ownership() computes it
  * for one node: point i owns (points[i-1], points[i]], the first point wrapping from the last;
  * the second of equal points owns nothing; with all points equal the first owner takes all. */
-static void node_arcs(const snap *s, const full_points *f, arc *sums)
+static void node_arcs(const snap *s, arc *sums)
 {
     memset(sums, 0, s->node_count * sizeof *sums);
     if (s->node_count == 0)
         return;
     size_t P = s->point_count;
-    if (one_owner(s, f)) {
-        sums[s->node_count == 1 ? 0 : f->owners[0]] = whole_space(s);
+    if (one_owner(s)) {
+        sums[s->node_count == 1 ? 0 : snap_owner_at(s, 0)] = whole_space(s);
         return;
     }
     uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
-    uint64_t prev = f->points[P - 1];
+    uint64_t prev = value_at(s, P - 1);
+    point_cursor c = {s, 0};
     for (size_t i = 0; i < P; i++) {
-        arc_add(&sums[f->owners[i]], (f->points[i] - prev) & mask);
-        prev = f->points[i];
+        uint64_t v = next_value(&c, i);
+        arc_add(&sums[snap_owner_at(s, i)], (v - prev) & mask);
+        prev = v;
     }
 }
 
-/* The hash space node @p idx of @p s owns: node_arcs() for one node, a scan of the owners that
- * does arithmetic only on that node's points (the writer's common case, one changed node). */
-static arc one_node_arc(const snap *s, const full_points *f, uint32_t idx)
+/* The hash space node @p idx of @p s owns: node_arcs() for one node. */
+static arc one_node_arc(const snap *s, uint32_t idx)
 {
     size_t P = s->point_count;
-    if (one_owner(s, f))
-        return (s->node_count == 1 || f->owners[0] == idx) ? whole_space(s) : (arc){0, 0};
+    if (one_owner(s))
+        return (s->node_count == 1 || snap_owner_at(s, 0) == idx) ? whole_space(s) : (arc){0, 0};
     uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
     arc a = {0, 0};
-    if (f->owners[0] == idx)
-        arc_add(&a, (f->points[0] - f->points[P - 1]) & mask);
-    for (size_t i = 1; i < P; i++)
-        if (f->owners[i] == idx)
-            arc_add(&a, (f->points[i] - f->points[i - 1]) & mask);
+    uint64_t prev = value_at(s, P - 1);
+    point_cursor c = {s, 0};
+    for (size_t i = 0; i < P; i++) {
+        uint64_t v = next_value(&c, i);
+        if (snap_owner_at(s, i) == idx)
+            arc_add(&a, (v - prev) & mask);
+        prev = v;
+    }
     return a;
 }
 
@@ -118,18 +146,17 @@ static int u64_cmp(const void *pa, const void *pb)
     return a < b ? -1 : a > b;
 }
 
-/* one_node_arc() from the node's own points: in the wide layout each is found through the bucket
- * index, so the cost follows the node's points, not the ring's (a 1024-point node in a 10^6-point
- * ring: about a thousandth of the scan). Falls back to the scan in the compact layout (the full
- * points were recomputed already, an O(P) pass either way), when the node holds a large part of
- * the ring, or when its points cannot be allocated. */
-static arc node_arc(const snap *s, const full_points *f, uint32_t idx)
+/* one_node_arc() from the node's own points: each is found through the bucket index, so the cost
+ * follows the node's points, not the ring's (a 1024-point node in a 10^6-point ring: about a
+ * thousandth of the scan). Falls back to the scan when the node holds a large part of the ring or
+ * its points cannot be allocated. */
+static arc node_arc(const snap *s, uint32_t idx)
 {
     const snap_node *nd = &s->nodes[idx];
     size_t P = s->point_count, k = nd->point_count;
     uint64_t *pts;
-    if (s->compact || one_owner(s, f) || k > P / 16 || !(pts = malloc(k * sizeof *pts)))
-        return one_node_arc(s, f, idx);
+    if (one_owner(s) || k > P / 16 || !(pts = malloc(k * sizeof *pts)))
+        return one_node_arc(s, idx);
     s->algo->points(s, nd, pts);
     qsort(pts, k, sizeof *pts, u64_cmp);
     uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
@@ -138,46 +165,19 @@ static arc node_arc(const snap *s, const full_points *f, uint32_t idx)
         if (j > 0 && pts[j] == pts[j - 1])
             continue; /* the node's second equal point owns nothing */
         size_t i = snap_point(s, pts[j]);
-        while (f->owners[i] != idx) /* equal points of other nodes ordered before this one */
+        while (snap_owner_at(s, i) != idx) /* equal points of other nodes ordered before it */
             i++;
-        arc_add(&a, (f->points[i] - f->points[i ? i - 1 : P - 1]) & mask);
+        /* The node's own point in full; its predecessor as the layout keeps it. */
+        uint64_t here = s->compact ? pts[j] & snap_cmask(s) : pts[j];
+        arc_add(&a, (here - value_at(s, i ? i - 1 : P - 1)) & mask);
     }
     free(pts);
     return a;
 }
 
-/* node_arc() of the node with this id in @p s, zero if absent. */
-static int arc_of_id(const snap *s, const node_in *nd, arc *out)
-{
-    long i = ofi_snap_find_node(s, nd->id, nd->id_len);
-    *out = (arc){0, 0};
-    if (i < 0)
-        return OF_OK;
-    full_points f;
-    int rc = full_points_get(s, &f);
-    if (rc != OF_OK)
-        return rc;
-    *out = node_arc(s, &f, (uint32_t)i);
-    free(f.to_free);
-    return OF_OK;
-}
-
 static arc *alloc_arcs(const snap *s)
 {
     return malloc((s->node_count ? s->node_count : 1) * sizeof(arc));
-}
-
-/* node_arcs() of @p s into @p sums (OF_ERR_NOMEM when the compact layout's points cannot be
- * recomputed). */
-static int all_arcs(const snap *s, arc *sums)
-{
-    full_points f;
-    int rc = full_points_get(s, &f);
-    if (rc != OF_OK)
-        return rc;
-    node_arcs(s, &f, sums);
-    free(f.to_free);
-    return OF_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -200,24 +200,24 @@ static arc arc_of(const snap *s, const arc *sums, const node_in *nd)
 static int moved_incremental(const snap *old, const snap *s, const ring_change *c, arc *out)
 {
     if (c->count == 1) {
-        arc before, after;
-        int rc = arc_of_id(old, &c->nodes[0], &before);
-        if (rc == OF_OK)
-            rc = arc_of_id(s, &c->nodes[0], &after);
-        if (rc == OF_OK)
-            *out = arc_absdiff(before, after);
-        return rc;
+        const node_in *nd = &c->nodes[0];
+        long i = ofi_snap_find_node(old, nd->id, nd->id_len);
+        long j = ofi_snap_find_node(s, nd->id, nd->id_len);
+        *out = arc_absdiff(i >= 0 ? node_arc(old, (uint32_t)i) : (arc){0, 0},
+                           j >= 0 ? node_arc(s, (uint32_t)j) : (arc){0, 0});
+        return OF_OK;
     }
     arc *a = NULL, *b = NULL;
-    if (c->kind != RING_CHANGE_ADD && (!(a = alloc_arcs(old)) || all_arcs(old, a) != OF_OK)) {
+    if (c->kind != RING_CHANGE_ADD && !(a = alloc_arcs(old)))
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    if (c->kind != RING_CHANGE_REMOVE && !(b = alloc_arcs(s))) {
         free(a);
         return ofi_fail_plain(OF_ERR_NOMEM);
     }
-    if (c->kind != RING_CHANGE_REMOVE && (!(b = alloc_arcs(s)) || all_arcs(s, b) != OF_OK)) {
-        free(a);
-        free(b);
-        return ofi_fail_plain(OF_ERR_NOMEM);
-    }
+    if (a)
+        node_arcs(old, a);
+    if (b)
+        node_arcs(s, b);
     arc total = {0, 0};
     for (size_t i = 0; i < c->count; i++) {
         arc d = arc_absdiff(arc_of(old, a, &c->nodes[i]), arc_of(s, b, &c->nodes[i]));
@@ -295,10 +295,9 @@ static int snap_stats(const snap *s, of_ring_stats *out)
     st.last_moved_share = s->changes.last_moved;
     if (s->node_count > 0) {
         arc *sums = alloc_arcs(s);
-        if (!sums || all_arcs(s, sums) != OF_OK) {
-            free(sums);
+        if (!sums)
             return ofi_fail_plain(OF_ERR_NOMEM);
-        }
+        node_arcs(s, sums);
         /* A node's fair share follows its weight as the placement reads it: weight 0 (ketama)
          * counts as 1, and unweighted ketama gives every server the same points. */
         const bool weighted = !(s->flags & OF_RING_KETAMA_UNWEIGHTED);
