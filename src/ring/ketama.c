@@ -98,7 +98,7 @@ void ofi_ketama_points(const uint8_t *host, size_t host_len, uint32_t port, uint
     n += (size_t)extra;
     uint8_t m[16];
     ofi_md5(buf, n, m);
-    for (int x = 0; x < 4; x++)
+    for (size_t x = 0; x < 4; x++)
         out_points[x] = ofi_load_le32(m + 4 * x);
 }
 
