@@ -341,7 +341,7 @@ static uint32_t url_param(const char *url, const char *key, uint32_t dflt)
             for (const char *d = p + klen + 1; d < end; d++) {
                 int c = (unsigned char)*d;
                 if (c == '%' && end - d >= 3 && d[1] == '3' && d[2] >= '0' && d[2] <= '9') {
-                    c = d[2];
+                    c = (unsigned char)d[2];
                     d += 2;
                 }
                 if (c < '0' || c > '9' || v > INT32_MAX)

@@ -148,7 +148,7 @@ static int wq_wait_head(of_lock_provider *p, ofi_lock_waiter *me, int64_t deadli
 {
     pthread_mutex_lock(&p->wq_mu);
     int head;
-    while (!(head = me->q->head == me)) {
+    while (!(head = (me->q->head == me))) {
         if (deadline == INT64_MAX) {
             pthread_cond_wait(&p->wq_cv, &p->wq_mu);
             continue;

@@ -451,7 +451,7 @@ OF_API void of_lock_token_to_hex(const of_lock_token *token, char *out)
         out[0] = '\0';
         return;
     }
-    for (int i = 0; i < 16; i++) {
+    for (size_t i = 0; i < 16; i++) {
         out[2 * i] = digits[token->bytes[i] >> 4];
         out[2 * i + 1] = digits[token->bytes[i] & 15];
     }

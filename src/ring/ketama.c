@@ -108,7 +108,7 @@ void ofi_ketama_points(const uint8_t *host, size_t host_len, uint32_t port, uint
     size_t n = point_string(host, host_len, port, d, buf, sizeof buf);
     uint8_t m[16];
     ofi_md5(buf, n, m);
-    for (int x = 0; x < 4; x++)
+    for (size_t x = 0; x < 4; x++)
         out_points[x] = ofi_load_le32(m + 4 * x);
 }
 

@@ -84,7 +84,9 @@ static int snap_lookup_batch(const snap *s, const void *const *keys, const size_
     unsigned shift = s->shift;
     bool native = s->algo == &ofi_ring_native;
     for (size_t base = 0; base < count; base += RING_BATCH_ROUND) {
-        size_t m = count - base < RING_BATCH_ROUND ? count - base : RING_BATCH_ROUND;
+        size_t m = count - base;
+        if (m > RING_BATCH_ROUND)
+            m = RING_BATCH_ROUND;
         uint64_t h[RING_BATCH_ROUND];
         for (size_t j = 0; j < m; j++) {
             const void *k = keys[base + j] ? keys[base + j] : "";

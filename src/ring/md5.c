@@ -31,12 +31,12 @@ static inline uint32_t rotl32(uint32_t x, unsigned s)
 #define MD5_I(x, y, z) ((y) ^ ((x) | ~(z)))
 /* a + x[k] + T[i] is ready before b is: add the function of b last. */
 #define MD5_STEP(fn, a, b, c, d, xk, s, i)                                                         \
-    (a) = (b) + rotl32((a) + (xk) + md5_t[i] + fn((b), (c), (d)), (s))
+    ((a) = (b) + rotl32((a) + (xk) + md5_t[i] + fn((b), (c), (d)), (s)))
 
 static void md5_block(uint32_t state[4], const uint8_t block[64])
 {
     uint32_t x[16];
-    for (int i = 0; i < 16; i++)
+    for (size_t i = 0; i < 16; i++)
         x[i] = (uint32_t)block[4 * i] | (uint32_t)block[4 * i + 1] << 8 |
                (uint32_t)block[4 * i + 2] << 16 | (uint32_t)block[4 * i + 3] << 24;
     uint32_t a = state[0], b = state[1], c = state[2], d = state[3];

@@ -233,6 +233,9 @@ static int build_buckets(of_ring *ring, snap *s)
     unsigned bits = ceil_log2(P + 1) - 1; /* floor(log2(P)): 1 to 2 points per bucket */
     bits = bits < 1 ? 1 : bits > s->hash_bits - 1 ? s->hash_bits - 1 : bits;
     s->shift = s->hash_bits - bits;
+    /* bits is in [1, hash_bits - 1]. The analyzer reaches a huge shift only through wrap-arounds
+     * that cannot happen: hash_bits == 0 (it is the algorithm's 32 or 64) with P + 1 == 0.
+     * NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
     size_t nb = (size_t)1 << bits;
     if (ofi_ring_alloc_buckets(ring, s, nb + 1) != OF_OK)
         return ofi_fail_plain(OF_ERR_NOMEM);

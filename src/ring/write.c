@@ -240,6 +240,7 @@ static int batch_repeats(const of_ring *ring, const node_in *batch, size_t count
         return ofi_fail_plain(OF_ERR_NOMEM);
     size_t first = SIZE_MAX, second = 0;
     for (size_t i = 1; i < count; i++)
+        /* cppcheck-suppress arrayIndexThenCheck ; i >= 1 bounds k[i - 1], i < 2 guards k[i - 2] */
         if (same_ident(&k[i - 1], &k[i]) && (i < 2 || !same_ident(&k[i - 2], &k[i - 1])) &&
             k[i - 1].index < first) {
             first = k[i - 1].index;

@@ -64,7 +64,7 @@ char *ofi_etcd_base64(const void *data, size_t len)
         uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
         out[o++] = tab[v >> 18];
         out[o++] = tab[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+        out[o++] = (char)(i + 1 < len ? tab[(v >> 6) & 63] : '=');
         out[o++] = '=';
     }
     out[o] = '\0';

@@ -120,7 +120,7 @@ static inline const char *ofi_plog_text(const char *s, size_t len, char *out, si
         unsigned char c = (unsigned char)s[i];
         if (c == '\r' || c == '\n')
             break;
-        out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+        out[o++] = (char)((c >= 0x20 && c < 0x7f) ? c : '?');
     }
     out[o] = '\0';
     return out;

@@ -416,8 +416,6 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
 
     /* AUTH and SELECT in one round trip. */
     int nreplies = 0;
-    const char *refused_step = "AUTH/SELECT refused";
-    char refused[120] = "";
     if (cfg->password != NULL) {
         const char *argv[3] = {"AUTH", cfg->user, cfg->password};
         size_t lens[3] = {4, cfg->user != NULL ? strlen(cfg->user) : 0, strlen(cfg->password)};
@@ -455,6 +453,8 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
             return connect_failed(pool, rc, "sending AUTH/SELECT failed", cause);
         }
         int status = OF_OK;
+        const char *refused_step = "AUTH/SELECT refused";
+        char refused[120] = "";
         for (int i = 0; i < nreplies; i++) {
             redisReply *reply = NULL;
             if (read_reply(c, &reply) != 0) {

@@ -185,7 +185,8 @@ int ofi_redlock_config_from_list(const char *list, const of_lock_redlock_options
     if (copy == NULL)
         return ofi_fail(OF_ERR_NOMEM, "copying the server list");
     memcpy(copy, list, len + 1);
-    const char *items[OF_LOCK_REDLOCK_MAX_SERVERS];
+    /* Zeroed only for cppcheck, which does not see that [0, n) is set below. */
+    const char *items[OF_LOCK_REDLOCK_MAX_SERVERS] = {0};
     size_t n = 0;
     char *start = copy;
     for (size_t i = 0; i <= len; i++) {
