@@ -91,6 +91,19 @@ static uint64_t value_at(const snap *s, size_t i)
     return snap_cvalue(s, lo, i);
 }
 
+/* Compact layout: index of the first point whose kept bits are >= @p h's. A lookup resolves an
+ * equal suffix by rehashing the owners' points (ofi_snap_ctie); a node's own points always tie
+ * with themselves, and the kept bits are all that arc lengths use here anyway. */
+static size_t kept_lower_bound(const snap *s, uint64_t h)
+{
+    size_t bk = (size_t)(h >> s->shift);
+    size_t i = s->cbucket[bk], hi = s->cbucket[bk + 1];
+    uint32_t key = snap_csuffix(s, h);
+    while (i < hi && ((uint32_t)s->chi[i] << 16 | s->clo[i]) < key)
+        i++;
+    return i;
+}
+
 /* True when all of @p s's hash space belongs to one point's owner: one node, or every point equal
  * (callers then read no arc lengths). */
 static bool one_owner(const snap *s)
@@ -161,10 +174,16 @@ static arc node_arc(const snap *s, uint32_t idx)
     qsort(pts, k, sizeof *pts, u64_cmp);
     uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
     arc a = {0, 0};
+    size_t i = 0;
     for (size_t j = 0; j < k; j++) {
         if (j > 0 && pts[j] == pts[j - 1])
             continue; /* the node's second equal point owns nothing */
-        size_t i = snap_point(s, pts[j]);
+        if (!s->compact)
+            i = snap_point(s, pts[j]);
+        else if (j == 0 || (pts[j] & snap_cmask(s)) != (pts[j - 1] & snap_cmask(s)))
+            i = kept_lower_bound(s, pts[j]);
+        else
+            i++; /* same kept bits as the node's previous point: its entry comes after that one */
         while (snap_owner_at(s, i) != idx) /* equal points of other nodes ordered before it */
             i++;
         /* The node's own point in full; its predecessor as the layout keeps it. */
