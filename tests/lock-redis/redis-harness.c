@@ -428,6 +428,12 @@ int test_proxy_start(test_proxy *p, const char *prog, int target_port)
 
 int test_proxy_mode(test_proxy *p, const char *cmd)
 {
+    char state[512];
+    return test_proxy_query(p, cmd, state, sizeof state);
+}
+
+int test_proxy_query(test_proxy *p, const char *cmd, char *state, size_t cap)
+{
     char line[512];
     int n = snprintf(line, sizeof line, "%s\n", cmd);
     if (p->ctl_fd < 0 || send(p->ctl_fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
@@ -450,6 +456,7 @@ int test_proxy_mode(test_proxy *p, const char *cmd)
         fprintf(stderr, "redis-harness: proxy answered '%s' to '%s'\n", line, cmd);
         return -1;
     }
+    snprintf(state, cap, "%s", line[2] == ' ' ? line + 3 : line + 2);
     return 0;
 }
 

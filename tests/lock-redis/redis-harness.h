@@ -73,6 +73,10 @@ int test_proxy_start(test_proxy *p, const char *prog, int target_port);
  * 0 when it was "ok ...", else -1 with the answer on stderr. */
 int test_proxy_mode(test_proxy *p, const char *cmd);
 
+/* As test_proxy_mode(), and the state the proxy answered ("mode=... c2s=N ...", see fault-proxy
+ * usage) into @p state (@p cap bytes, NUL-terminated). */
+int test_proxy_query(test_proxy *p, const char *cmd, char *state, size_t cap);
+
 /* Stop (SIGTERM, then SIGKILL after 5 s), reap, remove the temp dir. Idempotent. */
 void test_proxy_stop(test_proxy *p);
 
