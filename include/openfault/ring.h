@@ -567,8 +567,9 @@ OF_API size_t of_ring_memory_usage(const of_ring *ring);
 
 /**
  * Figures of a ring's current snapshot (of_ring_get_stats()); docs/observability.md says what
- * each means and what to alert on. Shares are exact (integer arc lengths over 2^64, or 2^32 in
- * ketama mode, rounded once); pins are not counted in them. Pass a struct whose `struct_size` is
+ * each means and what to alert on. Shares are integer arc lengths over 2^64 (2^32 in ketama
+ * mode), rounded once; pins are not counted in them. Ketama shares are exact; a native ring's are
+ * summed from the bits its compact layout keeps, within 2^-29 of of_ring_ownership()'s exact ones. Pass a struct whose `struct_size` is
  * set to its sizeof; members past that size are not written.
  * Thread-safety: one thread at a time.
  */
