@@ -283,6 +283,34 @@ int test_etcd_restart(test_etcd *e, int i)
     return -1;
 }
 
+/* 1 when every thread of @p pid is stopped (state 'T' in /proc/PID/task/TID/stat), else 0. */
+static int all_threads_stopped(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    int stopped = 1;
+    struct dirent *de;
+    while (stopped && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char stat_path[400], buf[512];
+        snprintf(stat_path, sizeof stat_path, "%s/%s/stat", path, de->d_name);
+        FILE *f = fopen(stat_path, "r");
+        if (f == NULL)
+            continue; /* the thread ended */
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *close_paren = strrchr(buf, ')'); /* "tid (comm) S ...": comm may hold spaces */
+        stopped = close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'T';
+    }
+    closedir(d);
+    return stopped;
+}
+
 void test_etcd_signal(test_etcd *e, int i, int sig)
 {
     test_etcd_member *m = &e->m[i];
@@ -292,6 +320,11 @@ void test_etcd_signal(test_etcd *e, int i, int sig)
     if (sig == SIGKILL) {
         waitpid(m->pid, NULL, 0);
         m->pid = 0;
+    } else if (sig == SIGSTOP) {
+        /* kill() returns before every thread has stopped: one still running could answer the
+         * next request. Return once all are stopped (bounded: 5 s). */
+        for (int t = 0; t < 5000 && !all_threads_stopped(m->pid); t += 5)
+            sleep_ms(5);
     }
 }
 

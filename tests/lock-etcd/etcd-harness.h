@@ -38,7 +38,8 @@ int test_etcd_start(test_etcd *e, int members);
 /* Stop every member (SIGCONT, SIGTERM, SIGKILL after 5 s), reap, remove the temp dir. */
 void test_etcd_stop(test_etcd *e);
 
-/* Send @p sig to member @p i (SIGKILL also reaps it). */
+/* Send @p sig to member @p i (SIGKILL also reaps it; SIGSTOP returns once every thread has
+ * stopped). */
 void test_etcd_signal(test_etcd *e, int i, int sig);
 
 /* Start member @p i again on its ports and data dir (after a kill); 0 once it answers. With auth
