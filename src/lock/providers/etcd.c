@@ -384,7 +384,7 @@ static int etcd_try_acquire(void *self, const void *name, size_t name_len,
         rc = ofi_fail(OF_ERR_NOMEM, "etcd: encoding the key");
         goto out;
     }
-    ofi_etcd_lease rec;
+    ofi_etcd_lease rec = {0}; /* lease_get fills it only when found; -O3 cannot see that */
     memset(&rec, 0, sizeof rec);
     rec.token = *token;
     rec.asked_s = ttl_s;
@@ -494,7 +494,7 @@ static int etcd_release(void *self, const void *name, size_t name_len, const of_
 {
     ofi_etcd_provider *p = self;
     deadline_ns = step_deadline(p, deadline_ns);
-    ofi_etcd_lease rec;
+    ofi_etcd_lease rec = {0}; /* lease_get fills it only when found; -O3 cannot see that */
     int have = lease_get(p, token, &rec);
     int cleanup = have && rec.cleanup;
     ofi_etcd_why w = {cleanup ? STEP_CLEANUP : "release", name, name_len, -1};
@@ -598,7 +598,7 @@ static int etcd_extend(void *self, const void *name, size_t name_len, const of_l
     ofi_etcd_provider *p = self;
     deadline_ns = step_deadline(p, deadline_ns);
     ofi_etcd_why w = {"extend", name, name_len, -1};
-    ofi_etcd_lease rec;
+    ofi_etcd_lease rec = {0}; /* lease_get fills it only when found; -O3 cannot see that */
     if (!lease_get(p, token, &rec) || !rec.granted || rec.dead)
         return ofi_fail(OF_ERR_NOT_OWNER, "etcd: no live lease for this token");
     uint32_t ttl_s = ttl_seconds(ttl_ms);
