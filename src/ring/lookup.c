@@ -49,7 +49,7 @@ OF_API int of_ring_lookup(const of_ring *ring, const void *key, size_t key_len, 
     if (!key)
         key = "";
     read_guard g;
-    const snap *s = read_begin(ring, &g);
+    const snap *s = read_begin_leaf(ring, &g);
     int rc = snap_lookup(s, key, key_len, out_tag, out_id, id_cap, out_id_len);
     read_end(&g);
     return rc;
@@ -132,7 +132,7 @@ OF_API int of_ring_lookup_batch(const of_ring *ring, const void *const *keys,
     if (rc != OF_OK)
         return rc;
     read_guard g;
-    const snap *s = read_begin(ring, &g);
+    const snap *s = read_begin_leaf(ring, &g);
     rc = count ? snap_lookup_batch(s, keys, key_lens, count, out_tags)
                : (s->node_count ? OF_OK : ofi_fail_plain(OF_ERR_EMPTY));
     read_end(&g);
@@ -162,7 +162,7 @@ OF_API int of_ring_lookup_hash(const of_ring *ring, uint64_t hash, uint64_t *out
         return ofi_fail(OF_ERR_NOT_SUPPORTED, "lookup by hash is not offered in %s mode",
                         ring->algo->name);
     read_guard g;
-    const snap *s = read_begin(ring, &g);
+    const snap *s = read_begin_leaf(ring, &g);
     int rc;
     if (s->node_count == 0)
         rc = ofi_fail_plain(OF_ERR_EMPTY);
@@ -241,7 +241,7 @@ OF_API int of_ring_lookup_n(const of_ring *ring, const void *key, size_t key_len
     if (!key)
         key = "";
     read_guard g;
-    const snap *s = read_begin(ring, &g);
+    const snap *s = read_begin_leaf(ring, &g);
     int rc;
     if (s->node_count == 0) {
         rc = ofi_fail_plain(OF_ERR_EMPTY);
@@ -334,7 +334,7 @@ OF_API int of_ring_contains(const of_ring *ring, const void *id, size_t id_len, 
     if (rc != OF_OK)
         return rc;
     read_guard g;
-    const snap *s = read_begin(ring, &g);
+    const snap *s = read_begin_leaf(ring, &g);
     *out_present = ofi_snap_find_node(s, id, id_len) >= 0;
     read_end(&g);
     return OF_OK;
@@ -354,7 +354,7 @@ static snap_summary summary(const of_ring *ring)
     if (!ring)
         return v;
     read_guard g;
-    const snap *s = read_begin(ring, &g);
+    const snap *s = read_begin_leaf(ring, &g);
     v = (snap_summary){s->node_count, s->generation, s->fingerprint, s->bytes};
     read_end(&g);
     return v;

@@ -129,6 +129,7 @@ OF_API void of_ring_destroy(of_ring *ring)
 {
     if (!ring)
         return;
+    ofi_snap_free_list(ring->retired_held);
     ofi_snap_free_list(ring->retired_prev);
     ofi_snap_free_list(ring->retired_cur);
     ofi_snap_unref(atomic_load(&ring->current));

@@ -117,6 +117,7 @@ struct of_ring {
     _Alignas(RING_CACHE_LINE) pthread_mutex_t wlock;
     snap *retired_cur;  /* unpublished since the last epoch flip */
     snap *retired_prev; /* unpublished before the last epoch flip */
+    snap *retired_held; /* past the epochs, but still in a reader's hazard slot at the last look */
     /* The largest arrays of reclaimed snapshots, reused by the next build: a membership change
      * then neither page-faults fresh memory nor unmaps old memory (whose TLB shootdowns would
      * interrupt the readers' CPUs). */
@@ -130,20 +131,38 @@ struct of_ring {
 /* ---------------------------------------------------------------------------------------------
  * Reader protection
  *
- * A reader picks its thread's stripe, reads the epoch parity e, increments count[e] of its
+ * Two ways, both lock-free for readers and writers:
+ *
+ * Hazard slots (the leaf calls: lookups, contains, counters, taking a view; no user code runs
+ * inside them). Each thread owns one cache line of a process-wide table (reclaim.c), claimed on
+ * its first read and given back when it exits. A reader loads `current`, stores it in its slot,
+ * re-loads `current` and retries until both loads agree, reads, and clears the slot. A writer
+ * that would free an unpublished snapshot first checks that no slot holds it. The store and the
+ * re-load on one side, and the publication and the scan on the other, form Dekker's pattern, so
+ * one of the two sides must see the other: either the scan sees the slot, or the re-load sees the
+ * new snapshot and the reader retries. Where the kernel offers membarrier(2)
+ * (MEMBARRIER_CMD_PRIVATE_EXPEDITED), the writer's barrier runs on every CPU of the process and
+ * the reader needs only a compiler fence: no atomic read-modify-write, no serialising
+ * instruction, and no cache line written that another thread writes. Elsewhere (and under TSan,
+ * which does not model membarrier) the reader's store and re-load are seq_cst: one exchange.
+ *
+ * Stripe counters (everything else, and any read that finds its thread's slot busy: a lookup
+ * from inside a foreach callback or a signal handler, or a thread beyond the table's size). A
+ * reader picks its thread's stripe, reads the epoch parity e, increments count[e] of its
  * stripe, re-reads the epoch (retrying if it flipped: the increment must be ordered before any
  * later flip), then loads `current`. A writer publishes a new snapshot, puts the old one on
  * retired_cur, and, when the counters of the parity it would flip to are all zero, frees
  * retired_prev (unpublished before the previous flip: only readers of the other parity could
- * hold them, and those are now gone), moves retired_cur to retired_prev and flips. Readers never
- * wait; writers never wait either (a busy parity just defers freeing to a later write or to
- * destroy). Readers on different threads write different cache lines unless more than
- * RING_STRIPES threads read at once. All operations are seq_cst: the argument is Dekker's.
+ * hold them, and those are now gone) unless a hazard slot holds one, moves retired_cur to
+ * retired_prev and flips. All stripe operations are seq_cst: the argument is Dekker's again.
+ *
+ * Readers never wait; writers never wait either (a busy parity or a held snapshot just defers
+ * freeing to a later write or to destroy).
  * ------------------------------------------------------------------------------------------- */
 
 extern _Atomic unsigned ofi_ring_next_stripe;
-/* initial-exec: a plain %fs-relative load instead of a __tls_get_addr call per lookup. One int
- * fits in the static TLS surplus glibc reserves for libraries loaded with dlopen (FFI users). */
+/* initial-exec: a plain %fs-relative load instead of a __tls_get_addr call per lookup. The few
+ * bytes fit in the static TLS surplus glibc reserves for libraries loaded with dlopen (FFI). */
 #if defined(__GNUC__)
 #define RING_TLS_MODEL __attribute__((tls_model("initial-exec")))
 #else
@@ -163,14 +182,38 @@ static inline unsigned thread_stripe(void)
     return s - 1;
 }
 
+/* Threads that can own a hazard slot at once; more read through the stripes. */
+#ifndef RING_HAZARD_SLOTS
+#define RING_HAZARD_SLOTS 256
+#endif
+
+typedef struct ofi_hazard_slot {
+    _Alignas(RING_CACHE_LINE) _Atomic(const snap *) held; /* written by its owner only */
+    _Atomic int owned;
+} ofi_hazard_slot;
+_Static_assert(sizeof(ofi_hazard_slot) == RING_CACHE_LINE, "a hazard slot is one cache line");
+
+/* This thread's slot; NULL before its first read; &ofi_hazard_none when it has none. */
+extern _Thread_local ofi_hazard_slot *ofi_ring_my_hazard RING_TLS_MODEL;
+extern ofi_hazard_slot ofi_hazard_none;
+/* 1 while membarrier(2) serves as the writers' barrier (reclaim.c): readers fence the compiler
+ * only. Set once before any slot is handed out; cleared only in a fork child that cannot
+ * register again, before that child has a second thread. */
+extern _Atomic int ofi_ring_asymmetric;
+/* First read of a thread: claim a slot (or &ofi_hazard_none). */
+ofi_hazard_slot *ofi_ring_hazard_claim(void);
+
 typedef struct read_guard {
-    _Atomic size_t *counter;
+    _Atomic size_t *counter; /* stripe counter, or NULL */
+    ofi_hazard_slot *hazard; /* hazard slot, or NULL */
 } read_guard;
 
+/* Stripe protection: any read, including one that runs user callbacks. */
 static inline snap *read_begin(const of_ring *cring, read_guard *g)
 {
     of_ring *ring = (of_ring *)cring; /* the counters are the only thing a reader writes */
     ring_stripe *st = &ring->stripes[thread_stripe()];
+    g->hazard = NULL;
     for (;;) {
         unsigned e = atomic_load(&ring->epoch) & 1u;
         atomic_fetch_add(&st->count[e], 1);
@@ -182,10 +225,57 @@ static inline snap *read_begin(const of_ring *cring, read_guard *g)
     }
 }
 
+/* Hazard protection, for reads that run no user code until read_end (a callback could read a
+ * ring again, and one slot holds one snapshot). Falls back to the stripes when the slot is busy
+ * (a read nested in a callback's or interrupted by a signal handler's) or there is none. */
+static inline snap *read_begin_leaf(const of_ring *cring, read_guard *g)
+{
+    of_ring *ring = (of_ring *)cring;
+    ofi_hazard_slot *h = ofi_ring_my_hazard;
+    if (__builtin_expect(h == NULL, 0))
+        h = ofi_ring_hazard_claim();
+    if (__builtin_expect(h == &ofi_hazard_none ||
+                             atomic_load_explicit(&h->held, memory_order_relaxed) != NULL,
+                         0))
+        return read_begin(cring, g);
+    snap *s = atomic_load_explicit(&ring->current, memory_order_acquire);
+    if (__builtin_expect(atomic_load_explicit(&ofi_ring_asymmetric, memory_order_relaxed), 1)) {
+        for (;;) {
+            atomic_store_explicit(&h->held, s, memory_order_relaxed);
+            /* The writer's membarrier orders this store before the load on the CPU. */
+            atomic_signal_fence(memory_order_seq_cst);
+            snap *now = atomic_load_explicit(&ring->current, memory_order_acquire);
+            if (__builtin_expect(now == s, 1))
+                break;
+            s = now;
+        }
+    } else {
+        for (;;) {
+            atomic_store(&h->held, s);
+            snap *now = atomic_load(&ring->current);
+            if (now == s)
+                break;
+            s = now;
+        }
+    }
+    g->hazard = h;
+    g->counter = NULL;
+    return s;
+}
+
 static inline void read_end(read_guard *g)
 {
-    atomic_fetch_sub(g->counter, 1);
+    if (g->hazard)
+        atomic_store_explicit(&g->hazard->held, NULL, memory_order_release);
+    else
+        atomic_fetch_sub(g->counter, 1);
 }
+
+/* For tests: hazard slots owned now, writer barriers that failed (each deferred a reclaim), and
+ * whether readers fence the compiler only; snapshots of @p ring kept because a slot held them. */
+void ofi_ring_hazard_counts(size_t *out_owned, unsigned long *out_barrier_failures,
+                            int *out_asymmetric);
+size_t ofi_ring_retired_held(const of_ring *ring);
 
 /* Writer lock held (or destroy): snapshot references and reclamation (reclaim.c). */
 void ofi_snap_free(snap *s);

@@ -14,7 +14,7 @@ OF_API int of_ring_view_take(const of_ring *ring, of_ring_view **out_view)
     if (!ring || !out_view)
         return ofi_fail(OF_ERR_INVALID, "NULL ring or out_view");
     read_guard g;
-    snap *s = read_begin(ring, &g);
+    snap *s = read_begin_leaf(ring, &g);
     atomic_fetch_add(&s->refs, 1);
     read_end(&g);
     *out_view = (of_ring_view *)s;
