@@ -49,7 +49,7 @@ static int membarrier_call(int cmd)
 }
 
 /* Registered for the expedited private barrier (the cheap one: IPIs to this process's CPUs
- * only). A kernel without it (before 4.14), a seccomp filter or valgrind answer an error. */
+ * only). A kernel without it (before 4.14) or a seccomp filter answers an error. */
 static int membarrier_register(void)
 {
     int cmds = membarrier_call(MEMBARRIER_CMD_QUERY);
