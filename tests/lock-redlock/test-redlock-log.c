@@ -21,13 +21,6 @@
 
 static test_redis srv[3];
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 static of_lock_provider *make(const char *third)
 {
     char u[3][256];
@@ -62,10 +55,7 @@ static int try_once(of_lock_provider *p)
 static int group_setup(void **state)
 {
     (void)state;
-    for (int i = 0; i < 3; i++)
-        if (test_redis_start(&srv[i], NULL, NULL) != 0)
-            return -1;
-    return 0;
+    return test_redis_start_n(srv, 3);
 }
 
 static int group_teardown(void **state)
@@ -115,7 +105,7 @@ static void restarted_server_comes_back_into_the_quorum(void **state)
     assert_int_equal(test_redis_restart(&srv[1]), 0);
     int back = 0;
     for (int i = 0; i < 100 && back == 0; i++) {
-        sleep_ms(20);
+        test_sleep_ms(20);
         assert_int_equal(try_once(p), OF_OK);
         back = logcap_count(OF_LOCK_LOG_INFO, who, "back in the quorum", NULL);
     }
