@@ -16,6 +16,7 @@
 
 #include <openfault/openfault.h>
 
+#include "lock-cases.h"
 #include "log-capture.h"
 #include "redis-harness.h"
 
@@ -123,16 +124,7 @@ static void healthy_busy_loop_logs_nothing(void **state)
 {
     (void)state;
     of_lock_provider *p = make(NULL);
-    of_lock_options o;
-    of_lock_options_init(&o, sizeof o);
-    o.ttl_ms = 5000;
-    for (int i = 0; i < 200; i++) {
-        of_lock *a = NULL, *b = NULL;
-        assert_int_equal(of_lock_acquire(p, "hot", 3, &o, &a), OF_OK);
-        assert_int_equal(of_lock_acquire(p, "hot", 3, &o, &b), OF_ERR_BUSY);
-        assert_int_equal(of_lock_extend(a, 5000), OF_OK);
-        assert_int_equal(of_lock_release(a), OF_OK);
-    }
+    test_lock_busy_rounds(p, "hot", 200);
     int n = logcap_count(OF_LOCK_LOG_INFO, NULL, NULL, NULL);
     if (n != 0)
         logcap_dump();
