@@ -32,6 +32,14 @@ void test_sleep_ms(int64_t ms)
     }
 }
 
+void test_loopback_addr(struct sockaddr_in *a, int port)
+{
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->sin_port = htons((uint16_t)port);
+}
+
 int test_free_port(void)
 {
     for (int tries = 0; tries < 20; tries++) {
@@ -39,9 +47,7 @@ int test_free_port(void)
         if (fd < 0)
             return -1;
         struct sockaddr_in a;
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        test_loopback_addr(&a, 0);
         socklen_t len = sizeof a;
         int port = -1;
         if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #define TEST_NS_PER_MS INT64_C(1000000)
@@ -17,6 +18,9 @@ int64_t test_now_ns(void);
 
 /* Sleep @p ms milliseconds, resumed after a signal; nothing for ms <= 0. */
 void test_sleep_ms(int64_t ms);
+
+/* @p a = 127.0.0.1:@p port (0: any port), the rest zeroed. */
+void test_loopback_addr(struct sockaddr_in *a, int port);
 
 /* A TCP port on 127.0.0.1 the kernel just handed out (free now: a race with another process is
  * the caller's start loop to catch), never a well-known server's (2379, 2380, 6379); -1 when no
