@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "test-util.h"
 
 #define BEGIN_MARK "<!-- bad-input table: begin -->"
 #define END_MARK "<!-- bad-input table: end -->"
@@ -134,13 +135,6 @@ void bi_check_secret(bi_fx *f, int user_too)
     const char *d = of_last_error_detail();
     if (holds_piece(d, BI_SECRET) || (user_too && holds_piece(d, BI_USER)))
         bi_why(f, "the detail echoes the credentials: %s", d);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -281,7 +275,7 @@ static const char *setup(bi_fx *f, unsigned fix)
             if (of_lock_acquire(f->prov, "lease", 5, &o, &f->lock) != OF_OK)
                 return "of_lock_acquire lease";
             /* Past the engine's conservative valid_until and the provider's own lease end. */
-            sleep_ms(120);
+            test_sleep_ms(120);
             if (of_clock_monotonic_ns() <= of_lock_valid_until_ns(f->lock))
                 return "lease did not pass";
             if (of_lock_is_lost(f->lock))

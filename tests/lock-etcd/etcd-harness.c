@@ -3,77 +3,19 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static int free_port(void)
-{
-    for (int tries = 0; tries < 20; tries++) {
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            return -1;
-        struct sockaddr_in a;
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        int port = -1;
-        if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-            getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-            port = ntohs(a.sin_port);
-        close(fd);
-        if (port > 0 && port != 2379 && port != 2380)
-            return port;
-    }
-    return -1;
-}
-
-static int find_program(const char *prog, char *out, size_t cap)
-{
-    const char *path = getenv("PATH");
-    if (path == NULL)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    while (*path != '\0') {
-        const char *colon = strchr(path, ':');
-        size_t n = colon != NULL ? (size_t)(colon - path) : strlen(path);
-        if (n > 0 && n + strlen(prog) + 2 <= cap) {
-            memcpy(out, path, n);
-            out[n] = '/';
-            strcpy(out + n + 1, prog);
-            if (access(out, X_OK) == 0)
-                return 0;
-        }
-        path += n;
-        if (*path == ':')
-            path++;
-    }
-    return -1;
-}
 
 static int spawn(test_etcd *e, int i)
 {
     test_etcd_member *m = &e->m[i];
     char exe[512];
-    if (find_program("etcd", exe, sizeof exe) != 0) {
+    if (test_find_program("etcd", exe, sizeof exe) != 0) {
         fprintf(stderr, "etcd-harness: etcd not found on PATH (apt-get install etcd-server)\n");
         return -1;
     }
@@ -88,40 +30,7 @@ static int spawn(test_etcd *e, int i)
                           "--heartbeat-interval", "50", "--election-timeout", "500",
                           "--unsafe-no-fsync", "--snapshot-count", "100000",
                           NULL};
-    int logfd = open(m->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (logfd < 0 || nullfd < 0) {
-        if (logfd >= 0)
-            close(logfd);
-        if (nullfd >= 0)
-            close(nullfd);
-        return -1;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(logfd);
-        close(nullfd);
-        return -1;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        setpgid(0, 0);
-        dup2(nullfd, 0);
-        dup2(logfd, 1);
-        dup2(logfd, 2);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(logfd);
-    close(nullfd);
-    m->pid = pid;
-    return 0;
+    return test_spawn("etcd-harness", argv, m->log, &m->pid);
 }
 
 typedef struct rbuf {
@@ -207,7 +116,7 @@ int test_etcd_wait_writable(test_etcd *e, int ms)
                 return 0;
             }
         }
-        sleep_ms(50);
+        test_sleep_ms(50);
     }
     return -1;
 }
@@ -231,8 +140,8 @@ int test_etcd_start(test_etcd *e, int members)
             snprintf(m->name, sizeof m->name, "m%d", i);
             snprintf(m->data, sizeof m->data, "%s/%s-%d.data", e->dir, m->name, attempt);
             snprintf(m->log, sizeof m->log, "%s/%s.log", e->dir, m->name);
-            m->client_port = free_port();
-            m->peer_port = free_port();
+            m->client_port = test_free_port();
+            m->peer_port = test_free_port();
             if (m->client_port < 0 || m->peer_port < 0 || m->client_port == m->peer_port)
                 goto retry;
             off += (size_t)snprintf(e->cluster + off, sizeof e->cluster - off, "%s%s=http://127.0.0.1:%d",
@@ -263,8 +172,7 @@ int test_etcd_restart(test_etcd *e, int i)
     if (spawn(e, i) != 0)
         return -1;
     for (int t = 0; t < 20000; t += 50) {
-        int st;
-        if (waitpid(e->m[i].pid, &st, WNOHANG) == e->m[i].pid) {
+        if (test_exited(e->m[i].pid)) {
             e->m[i].pid = 0;
             return -1;
         }
@@ -278,7 +186,7 @@ int test_etcd_restart(test_etcd *e, int i)
             json_decref(v);
             return e->admin_pw[0] != '\0' ? authenticate_admin(e, i) : 0;
         }
-        sleep_ms(50);
+        test_sleep_ms(50);
     }
     return -1;
 }
@@ -324,29 +232,8 @@ void test_etcd_signal(test_etcd *e, int i, int sig)
         /* kill() returns before every thread has stopped: one still running could answer the
          * next request. Return once all are stopped (bounded: 5 s). */
         for (int t = 0; t < 5000 && !all_threads_stopped(m->pid); t += 5)
-            sleep_ms(5);
+            test_sleep_ms(5);
     }
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *ent;
-        char path[1024];
-        while ((ent = readdir(d)) != NULL) {
-            if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
-                continue;
-            snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
-            struct stat st;
-            if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-                remove_tree(path);
-            else
-                unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
 }
 
 void test_etcd_stop(test_etcd *e)
@@ -355,23 +242,11 @@ void test_etcd_stop(test_etcd *e)
         test_etcd_member *m = &e->m[i];
         if (m->pid == 0)
             continue;
-        kill(m->pid, SIGCONT);
-        kill(m->pid, SIGTERM);
-        int reaped = 0;
-        for (int k = 0; k < 500 && !reaped; k++) {
-            if (waitpid(m->pid, NULL, WNOHANG) == m->pid)
-                reaped = 1;
-            else
-                sleep_ms(10);
-        }
-        if (!reaped) {
-            kill(m->pid, SIGKILL);
-            waitpid(m->pid, NULL, 0);
-        }
+        test_stop_pid(m->pid);
         m->pid = 0;
     }
     if (e->dir[0] != '\0' && getenv("OF_KEEP_ETCD") == NULL)
-        remove_tree(e->dir);
+        test_remove_tree(e->dir);
     e->dir[0] = '\0';
 }
 
@@ -473,18 +348,4 @@ int test_etcd_lapse(test_etcd *e, const char *key_b64)
     }
     json_decref(v);
     return rc;
-}
-
-int test_etcd_count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (d == NULL)
-        return -1;
-    int n = 0;
-    struct dirent *ent;
-    while ((ent = readdir(d)) != NULL)
-        if (ent->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1;
 }

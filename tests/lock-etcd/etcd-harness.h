@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "test-util.h" /* the clock, sleeping, test_count_fds() */
+
 #define TEST_ETCD_MAX 3
 
 typedef struct test_etcd_member {
@@ -71,8 +73,5 @@ int test_etcd_drop_tokens(test_etcd *e);
 /* Revoke the lease of the key whose base64 form is @p key_b64 (the key goes with it): the lease
  * "runs out" now. 0, or -1 if there is no such key or the revoke failed. */
 int test_etcd_lapse(test_etcd *e, const char *key_b64);
-
-/* Number of open file descriptors of this process. */
-int test_etcd_count_fds(void);
 
 #endif

@@ -1,4 +1,4 @@
-/* Log lines of the etcd provider, captured with a DEBUG-level hook (tests/lock-redis/log-capture.h)
+/* Log lines of the etcd provider, captured with a DEBUG-level hook (tests/support/log-capture.h)
  * on private etcd members (etcd-harness.h). One cmocka group per run (STYLE.md), by argv[1]:
  *   basic — one member: failover past a dead endpoint, nothing reachable (UNAVAILABLE, never
  *           "unknown"), a stopped member (no reply, then the cleanup's failed revoke and its
@@ -33,18 +33,6 @@
 #define NS_PER_MS INT64_C(1000000)
 
 static test_etcd E;
-
-static int64_t now_ns(void)
-{
-    return of_clock_monotonic_ns();
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
 
 static of_lock_provider *make_url(const char *url)
 {
@@ -151,14 +139,14 @@ static void etcd_log_unknown_outcome_then_cleanup(void **state)
     int rc = acq(p, "n", 3000, &l);
     assert_int_equal(rc, OF_ERR_UNKNOWN);
     /* The cleanup's first attempts hit the stopped member (each ends by the 400 ms timeout). */
-    int64_t end = now_ns() + 5000 * NS_PER_MS;
+    int64_t end = test_now_ns() + 5000 * NS_PER_MS;
     while (logcap_count(OF_LOCK_LOG_WARN, "cleanup of lock \"n\": revoking lease", NULL, NULL) == 0 &&
-           now_ns() < end)
-        sleep_ms(50);
+           test_now_ns() < end)
+        test_sleep_ms(50);
     test_etcd_signal(&E, 0, SIGCONT);
-    end = now_ns() + 10000 * NS_PER_MS;
-    while (ofi_lock_provider_cleanup_pending(p) > 0 && now_ns() < end)
-        sleep_ms(50);
+    end = test_now_ns() + 10000 * NS_PER_MS;
+    while (ofi_lock_provider_cleanup_pending(p) > 0 && test_now_ns() < end)
+        test_sleep_ms(50);
     assert_int_equal(ofi_lock_provider_cleanup_pending(p), 0);
     expect_lines(1, OF_LOCK_LOG_WARN, who, "acquire of lock \"n\": /v3/lease/grant sent, no reply: ",
                  "(outcome unknown)");

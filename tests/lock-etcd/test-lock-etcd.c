@@ -26,18 +26,6 @@
 
 static test_etcd E;
 
-static int64_t now_ns(void)
-{
-    return of_clock_monotonic_ns();
-}
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 static of_lock_provider *make(const char *tail)
 {
     char url[512];
@@ -97,7 +85,7 @@ static void etcd_fence_is_the_create_revision(void **state)
     (void)state;
     of_lock_provider *p = make("/basic/");
     of_lock *l = NULL;
-    int64_t t0 = now_ns();
+    int64_t t0 = test_now_ns();
     assert_int_equal(acq(p, "fence", 1500, 0, &l), OF_OK);
     uint64_t fence = 0;
     assert_int_equal(of_lock_fence(l, &fence), OF_OK);
@@ -141,9 +129,9 @@ static void etcd_extend_to_another_ttl_moves_the_lease(void **state)
     json_t *kv = read_kv(p, "move");
     long long old_lease = i64(kv, "lease"), create = i64(kv, "create_revision");
     json_decref(kv);
-    int64_t t0 = now_ns();
+    int64_t t0 = test_now_ns();
     assert_int_equal(of_lock_extend(l, 4500), OF_OK);
-    assert_true(of_lock_valid_until_ns(l) <= now_ns() + 4500 * NS_PER_MS);
+    assert_true(of_lock_valid_until_ns(l) <= test_now_ns() + 4500 * NS_PER_MS);
     assert_true(of_lock_valid_until_ns(l) >= t0 + 3500 * NS_PER_MS);
     kv = read_kv(p, "move");
     long long new_lease = i64(kv, "lease");
@@ -159,7 +147,7 @@ static void etcd_extend_to_another_ttl_moves_the_lease(void **state)
     kv = read_kv(p, "move");
     assert_int_equal(i64(kv, "lease"), new_lease);
     json_decref(kv);
-    sleep_ms(1500); /* past the first lease's TTL: still held */
+    test_sleep_ms(1500); /* past the first lease's TTL: still held */
     of_lock *x = NULL;
     assert_int_equal(acq(p, "move", 1000, 0, &x), OF_ERR_BUSY);
     assert_int_equal(of_lock_release(l), OF_OK);
@@ -209,9 +197,9 @@ static void etcd_nothing_reachable_is_unavailable(void **state)
                                              &p),
                      OF_OK);
     of_lock *l = NULL;
-    int64_t t0 = now_ns();
+    int64_t t0 = test_now_ns();
     assert_int_equal(acq(p, "n", 5000, 0, &l), OF_ERR_UNAVAILABLE);
-    assert_true(now_ns() - t0 < 1600 * NS_PER_MS);
+    assert_true(test_now_ns() - t0 < 1600 * NS_PER_MS);
     assert_non_null(strstr(of_last_error_detail(), "127.0.0.1"));
     assert_null(l);
     of_lock_provider_destroy(p);
@@ -223,16 +211,16 @@ static void etcd_stopped_member_is_unknown_then_cleaned_up(void **state)
     of_lock_provider *p = make("/stopped/?command_timeout_ms=600");
     of_lock *l = NULL;
     test_etcd_signal(&E, 0, SIGSTOP);
-    int64_t t0 = now_ns();
+    int64_t t0 = test_now_ns();
     int rc = acq(p, "n", 3000, 0, &l);
-    int64_t took = now_ns() - t0;
+    int64_t took = test_now_ns() - t0;
     test_etcd_signal(&E, 0, SIGCONT);
     assert_int_equal(rc, OF_ERR_UNKNOWN);
     assert_true(took >= 500 * NS_PER_MS && took <= 1600 * NS_PER_MS);
     /* The cleanup revokes whatever landed: the name is free again, and the queue drains. */
-    int64_t end = now_ns() + 10000 * NS_PER_MS;
-    while (ofi_lock_provider_cleanup_pending(p) > 0 && now_ns() < end)
-        sleep_ms(50);
+    int64_t end = test_now_ns() + 10000 * NS_PER_MS;
+    while (ofi_lock_provider_cleanup_pending(p) > 0 && test_now_ns() < end)
+        test_sleep_ms(50);
     assert_int_equal(ofi_lock_provider_cleanup_pending(p), 0);
     assert_int_equal(acq(p, "n", 3000, 5000, &l), OF_OK);
     assert_int_equal(of_lock_release(l), OF_OK);
@@ -286,18 +274,18 @@ static void etcd_auth_right_password_works(void **state)
  * within the command timeout + 1 s and never answer anything else. */
 static int acq_retry(of_lock_provider *p, const char *name, int64_t ms, int64_t cmd_ms, of_lock **out)
 {
-    int64_t end = now_ns() + ms * NS_PER_MS;
+    int64_t end = test_now_ns() + ms * NS_PER_MS;
     int rc;
     do {
-        int64_t t0 = now_ns();
+        int64_t t0 = test_now_ns();
         rc = acq(p, name, 10000, 0, out);
-        assert_true(now_ns() - t0 <= (cmd_ms + 1000) * NS_PER_MS);
+        assert_true(test_now_ns() - t0 <= (cmd_ms + 1000) * NS_PER_MS);
         if (rc == OF_OK)
             return rc;
         if (rc != OF_ERR_UNKNOWN && rc != OF_ERR_UNAVAILABLE)
             fail_msg("acquire: %s (%s)", of_status_name(rc), of_last_error_detail());
-        sleep_ms(100);
-    } while (now_ns() < end);
+        test_sleep_ms(100);
+    } while (test_now_ns() < end);
     return rc;
 }
 
@@ -357,9 +345,9 @@ static void etcd_cluster_quorum_lost_never_grants(void **state)
     test_etcd_signal(&E, 1, SIGKILL);
     test_etcd_signal(&E, 2, SIGKILL);
     for (int i = 0; i < 6; i++) {
-        int64_t t0 = now_ns();
+        int64_t t0 = test_now_ns();
         int rc = acq(p, "q", 5000, 0, &l);
-        int64_t took = now_ns() - t0;
+        int64_t took = test_now_ns() - t0;
         if (rc != OF_ERR_UNKNOWN && rc != OF_ERR_UNAVAILABLE)
             fail_msg("attempt %d without quorum: %s", i, of_status_name(rc));
         assert_true(took <= 1700 * NS_PER_MS);

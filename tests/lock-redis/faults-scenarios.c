@@ -189,18 +189,6 @@ static int strict_known;
 static char rows[MAX_ROWS][1024];
 static int nrows;
 
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static int64_t now_ns(void)
-{
-    return of_clock_monotonic_ns();
-}
-
 static uint64_t rng_next(uint64_t *s)
 {
     uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
@@ -272,7 +260,7 @@ static int resource_write(shared *sh, int lfd, const scenario *sc, wstats *w, in
     int accepted = 0;
     /* the validity check and the write are one step under the resource's lock: no pause can
      * come between them */
-    int64_t now = now_ns();
+    int64_t now = test_now_ns();
     if (now >= of_lock_valid_until_ns(l) || of_lock_is_lost(l)) {
         w->writes_skipped++;
     } else if (fence > sh->highest[name]) {
@@ -319,12 +307,12 @@ static int drain(of_lock_provider *p, wstats *w)
     of_lock_stats st;
     memset(&st, 0, sizeof st);
     st.struct_size = sizeof st;
-    int64_t until = now_ns() + DRAIN_BOUND_MS * NS_PER_MS;
+    int64_t until = test_now_ns() + DRAIN_BOUND_MS * NS_PER_MS;
     for (;;) {
         of_lock_provider_stats(p, &st);
-        if (st.cleanups_queued == st.cleanups_done + st.cleanups_dropped || now_ns() > until)
+        if (st.cleanups_queued == st.cleanups_done + st.cleanups_dropped || test_now_ns() > until)
             break;
-        sleep_ms(20);
+        test_sleep_ms(20);
     }
     w->cq_queued = st.cleanups_queued;
     w->cq_done = st.cleanups_done;
@@ -342,19 +330,19 @@ static void worker_main(int idx, const scenario *sc, shared *sh, const char *url
         w->setup_failed = 1;
         exit(1);
     }
-    uint64_t rng = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
+    uint64_t rng = (uint64_t)test_now_ns() ^ ((uint64_t)getpid() << 32);
     of_lock_options o;
     of_lock_options_init(&o, sizeof o);
     o.ttl_ms = TTL_MS;
     o.wait_ms = WAIT_MS;
     char nm[16];
     /* a last guard should the controller never say stop */
-    int64_t hard_stop = now_ns() + (int64_t)HARD_LIMIT_S * 1000 * NS_PER_MS;
+    int64_t hard_stop = test_now_ns() + (int64_t)HARD_LIMIT_S * 1000 * NS_PER_MS;
     for (;;) {
         int p0 = atomic_load(&sh->phase);
         if (p0 == PH_STOP)
             break;
-        if (now_ns() > hard_stop) {
+        if (test_now_ns() > hard_stop) {
             w->setup_failed = 2;
             break;
         }
@@ -367,35 +355,35 @@ static void worker_main(int idx, const scenario *sc, shared *sh, const char *url
         int name = (int)(rng_next(&rng) % (uint64_t)sh->nnames);
         int nlen = snprintf(nm, sizeof nm, "n%d", name);
         of_lock *l = NULL;
-        int64_t t0 = now_ns();
+        int64_t t0 = test_now_ns();
         int rc = of_lock_acquire(p, nm, (size_t)nlen, &o, &l);
-        int64_t t1 = now_ns();
+        int64_t t1 = test_now_ns();
         record(sc, w, OP_ACQ, rc, p0, atomic_load(&sh->phase), t1 - t0, ACQ_BOUND_MS, 0);
         if (rc != OF_OK) {
-            sleep_ms(rc == OF_ERR_BUSY || rc == OF_ERR_TIMEOUT ? 1 : 5);
+            test_sleep_ms(rc == OF_ERR_BUSY || rc == OF_ERR_TIMEOUT ? 1 : 5);
             continue;
         }
         if (resource_write(sh, lfd, sc, w, name, l)) {
             if (p0 >= PH_SETTLE && w->recovered_ns == 0)
-                w->recovered_ns = now_ns();
+                w->recovered_ns = test_now_ns();
             if (p0 == PH_PRESETTLE && w->pre_recovered_ns == 0)
-                w->pre_recovered_ns = now_ns();
+                w->pre_recovered_ns = test_now_ns();
         }
-        sleep_ms(HOLD_MS);
-        int lease_passed = now_ns() >= of_lock_valid_until_ns(l);
-        t0 = now_ns();
+        test_sleep_ms(HOLD_MS);
+        int lease_passed = test_now_ns() >= of_lock_valid_until_ns(l);
+        t0 = test_now_ns();
         rc = of_lock_extend(l, TTL_MS);
-        t1 = now_ns();
+        t1 = test_now_ns();
         record(sc, w, OP_EXT, rc, p0, atomic_load(&sh->phase), t1 - t0, STEP_BOUND_MS,
                lease_passed);
         if (rc == OF_OK) {
             resource_write(sh, lfd, sc, w, name, l);
-            sleep_ms(HOLD_MS);
+            test_sleep_ms(HOLD_MS);
         }
-        lease_passed = now_ns() >= of_lock_valid_until_ns(l);
-        t0 = now_ns();
+        lease_passed = test_now_ns() >= of_lock_valid_until_ns(l);
+        t0 = test_now_ns();
         rc = of_lock_release(l);
-        t1 = now_ns();
+        t1 = test_now_ns();
         record(sc, w, OP_REL, rc, p0, atomic_load(&sh->phase), t1 - t0, STEP_BOUND_MS,
                lease_passed);
     }
@@ -531,18 +519,18 @@ static void fault_during(run *r, int64_t until_ns)
         /* blocks this connection (and the server) for the fault's length */
         char cmdbuf[48];
         snprintf(cmdbuf, sizeof cmdbuf, "DEBUG SLEEP %.3f",
-                 (double)(until_ns - now_ns()) / 1e9);
+                 (double)(until_ns - test_now_ns()) / 1e9);
         admin(r, cmdbuf);
         return;
     }
     default:
         break;
     }
-    while (now_ns() < until_ns) {
+    while (test_now_ns() < until_ns) {
         if (cmd != NULL)
             admin(r, cmd);
-        int64_t left = (until_ns - now_ns()) / NS_PER_MS;
-        sleep_ms(cmd != NULL && left > period ? period : (left > 0 ? left : 0));
+        int64_t left = (until_ns - test_now_ns()) / NS_PER_MS;
+        test_sleep_ms(cmd != NULL && left > period ? period : (left > 0 ? left : 0));
     }
 }
 
@@ -696,38 +684,38 @@ static void run_scenario(const scenario *sc)
     r->live = 1;
 
     /* warm, pre-fault, pre-settle (baseline), fault, settle, after */
-    sleep_ms(prm.warm_ms);
+    test_sleep_ms(prm.warm_ms);
     atomic_store(&sh->phase, PH_PREFAULT);
-    int64_t pre_start = now_ns();
+    int64_t pre_start = test_now_ns();
     fault_on(r);
     fault_during(r, pre_start + (int64_t)prm.pre_fault_ms * NS_PER_MS);
     fault_off(r);
-    int64_t pre_end = now_ns();
+    int64_t pre_end = test_now_ns();
     atomic_store(&sh->phase, PH_PRESETTLE);
     for (;;) {
         int all = 1;
         for (int i = 0; i < prm.workers; i++)
             all &= sh->w[i].pre_recovered_ns != 0;
-        if (all || now_ns() > pre_end + (RECOVERY_BOUND_MS + 500) * NS_PER_MS)
+        if (all || test_now_ns() > pre_end + (RECOVERY_BOUND_MS + 500) * NS_PER_MS)
             break;
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     for (int i = 0; i < prm.workers; i++)
         if (sh->w[i].pre_recovered_ns == 0)
             failf(r, "worker %d: no write accepted within %d ms after the pre-fault", i,
                   RECOVERY_BOUND_MS);
     atomic_store(&sh->want_baseline, 1);
-    int64_t baseline_until = now_ns() + (ACQ_BOUND_MS + DRAIN_BOUND_MS + 1000) * NS_PER_MS;
-    while (!atomic_load(&sh->baseline_done) && now_ns() < baseline_until)
-        sleep_ms(5);
+    int64_t baseline_until = test_now_ns() + (ACQ_BOUND_MS + DRAIN_BOUND_MS + 1000) * NS_PER_MS;
+    while (!atomic_load(&sh->baseline_done) && test_now_ns() < baseline_until)
+        test_sleep_ms(5);
     if (!atomic_load(&sh->baseline_done))
         failf(r, "worker 0 took no baseline after the pre-fault");
     atomic_store(&sh->phase, PH_FAULT);
-    int64_t fault_start = now_ns();
+    int64_t fault_start = test_now_ns();
     fault_on(r);
     fault_during(r, fault_start + (int64_t)prm.fault_ms * NS_PER_MS);
     fault_off(r);
-    int64_t fault_end = now_ns();
+    int64_t fault_end = test_now_ns();
     sh->fault_end_ns = fault_end;
     atomic_store(&sh->phase, PH_SETTLE);
     int64_t settle_until = fault_end + (RECOVERY_BOUND_MS + 500) * NS_PER_MS;
@@ -735,29 +723,29 @@ static void run_scenario(const scenario *sc)
         int all = 1;
         for (int i = 0; i < prm.workers; i++)
             all &= sh->w[i].recovered_ns != 0;
-        if (all || now_ns() > settle_until)
+        if (all || test_now_ns() > settle_until)
             break;
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     atomic_store(&sh->phase, PH_AFTER);
-    sleep_ms(prm.after_ms);
+    test_sleep_ms(prm.after_ms);
     atomic_store(&sh->phase, PH_STOP);
 
     /* workers end within a call, their drain and destroy */
-    int64_t wait_until = now_ns() + (ACQ_BOUND_MS + DRAIN_BOUND_MS + 3000) * NS_PER_MS;
+    int64_t wait_until = test_now_ns() + (ACQ_BOUND_MS + DRAIN_BOUND_MS + 3000) * NS_PER_MS;
     for (int i = 0; i < prm.workers; i++) {
         int status = 0;
         for (;;) {
             pid_t w = waitpid(r->pids[i], &status, WNOHANG);
             if (w == r->pids[i])
                 break;
-            if (now_ns() > wait_until) {
+            if (test_now_ns() > wait_until) {
                 kill(r->pids[i], SIGKILL);
                 waitpid(r->pids[i], &status, 0);
                 failf(r, "worker %d did not end in time (killed)", i);
                 break;
             }
-            sleep_ms(10);
+            test_sleep_ms(10);
         }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             failf(r, "worker %d ended with status 0x%x%s", i, status,
@@ -765,7 +753,7 @@ static void run_scenario(const scenario *sc)
         if (sh->w[i].setup_failed == 2)
             failf(r, "worker %d was never told to stop", i);
     }
-    int64_t stopped = now_ns();
+    int64_t stopped = test_now_ns();
     r->live = 0;
 
     /* orphans: every lock key expires, and they are gone after the TTL */
@@ -774,11 +762,11 @@ static void run_scenario(const scenario *sc)
     if (no_expiry > 0)
         failf(r, "%d lock keys without an expiry", no_expiry);
     int orphans = keys_at_stop;
-    while (orphans > 0 && now_ns() < stopped + (TTL_MS + 1000) * NS_PER_MS) {
-        sleep_ms(50);
+    while (orphans > 0 && test_now_ns() < stopped + (TTL_MS + 1000) * NS_PER_MS) {
+        test_sleep_ms(50);
         orphans = lock_keys(r, &no_expiry);
     }
-    int64_t orphan_wait_ms = (now_ns() - stopped) / NS_PER_MS;
+    int64_t orphan_wait_ms = (test_now_ns() - stopped) / NS_PER_MS;
     if (orphans > 0)
         failf(r, "%d lock keys left %lld ms after the workers ended (TTL %u ms)", orphans,
               (long long)orphan_wait_ms, TTL_MS);

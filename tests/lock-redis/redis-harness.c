@@ -1,83 +1,28 @@
 /* Private redis-server for tests (see redis-harness.h). */
 #include "redis-harness.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-/* A port the kernel just handed out for 127.0.0.1 (free now; a race with another process is
- * caught by the start loop, which then picks another). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-/* Full path of @p prog on PATH (resolved before fork: the child only calls exec). */
-static int find_program(const char *prog, char *out, size_t cap)
-{
-    const char *path = getenv("PATH");
-    if (path == NULL)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    while (*path != '\0') {
-        const char *colon = strchr(path, ':');
-        size_t n = colon != NULL ? (size_t)(colon - path) : strlen(path);
-        if (n > 0 && n + strlen(prog) + 2 <= cap) {
-            memcpy(out, path, n);
-            out[n] = '/';
-            strcpy(out + n + 1, prog);
-            if (access(out, X_OK) == 0)
-                return 0;
-        }
-        path += n;
-        if (*path == ':')
-            path++;
-    }
-    return -1;
-}
-
 static int spawn_server(test_redis *r)
 {
     char exe[512], taskset[512], portbuf[16];
-    if (find_program("redis-server", exe, sizeof exe) != 0) {
+    if (test_find_program("redis-server", exe, sizeof exe) != 0) {
         fprintf(stderr, "redis-harness: redis-server not found on PATH\n");
         return -1;
     }
     int pin = r->cpu[0] != '\0';
-    if (pin && find_program("taskset", taskset, sizeof taskset) != 0) {
+    if (pin && test_find_program("taskset", taskset, sizeof taskset) != 0) {
         fprintf(stderr, "redis-harness: taskset not found on PATH\n");
         return -1;
     }
@@ -100,51 +45,14 @@ static int spawn_server(test_redis *r)
         argv[n++] = r->extra[i];
     argv[n] = NULL;
 
-    int logfd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (logfd < 0 || nullfd < 0) {
-        fprintf(stderr, "redis-harness: open log: %s\n", strerror(errno));
-        if (logfd >= 0)
-            close(logfd);
-        if (nullfd >= 0)
-            close(nullfd);
-        return -1;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(logfd);
-        close(nullfd);
-        return -1;
-    }
-    if (pid == 0) {
-        /* async-signal-safe calls only: the parent may have threads */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        setpgid(0, 0); /* a terminal's ^C or a test's kill(0, ...) does not reach it */
-        dup2(nullfd, 0);
-        dup2(logfd, 1);
-        dup2(logfd, 2);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(logfd);
-    close(nullfd);
-    r->pid = pid;
-    return 0;
+    return test_spawn("redis-harness", argv, r->log, &r->pid);
 }
 
 /* Wait until the server answers PING over its socket; -1 if it exited or took > 10 s. */
 static int wait_ready(test_redis *r)
 {
     for (int i = 0; i < 1000; i++) {
-        int status;
-        pid_t w = waitpid(r->pid, &status, WNOHANG);
-        if (w == r->pid) {
+        if (test_exited(r->pid)) {
             r->pid = 0;
             return -1;
         }
@@ -164,7 +72,7 @@ static int wait_ready(test_redis *r)
         } else if (c != NULL) {
             redisFree(c);
         }
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     return -1;
 }
@@ -189,7 +97,7 @@ int test_redis_start(test_redis *r, const char *const *extra, const char *cpu)
     snprintf(r->sock, sizeof r->sock, "%s/redis.sock", r->dir);
     snprintf(r->log, sizeof r->log, "%s/redis.log", r->dir);
     for (int attempt = 0; attempt < 8; attempt++) {
-        r->port = free_port();
+        r->port = test_free_port();
         if (r->port <= 0)
             continue;
         if (spawn_server(r) != 0)
@@ -197,14 +105,25 @@ int test_redis_start(test_redis *r, const char *const *extra, const char *cpu)
         if (wait_ready(r) == 0)
             return 0;
         if (r->pid != 0) { /* running but not answering: give up on it */
-            kill(r->pid, SIGKILL);
-            waitpid(r->pid, NULL, 0);
+            test_kill_reap(r->pid);
             r->pid = 0;
         }
     }
     fprintf(stderr, "redis-harness: redis-server did not start (log: %s)\n", r->log);
     test_redis_stop(r);
     return -1;
+}
+
+int test_redis_start_n(test_redis *r, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (test_redis_start(&r[i], NULL, NULL) != 0) {
+            for (int j = 0; j < i; j++)
+                test_redis_stop(&r[j]);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int test_redis_restart(test_redis *r)
@@ -217,11 +136,10 @@ int test_redis_restart(test_redis *r)
         if (wait_ready(r) == 0)
             return 0;
         if (r->pid != 0) {
-            kill(r->pid, SIGKILL);
-            waitpid(r->pid, NULL, 0);
+            test_kill_reap(r->pid);
             r->pid = 0;
         }
-        sleep_ms(100);
+        test_sleep_ms(100);
     }
     fprintf(stderr, "redis-harness: restart on port %d failed (log: %s)\n", r->port, r->log);
     return -1;
@@ -238,43 +156,14 @@ void test_redis_signal(test_redis *r, int sig)
     }
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *e;
-        char path[512];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 void test_redis_stop(test_redis *r)
 {
     if (r->pid != 0) {
-        kill(r->pid, SIGCONT);
-        kill(r->pid, SIGTERM);
-        int reaped = 0;
-        for (int i = 0; i < 500 && !reaped; i++) {
-            if (waitpid(r->pid, NULL, WNOHANG) == r->pid)
-                reaped = 1;
-            else
-                sleep_ms(10);
-        }
-        if (!reaped) {
-            kill(r->pid, SIGKILL);
-            waitpid(r->pid, NULL, 0);
-        }
+        test_stop_pid(r->pid);
         r->pid = 0;
     }
     if (r->dir[0] != '\0') {
-        remove_dir(r->dir);
+        test_remove_tree(r->dir);
         r->dir[0] = '\0';
     }
 }
@@ -325,18 +214,28 @@ void test_redis_url(const test_redis *r, int unix_socket, const char *tail, char
         snprintf(buf, cap, "redis://127.0.0.1:%d%s", r->port, tail != NULL ? tail : "");
 }
 
-int test_count_fds(void)
+int test_redis_expire_now(const test_redis *r, const char *key, size_t key_len)
 {
-    DIR *d = opendir("/proc/self/fd");
-    if (d == NULL)
+    redisContext *c = test_redis_admin(r);
+    if (c == NULL)
         return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the directory's own fd */
+    redisReply *rep = redisCommand(c, "PEXPIRE %b 1", key, key_len);
+    int rc = rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1 ? 0 : 1;
+    if (rep != NULL)
+        freeReplyObject(rep);
+    /* The key is gone on the server's next expiry cycle or access: ask until it is (<= ~1 s). */
+    for (int i = 0; rc == 0 && i < 1000; i++) {
+        rep = redisCommand(c, "EXISTS %b", key, key_len);
+        int gone = rep != NULL && rep->type == REDIS_REPLY_INTEGER && rep->integer == 0;
+        if (rep != NULL)
+            freeReplyObject(rep);
+        if (gone)
+            break;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    redisFree(c);
+    return rc;
 }
 
 /* ---- fault proxy ------------------------------------------------------------------------- */
@@ -347,10 +246,7 @@ static int connect_local(int port)
     if (fd < 0)
         return -1;
     struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((uint16_t)port);
+    test_loopback_addr(&a, port);
     struct timeval tv = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -375,37 +271,10 @@ int test_proxy_start(test_proxy *p, const char *prog, int target_port)
     snprintf(log, sizeof log, "%s/proxy.log", p->dir);
     snprintf(target, sizeof target, "127.0.0.1:%d", target_port);
     const char *argv[] = {prog, "--target", target, "--port-file", port_file, NULL};
-    int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (logfd < 0 || nullfd < 0 || access(prog, X_OK) != 0) {
-        fprintf(stderr, "redis-harness: cannot start %s: %s\n", prog, strerror(errno));
-        if (logfd >= 0)
-            close(logfd);
-        if (nullfd >= 0)
-            close(nullfd);
+    if (test_spawn("redis-harness", argv, log, &p->pid) != 0) {
+        test_proxy_stop(p);
         return -1;
     }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        setpgid(0, 0);
-        dup2(nullfd, 0);
-        dup2(logfd, 1);
-        dup2(logfd, 2);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(logfd);
-    close(nullfd);
-    if (pid < 0)
-        return -1;
-    p->pid = pid;
     for (int i = 0; i < 500; i++) { /* the port file appears (renamed) once it listens */
         FILE *f = fopen(port_file, "r");
         if (f != NULL) {
@@ -414,12 +283,11 @@ int test_proxy_start(test_proxy *p, const char *prog, int target_port)
             if (ok && (p->ctl_fd = connect_local(p->ctl_port)) >= 0)
                 return 0;
         }
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
+        if (test_exited(p->pid)) {
             p->pid = 0;
             break;
         }
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     fprintf(stderr, "redis-harness: fault-proxy did not come up (log: %s)\n", log);
     test_proxy_stop(p);
@@ -467,23 +335,11 @@ void test_proxy_stop(test_proxy *p)
         p->ctl_fd = -1;
     }
     if (p->pid > 0) {
-        kill(p->pid, SIGTERM);
-        int status;
-        for (int i = 0; i < 500 && waitpid(p->pid, &status, WNOHANG) == 0; i++)
-            sleep_ms(10);
-        if (waitpid(p->pid, &status, WNOHANG) == 0) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &status, 0);
-        }
+        test_stop_pid(p->pid);
         p->pid = 0;
     }
     if (p->dir[0] != '\0') {
-        char path[256];
-        snprintf(path, sizeof path, "%s/port", p->dir);
-        unlink(path);
-        snprintf(path, sizeof path, "%s/proxy.log", p->dir);
-        unlink(path);
-        rmdir(p->dir);
+        test_remove_tree(p->dir);
         p->dir[0] = '\0';
     }
 }

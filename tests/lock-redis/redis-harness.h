@@ -11,6 +11,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "test-util.h" /* the clock, sleeping, test_count_fds() */
+
 #define TEST_REDIS_MAX_EXTRA 24
 
 typedef struct test_redis {
@@ -51,8 +53,14 @@ redisReply *test_redis_cmd(const test_redis *r, const char *fmt, ...);
 void test_redis_url(const test_redis *r, int unix_socket, const char *tail, char *buf,
                     size_t cap);
 
-/* Number of open file descriptors of this process. */
-int test_count_fds(void);
+/* Start @p n servers with no extra arguments into r[0..n-1]; if one fails, the ones started are
+ * stopped. 0 or -1. */
+int test_redis_start_n(test_redis *r, int n);
+
+/* PEXPIRE @p key (@p key_len bytes) to 1 ms on an admin connection and, when the server took it,
+ * wait (up to ~1 s) until the key is gone: a lease lapses on the server behind a provider's
+ * back. 0 when PEXPIRE answered 1, 1 when it did not (no such key), -1 with no connection. */
+int test_redis_expire_now(const test_redis *r, const char *key, size_t key_len);
 
 /* A tests/support/fault-proxy between the provider and a server (see `fault-proxy --help`):
  * started with a port file in its own temp dir, controlled over its control socket, stopped by

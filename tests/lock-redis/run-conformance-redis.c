@@ -40,27 +40,8 @@ static int lapse_redis(void *ctx, of_lock_provider *p, const void *name, size_t 
     char key[OFI_REDIS_KEY_CAP(OFI_REDIS_PREFIX_MAX)];
     size_t klen = ofi_redis_key(cfg->prefix, cfg->prefix_len, name, len, OFI_REDIS_LOCK_SUFFIX,
                                 key);
-    redisContext *c = test_redis_admin(&server);
-    if (c == NULL)
-        return OF_ERR_UNAVAILABLE;
-    int rc = OF_ERR_PROTOCOL;
-    redisReply *r = redisCommand(c, "PEXPIRE %b 1", key, klen);
-    if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1)
-        rc = OF_OK;
-    if (r != NULL)
-        freeReplyObject(r);
-    for (int i = 0; rc == OF_OK && i < 1000; i++) {
-        r = redisCommand(c, "EXISTS %b", key, klen);
-        int gone = r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
-        if (r != NULL)
-            freeReplyObject(r);
-        if (gone)
-            break;
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    redisFree(c);
-    return rc;
+    int rc = test_redis_expire_now(&server, key, klen);
+    return rc == 0 ? OF_OK : rc < 0 ? OF_ERR_UNAVAILABLE : OF_ERR_PROTOCOL;
 }
 
 int main(int argc, char **argv)

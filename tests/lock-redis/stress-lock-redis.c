@@ -4,58 +4,27 @@
  * zero overlaps, the counter equals the number of acquisitions, fences strictly increase in log
  * order. Each child creates its own provider after fork() (DESIGN.md). Exit status 0 = pass.
  * usage: stress-lock-redis [procs threads iterations] */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <sys/types.h>
 
 #include <openfault/openfault.h>
 
 #include "redis-harness.h"
+#include "stress.h"
 
-static int iterations = 150;
 static char url[512];
-static char counter_path[256], holder_path[256], log_path[256];
-
-typedef struct worker {
-    of_lock_provider *p;
-    int id;
-    int failures;
-} worker;
-
-static int64_t read_i64(int fd)
-{
-    int64_t v = 0;
-    if (pread(fd, &v, sizeof v, 0) != (ssize_t)sizeof v)
-        return -1;
-    return v;
-}
-
-static int write_i64(int fd, int64_t v)
-{
-    return pwrite(fd, &v, sizeof v, 0) == (ssize_t)sizeof v ? 0 : -1;
-}
 
 static void *work(void *arg)
 {
-    worker *w = arg;
-    int cfd = open(counter_path, O_RDWR);
-    int hfd = open(holder_path, O_RDWR);
-    int lfd = open(log_path, O_WRONLY | O_APPEND);
-    if (cfd < 0 || hfd < 0 || lfd < 0) {
-        w->failures++;
+    test_stress_worker *w = arg;
+    if (test_stress_worker_open(w) != 0)
         return NULL;
-    }
     of_lock_options o;
     of_lock_options_init(&o, sizeof o);
     o.ttl_ms = 10000;
     o.wait_ms = 60000;
-    for (int i = 0; i < iterations; i++) {
+    for (int i = 0; i < w->s->iterations; i++) {
         of_lock *l = NULL;
         int rc = of_lock_acquire(w->p, "stress", 6, &o, &l);
         if (rc != OF_OK) {
@@ -64,132 +33,54 @@ static void *work(void *arg)
             w->failures++;
             continue;
         }
-        if (read_i64(hfd) != 0) {
-            fprintf(stderr, "worker %d: VIOLATION: another holder inside\n", w->id);
-            w->failures++;
-        }
-        write_i64(hfd, w->id);
-        int64_t c = read_i64(cfd);
-        sched_yield(); /* widen the read-modify-write window */
-        write_i64(cfd, c + 1);
-        uint64_t fence = 0;
-        of_lock_fence(l, &fence);
-        char line[64];
-        int n = snprintf(line, sizeof line, "%" PRIu64 " %d\n", fence, w->id);
-        if (write(lfd, line, (size_t)n) != n)
-            w->failures++;
-        if (read_i64(hfd) != w->id) {
-            fprintf(stderr, "worker %d: VIOLATION: holder changed under us\n", w->id);
-            w->failures++;
-        }
-        write_i64(hfd, 0);
+        test_stress_critical(w, l);
         rc = of_lock_release(l);
         if (rc != OF_OK) {
             fprintf(stderr, "worker %d: release: %s\n", w->id, of_status_name(rc));
             w->failures++;
         }
     }
-    close(cfd);
-    close(hfd);
-    close(lfd);
+    test_stress_worker_close(w);
     return NULL;
 }
 
-static int child(int proc, int threads)
+static int child(int proc, void *ctx)
 {
+    const test_stress *s = ctx;
     of_lock_provider *p = NULL;
     int rc = of_lock_redis_create_url(url, &p);
     if (rc != OF_OK) {
         fprintf(stderr, "child %d: create: %s\n", proc, of_status_name(rc));
         return 1;
     }
-    worker w[16];
-    pthread_t th[16];
-    for (int t = 0; t < threads; t++) {
-        w[t] = (worker){p, proc * 100 + t + 1, 0};
-        pthread_create(&th[t], NULL, work, &w[t]);
-    }
-    int failures = 0;
-    for (int t = 0; t < threads; t++) {
-        pthread_join(th[t], NULL);
-        failures += w[t].failures;
-    }
+    long retries;
+    int failures = test_stress_threads(s, p, proc, work, &retries);
     of_lock_provider_destroy(p);
     return failures == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
-    int procs = 4, threads = 2;
-    if (argc == 4) {
-        procs = atoi(argv[1]);
-        threads = atoi(argv[2]);
-        iterations = atoi(argv[3]);
-    }
-    if (procs < 1 || procs > 64 || threads < 1 || threads > 16 || iterations < 1) {
-        fprintf(stderr, "usage: %s [procs(1..64) threads(1..16) iterations]\n", argv[0]);
+    test_stress s = {.procs = 4, .threads = 2, .iterations = 150, .fd = {-1, -1, -1}};
+    if (test_stress_args(&s, argc, argv, "") != 0)
         return 2;
-    }
     test_redis srv;
     if (test_redis_start(&srv, NULL, NULL) != 0)
         return 1;
     test_redis_url(&srv, 0, "?prefix=stress:", url, sizeof url);
-    snprintf(counter_path, sizeof counter_path, "%s/counter", srv.dir);
-    snprintf(holder_path, sizeof holder_path, "%s/holder", srv.dir);
-    snprintf(log_path, sizeof log_path, "%s/fences", srv.dir);
-    int64_t zero = 0;
-    int fds[3] = {open(counter_path, O_RDWR | O_CREAT, 0600), open(holder_path, O_RDWR | O_CREAT, 0600),
-                  open(log_path, O_RDWR | O_CREAT | O_TRUNC, 0600)};
-    if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 || write_i64(fds[0], zero) || write_i64(fds[1], zero)) {
-        perror("stress files");
+    if (test_stress_files(&s, srv.dir) != 0) {
         test_redis_stop(&srv);
         return 1;
     }
-    pid_t pids[64];
-    for (int i = 0; i < procs; i++) {
-        pids[i] = fork();
-        if (pids[i] == 0)
-            _exit(child(i, threads));
-    }
-    int failed = 0;
-    for (int i = 0; i < procs; i++) {
-        int st = 0;
-        waitpid(pids[i], &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            fprintf(stderr, "child %d failed (status 0x%x)\n", i, st);
-            failed = 1;
-        }
-    }
-    int64_t total = (int64_t)procs * threads * iterations;
-    int64_t counter = read_i64(fds[0]);
-    if (counter != total) {
-        fprintf(stderr, "counter %" PRId64 ", want %" PRId64 "\n", counter, total);
-        failed = 1;
-    }
-    FILE *f = fopen(log_path, "r");
-    uint64_t prev = 0, fence;
-    int id;
-    int64_t lines = 0;
-    while (f != NULL && fscanf(f, "%" SCNu64 " %d", &fence, &id) == 2) {
-        if (fence <= prev) {
-            fprintf(stderr, "line %" PRId64 ": fence %" PRIu64 " after %" PRIu64 "\n", lines + 1,
-                    fence, prev);
-            failed = 1;
-        }
-        prev = fence;
-        lines++;
-    }
-    if (f != NULL)
-        fclose(f);
-    if (lines != total) {
-        fprintf(stderr, "%" PRId64 " fence lines, want %" PRId64 "\n", lines, total);
-        failed = 1;
-    }
+    pid_t pids[TEST_STRESS_MAX_PROCS];
+    test_stress_fork(&s, child, &s, pids);
+    int failed = test_stress_wait(&s, pids);
+    int64_t counter, lines;
+    failed |= test_stress_verify(&s, &counter, &lines);
     printf("%d processes x %d threads x %d: counter %" PRId64 ", %" PRId64
            " fences strictly increasing: %s\n",
-           procs, threads, iterations, counter, lines, failed ? "FAILED" : "ok");
-    for (int i = 0; i < 3; i++)
-        close(fds[i]);
+           s.procs, s.threads, s.iterations, counter, lines, failed ? "FAILED" : "ok");
+    test_stress_close(&s);
     test_redis_stop(&srv);
     return failed;
 }

@@ -35,13 +35,6 @@
 
 static test_redis srv;
 
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 static of_lock_provider *make_provider(const test_redis *r, int unix_socket, const char *tail)
 {
     char url[512];
@@ -249,7 +242,7 @@ static void busy_answer_carries_pttl_hint(void **state)
                      OF_ERR_BUSY);
     assert_true(hint >= 1 && hint <= 80);
     assert_int_equal(ofi_redis_release(self, "h", 1, &b, dl), OF_ERR_NOT_OWNER);
-    sleep_ms(120);
+    test_sleep_ms(120);
     assert_int_equal(ofi_redis_release(self, "h", 1, &a, dl), OF_ERR_NOT_OWNER);
     of_lock_provider_destroy(p);
 }
@@ -481,7 +474,7 @@ static void script_flush_mid_run_falls_back_to_eval(void **state)
         assert_int_equal(pthread_create(&th[i], NULL, flush_worker_run, &w[i]), 0);
     for (int i = 0; i < 30; i++) {
         admin_ok(&srv, "SCRIPT FLUSH");
-        sleep_ms(5);
+        test_sleep_ms(5);
     }
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
@@ -514,7 +507,7 @@ static void sigpipe_never_kills_and_mask_is_restored(void **state)
         ofi_redis_conn *c = NULL;
         assert_int_equal(ofi_redis_checkout(&rp->pool, 0, &c), OF_OK);
         admin_ok(&srv, "CLIENT KILL TYPE normal SKIPME yes");
-        sleep_ms(20);
+        test_sleep_ms(20);
         const char *argv[3] = {"SET", "t8:big", payload};
         size_t lens[3] = {3, 6, big};
         redisReply *r = NULL;
@@ -628,13 +621,13 @@ static void sigkill_and_restart_keeps_fences_increasing(void **state)
     assert_int_equal(of_lock_extend(a, 30000), OF_ERR_UNAVAILABLE);
     assert_false(of_lock_is_lost(a));
     assert_int_equal(test_redis_restart(&r), 0);
-    sleep_ms(300); /* past the reconnect backoff */
+    test_sleep_ms(300); /* past the reconnect backoff */
     ofi_redis_pool_stats s0, s1;
     ofi_redis_pool_get_stats(&rp->pool, &s0);
     /* the restart wiped the key: the holder learns it is no longer the owner */
     int rc;
     for (int i = 0; i < 50 && (rc = of_lock_extend(a, 30000)) == OF_ERR_UNAVAILABLE; i++)
-        sleep_ms(50);
+        test_sleep_ms(50);
     assert_int_equal(rc, OF_ERR_NOT_OWNER);
     assert_true(of_lock_is_lost(a));
     assert_int_equal(of_lock_release(a), OF_ERR_LOST);
@@ -683,7 +676,7 @@ static void stall_past_command_timeout(int how)
     took = of_clock_monotonic_ns() - t0;
     assert_true(took <= (cmd_ms + 1000) * NS_PER_MS);
     if (how == 0) {
-        sleep_ms(200);
+        test_sleep_ms(200);
         test_redis_signal(&r, SIGCONT);
     }
     /* The stalled SETs land when the server resumes; the cleanup deletes them. Another
@@ -952,7 +945,7 @@ static void trickled_setup_reply_is_unavailable_by_the_deadline(void **state)
     for (int i = 0; i < 50 && rc == OF_ERR_UNAVAILABLE; i++) {
         rc = acq(p, "s", 1, 30000, 0, &l);
         if (rc == OF_ERR_UNAVAILABLE)
-            sleep_ms(20);
+            test_sleep_ms(20);
     }
     assert_int_equal(rc, OF_OK);
     assert_int_equal(of_lock_release(l), OF_OK);
@@ -987,7 +980,7 @@ static void blackhole_and_close_end_by_the_deadline(void **state)
     for (int i = 0; i < 50 && rc == OF_ERR_UNAVAILABLE; i++) {
         rc = acq(p, "d", 1, 30000, 0, &l);
         if (rc == OF_ERR_UNAVAILABLE)
-            sleep_ms(20);
+            test_sleep_ms(20);
     }
     assert_int_equal(rc, OF_OK);
     assert_int_equal(of_lock_release(l), OF_OK);

@@ -18,17 +18,11 @@
 
 #include "lock/engine.h"
 #include "lock/providers/redis.h"
+#include "lock-cases.h"
 #include "log-capture.h"
 #include "redis-harness.h"
 
 static test_redis srv;
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
 
 static of_lock_provider *provider_url(const char *url)
 {
@@ -100,7 +94,7 @@ static void repeated_failures_are_rate_limited(void **state)
     ofi_redis_provider *self = ofi_lock_provider_self(p);
     for (int i = 0; i < 40; i++) { /* ~600 ms: several connects past the 5..250 ms backoff */
         (void)try_once(p, "job");
-        sleep_ms(15);
+        test_sleep_ms(15);
     }
     ofi_redis_pool_stats st;
     ofi_redis_pool_get_stats(&self->pool, &st);
@@ -109,7 +103,7 @@ static void repeated_failures_are_rate_limited(void **state)
     if (lines != 1)
         logcap_dump();
     assert_int_equal(lines, 1);
-    sleep_ms(1100);
+    test_sleep_ms(1100);
     (void)try_once(p, "job");
     int with_count = logcap_count(OF_LOCK_LOG_WARN, "connect failed", "similar lines suppressed",
                                   NULL);
@@ -126,16 +120,7 @@ static void healthy_busy_loop_logs_nothing(void **state)
 {
     (void)state;
     of_lock_provider *p = provider_srv(NULL);
-    of_lock_options o;
-    of_lock_options_init(&o, sizeof o);
-    o.ttl_ms = 5000;
-    for (int i = 0; i < 300; i++) {
-        of_lock *a = NULL, *b = NULL;
-        assert_int_equal(of_lock_acquire(p, "hot", 3, &o, &a), OF_OK);
-        assert_int_equal(of_lock_acquire(p, "hot", 3, &o, &b), OF_ERR_BUSY);
-        assert_int_equal(of_lock_extend(a, 5000), OF_OK);
-        assert_int_equal(of_lock_release(a), OF_OK);
-    }
+    test_lock_busy_rounds(p, "hot", 300);
     int n = logcap_count(OF_LOCK_LOG_INFO, NULL, NULL, NULL);
     int debug = logcap_count(OF_LOCK_LOG_DEBUG, NULL, NULL, NULL);
     if (n != 0 || debug > 3)
@@ -196,16 +181,16 @@ static void restart_logs_failure_then_reconnect(void **state)
         rc = try_once(p, "job");
     assert_int_not_equal(rc, OF_OK);
     for (int i = 0; i < 3; i++) /* past the backoff, a real connect attempt */
-        sleep_ms(300), (void)try_once(p, "job");
+        test_sleep_ms(300), (void)try_once(p, "job");
     assert_true(logcap_count(OF_LOCK_LOG_WARN, who, "connect failed", "refused") >= 1);
     assert_int_equal(logcap_count(OF_LOCK_LOG_INFO, "connected again", NULL, NULL), 0);
     assert_int_equal(test_redis_restart(&r), 0);
-    sleep_ms(300);
+    test_sleep_ms(300);
     rc = OF_ERR_UNAVAILABLE;
     for (int i = 0; i < 50 && rc != OF_OK; i++) {
         rc = try_once(p, "job");
         if (rc != OF_OK)
-            sleep_ms(50);
+            test_sleep_ms(50);
     }
     assert_int_equal(rc, OF_OK);
     int n = logcap_count(OF_LOCK_LOG_INFO, who, "connected again after", NULL);

@@ -28,18 +28,6 @@
 
 static test_redis srv;
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static int64_t now_ns(void)
-{
-    return of_clock_monotonic_ns();
-}
-
 /* ---- per-name figures from the event callback (what a user's tracing would keep) ---- */
 
 typedef struct name_figures {
@@ -109,10 +97,10 @@ static void on_lost(of_lock *lock, int status, void *ctx)
 /* Wait (at most @p max_ms) until the series is at least @p v. */
 static double wait_series(of_lock_provider *p, const char *s, double v, long max_ms)
 {
-    int64_t end = now_ns() + max_ms * NS_PER_MS;
+    int64_t end = test_now_ns() + max_ms * NS_PER_MS;
     double got;
-    while ((got = series(p, s)) < v && now_ns() < end)
-        sleep_ms(10);
+    while ((got = series(p, s)) < v && test_now_ns() < end)
+        test_sleep_ms(10);
     return got;
 }
 
@@ -185,9 +173,9 @@ static void observe_metrics_logs_and_events_through_a_redis_failure(void **state
     /* 3. Kill the server under the held lock: renewals fail, then the lock is lost. */
     double renewed_before = M("renewals_total" RL("result", "ok"));
     test_redis_signal(&srv, SIGKILL);
-    int64_t end = now_ns() + (int64_t)(3 * ttl + 5000) * NS_PER_MS;
-    while (atomic_load(&lost_status) == 0 && now_ns() < end)
-        sleep_ms(10);
+    int64_t end = test_now_ns() + (int64_t)(3 * ttl + 5000) * NS_PER_MS;
+    while (atomic_load(&lost_status) == 0 && test_now_ns() < end)
+        test_sleep_ms(10);
     assert_int_not_equal(atomic_load(&lost_status), 0);
     assert_true(M("renewals_total" RL("result", "failed")) >= 1);
     assert_true(losses(p) == 1);
@@ -237,9 +225,9 @@ static void observe_metrics_logs_and_events_through_a_redis_failure(void **state
     assert_int_equal(of_lock_release(l), OF_OK);
     assert_true(M("releases_total" RL("result", "ok")) == 1);
     assert_true(M("held" R) == 0);
-    end = now_ns() + (int64_t)(ttl + 5000) * NS_PER_MS;
-    while (ofi_lock_provider_cleanup_pending(p) > 0 && now_ns() < end)
-        sleep_ms(20);
+    end = test_now_ns() + (int64_t)(ttl + 5000) * NS_PER_MS;
+    while (ofi_lock_provider_cleanup_pending(p) > 0 && test_now_ns() < end)
+        test_sleep_ms(20);
     assert_int_equal(ofi_lock_provider_cleanup_pending(p), 0);
     double queued = M("unknown_outcomes_total" RL("state", "queued"));
     assert_true(M("unknown_outcomes_total" RL("state", "cleaned")) +

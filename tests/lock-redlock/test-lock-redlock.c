@@ -51,18 +51,6 @@ static int64_t step_bound_ms(void)
     return b + (b > 1000 ? b : 1000);
 }
 
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static int64_t now_ns(void)
-{
-    return of_clock_monotonic_ns();
-}
-
 /* A provider over servers 0..n-1 with @p prefix on each. */
 static of_lock_provider *make(int n, const char *prefix, uint32_t cto, uint32_t mto)
 {
@@ -128,14 +116,7 @@ static ofi_redlock *self_of(of_lock_provider *p)
 static int start_servers(int n)
 {
     nsrv = n;
-    for (int i = 0; i < n; i++) {
-        if (test_redis_start(&srv[i], NULL, NULL) != 0) {
-            for (int j = 0; j < i; j++)
-                test_redis_stop(&srv[j]);
-            return -1;
-        }
-    }
-    return 0;
+    return test_redis_start_n(srv, n);
 }
 
 static void stop_servers(void)
@@ -187,8 +168,8 @@ static void acquire_sets_the_lease_on_every_server(void **state)
     of_lock *l = NULL;
     assert_int_equal(acq(p, "job", 10000, 0, &l), OF_OK);
     /* valid_until counts from before the first send, minus 1% + 2 ms of drift. */
-    assert_true(of_lock_valid_until_ns(l) <= now_ns() + (10000 - 102) * NS_PER_MS);
-    assert_true(of_lock_valid_until_ns(l) > now_ns());
+    assert_true(of_lock_valid_until_ns(l) <= test_now_ns() + (10000 - 102) * NS_PER_MS);
+    assert_true(of_lock_valid_until_ns(l) > test_now_ns());
     of_lock_token t;
     char hex[OF_LOCK_TOKEN_HEX_LEN + 1], key[128], val[128];
     size_t klen;
@@ -299,9 +280,9 @@ static void busy_needs_a_majority_held_elsewhere(void **state)
     get_key(1, lkey, val, sizeof val);
     assert_string_equal(val, "other");
     /* Waiting: it is ours once server 1's lease (800 ms) ends; the hint keeps the wait short. */
-    int64_t t0 = now_ns();
+    int64_t t0 = test_now_ns();
     assert_int_equal(acq(p, "x", 10000, 5000, &l), OF_OK);
-    assert_true(now_ns() - t0 <= 800 * NS_PER_MS + 1000 * NS_PER_MS);
+    assert_true(test_now_ns() - t0 <= 800 * NS_PER_MS + 1000 * NS_PER_MS);
     assert_int_equal(of_lock_release(l), OF_OK);
     of_lock_provider_destroy(p);
 }
@@ -318,9 +299,9 @@ static void extend_needs_a_majority_and_never_recreates(void **state)
     of_lock *l = NULL;
     assert_int_equal(acq(p, "e", 5000, 0, &l), OF_OK);
     admin(0, "DEL %s", lkey, NULL);
-    int64_t before = now_ns();
+    int64_t before = test_now_ns();
     assert_int_equal(of_lock_extend(l, 20000), OF_OK);
-    assert_true(of_lock_valid_until_ns(l) <= now_ns() + (20000 - 202) * NS_PER_MS);
+    assert_true(of_lock_valid_until_ns(l) <= test_now_ns() + (20000 - 202) * NS_PER_MS);
     assert_true(of_lock_valid_until_ns(l) > before + 5000 * NS_PER_MS);
     get_key(0, lkey, val, sizeof val);
     assert_string_equal(val, "");
@@ -471,9 +452,9 @@ static void every_subset_of_failed_servers(void **state)
             }
         }
         const int alive = n - killed - stopped;
-        int64_t t0 = now_ns();
+        int64_t t0 = test_now_ns();
         int rc = acq(p, name, 10000, 0, &l);
-        int64_t took_ms = (now_ns() - t0) / NS_PER_MS;
+        int64_t took_ms = (test_now_ns() - t0) / NS_PER_MS;
         char bits[8] = {0};
         for (int s = 0; s < n; s++)
             bits[s] = (mask & (1u << s)) ? 'x' : '.';
@@ -493,9 +474,9 @@ static void every_subset_of_failed_servers(void **state)
             fail_msg("failed %s: acquire took %lld ms (bound %lld)", bits, (long long)took_ms,
                      (long long)step_bound_ms());
         if (rc == OF_OK) {
-            t0 = now_ns();
+            t0 = test_now_ns();
             assert_int_equal(of_lock_release(l), OF_OK);
-            assert_true((now_ns() - t0) / NS_PER_MS <= step_bound_ms());
+            assert_true((test_now_ns() - t0) / NS_PER_MS <= step_bound_ms());
         }
         for (int s = 0; s < n; s++) {
             if (was_killed[s])
@@ -527,9 +508,9 @@ static void stopped_minority_still_grants_within_the_timeouts(void **state)
         int64_t worst = 0, total = 0;
         uint64_t last = 0;
         for (int i = 0; i < 20; i++) {
-            int64_t t0 = now_ns();
+            int64_t t0 = test_now_ns();
             int rc = acq(p, "st", 10000, 0, &l);
-            int64_t took = now_ns() - t0;
+            int64_t took = test_now_ns() - t0;
             if (rc != OF_OK)
                 fail_msg("N=%d, %d stopped, attempt %d: %s (%s)", n, stop, i, of_status_name(rc),
                          of_last_error_detail());
@@ -537,7 +518,7 @@ static void stopped_minority_still_grants_within_the_timeouts(void **state)
             assert_int_equal(of_lock_fence(l, &f), OF_OK);
             assert_true(f > last);
             last = f;
-            assert_true(of_lock_valid_until_ns(l) > now_ns());
+            assert_true(of_lock_valid_until_ns(l) > test_now_ns());
             assert_int_equal(of_lock_release(l), OF_OK);
             worst = took > worst ? took : worst;
             total += took;
@@ -577,10 +558,10 @@ static void restart_sooner_than_the_ttl_grants_a_second_holder(void **state)
     for (int i = 0; i < 50 && rc != OF_OK; i++) { /* the pools reconnect after backoff */
         rc = acq(pb, "shared", 20000, 0, &b);
         if (rc != OF_OK)
-            sleep_ms(20);
+            test_sleep_ms(20);
     }
     assert_int_equal(rc, OF_OK);
-    int64_t now = now_ns();
+    int64_t now = test_now_ns();
     printf("# premature restart: A valid for %lld ms more while B holds it (valid %lld ms)\n",
            (long long)((of_lock_valid_until_ns(a) - now) / NS_PER_MS),
            (long long)((of_lock_valid_until_ns(b) - now) / NS_PER_MS));
@@ -605,17 +586,17 @@ static void restart_after_the_ttl_never_overlaps(void **state)
     assert_int_equal(acq(pa, "shared", ttl, 0, &a), OF_OK);
     assert_int_equal(test_redis_restart(&srv[2]), 0);
     test_redis_signal(&srv[1], SIGKILL);
-    int64_t killed_at = now_ns();
+    int64_t killed_at = test_now_ns();
     /* While server 1 is down, B can never get a quorum: server 0 holds A's lease. No attempt
      * finds the name held on a quorum (one holder, one server down), so when the wait ends the
      * engine answers UNAVAILABLE, not TIMEOUT. */
     int rc = acq(pb, "shared", ttl, 300, &b);
     assert_int_equal(rc, OF_ERR_UNAVAILABLE);
-    sleep_ms(ttl + 100 - (now_ns() - killed_at) / NS_PER_MS);
+    test_sleep_ms(ttl + 100 - (test_now_ns() - killed_at) / NS_PER_MS);
     assert_int_equal(test_redis_restart(&srv[1]), 0);
     rc = acq(pb, "shared", ttl, 3000, &b);
     assert_int_equal(rc, OF_OK);
-    assert_true(of_lock_valid_until_ns(a) < now_ns()); /* A's lease had ended */
+    assert_true(of_lock_valid_until_ns(a) < test_now_ns()); /* A's lease had ended */
     assert_int_equal(of_lock_release(b), OF_OK);
     assert_int_equal(of_lock_release(a), OF_ERR_NOT_OWNER);
     of_lock_provider_destroy(pa);
@@ -700,7 +681,7 @@ static void step_reaches_all_before_any_reply(step_run *r)
         for (int i = 0; i < 5; i++)
             reached += proxy_c2s(&proxies[i]) > before[i];
         if (reached < 5)
-            sleep_ms(10);
+            test_sleep_ms(10);
     }
     int done_while_held = atomic_load(&r->done);
     for (int i = 0; i < 5; i++)

@@ -16,17 +16,11 @@
 
 #include <openfault/openfault.h>
 
+#include "lock-cases.h"
 #include "log-capture.h"
 #include "redis-harness.h"
 
 static test_redis srv[3];
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
 
 static of_lock_provider *make(const char *third)
 {
@@ -62,10 +56,7 @@ static int try_once(of_lock_provider *p)
 static int group_setup(void **state)
 {
     (void)state;
-    for (int i = 0; i < 3; i++)
-        if (test_redis_start(&srv[i], NULL, NULL) != 0)
-            return -1;
-    return 0;
+    return test_redis_start_n(srv, 3);
 }
 
 static int group_teardown(void **state)
@@ -115,7 +106,7 @@ static void restarted_server_comes_back_into_the_quorum(void **state)
     assert_int_equal(test_redis_restart(&srv[1]), 0);
     int back = 0;
     for (int i = 0; i < 100 && back == 0; i++) {
-        sleep_ms(20);
+        test_sleep_ms(20);
         assert_int_equal(try_once(p), OF_OK);
         back = logcap_count(OF_LOCK_LOG_INFO, who, "back in the quorum", NULL);
     }
@@ -133,16 +124,7 @@ static void healthy_busy_loop_logs_nothing(void **state)
 {
     (void)state;
     of_lock_provider *p = make(NULL);
-    of_lock_options o;
-    of_lock_options_init(&o, sizeof o);
-    o.ttl_ms = 5000;
-    for (int i = 0; i < 200; i++) {
-        of_lock *a = NULL, *b = NULL;
-        assert_int_equal(of_lock_acquire(p, "hot", 3, &o, &a), OF_OK);
-        assert_int_equal(of_lock_acquire(p, "hot", 3, &o, &b), OF_ERR_BUSY);
-        assert_int_equal(of_lock_extend(a, 5000), OF_OK);
-        assert_int_equal(of_lock_release(a), OF_OK);
-    }
+    test_lock_busy_rounds(p, "hot", 200);
     int n = logcap_count(OF_LOCK_LOG_INFO, NULL, NULL, NULL);
     if (n != 0)
         logcap_dump();

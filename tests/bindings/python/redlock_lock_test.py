@@ -2,34 +2,24 @@
 
 Registered by meson in every build (suites 'ffi' and 'redis'); run as a script, it exits 77
 (meson's "skipped") when the library was built without hiredis or no redis-server is found
-($REDIS_SERVER, else `redis-server` on PATH). The servers are redis_lock_test's (stopped by
-PID); each server holds a Redlock lock under the single-server provider's keys (docs/redlock.md).
+($REDIS_SERVER, else `redis-server` on PATH). The servers are server_harness.RedisServer
+(stopped by PID); each server holds a Redlock lock under the single-server provider's keys (docs/redlock.md).
 """
 import os
 import shutil
 import sys
-import threading
 import time
 import unittest
 
 import openfault
+from lock_case_helpers import (assert_secret_hidden, check_auto_renew_reports_loss,
+                               check_busy_and_fences_increase,
+                               check_timeout_then_woken_by_release, check_unavailable_not_early)
+from server_harness import (Resp, free_port, lock_key, run_unless_skipped,
+                            start_redis_servers as start_servers)
 
 if not os.environ.get("REDIS_SERVER") and shutil.which("redis-server"):
     os.environ["REDIS_SERVER"] = shutil.which("redis-server")
-
-from redis_lock_test import RedisServer, Resp, free_port, lock_key  # noqa: E402
-
-
-def start_servers(n=3):
-    servers = []
-    try:
-        for _ in range(n):
-            servers.append(RedisServer())
-    except BaseException:
-        for s in servers:
-            s.stop()
-        raise
-    return servers
 
 
 class RedlockLockTest(unittest.TestCase):
@@ -74,36 +64,13 @@ class RedlockLockTest(unittest.TestCase):
         self.assertEqual(repr(self.q), "<openfault.RedlockProvider 3 servers>")
 
     def test_redlock_acquire_release_busy_and_fences_increase(self):
-        fences = []
-        for i in range(6):
-            prov, other = (self.p, self.q) if i % 2 else (self.q, self.p)
-            with prov.lock("job", ttl=5, wait=0) as lk:
-                self.assert_quorum("job", lk)
-                fences.append(lk.fence)
-                with self.assertRaises(openfault.BusyError):
-                    other.acquire("job", wait=0)
-                self.assertFalse(other.lock("job", blocking=False).acquire())
-                self.assertTrue(other.lock("job").locked())
-            self.assert_quorum("job", None)
-        self.assertTrue(all(a < b for a, b in zip(fences, fences[1:])), fences)
+        check_busy_and_fences_increase(
+            self, self.p, self.q, "job", self.assert_quorum,
+            lambda name: self.assert_quorum(name, None),
+            while_held=lambda other: self.assertTrue(other.lock("job").locked()))
 
     def test_redlock_timeout(self):
-        held = self.p.acquire("t", ttl=30)
-        start = time.monotonic()
-        with self.assertRaises(openfault.TimeoutError):
-            self.q.acquire("t", wait=0.3)
-        elapsed = time.monotonic() - start
-        self.assertGreaterEqual(elapsed, 0.3)  # not before its deadline
-        self.assertLess(elapsed, 15)           # and no hang
-        first = held.fence
-        releaser = threading.Timer(0.2, held.release)
-        releaser.start()
-        try:
-            lk = self.q.acquire("t", ttl=5, wait=20)
-        finally:
-            releaser.join(10)
-        self.assertGreater(lk.fence, first)
-        lk.release()
+        check_timeout_then_woken_by_release(self, self.p, self.q, "t")
 
     def test_redlock_extend(self):
         lk = self.p.acquire("ext", ttl=2)
@@ -145,21 +112,11 @@ class RedlockLockTest(unittest.TestCase):
         other.release()
 
     def test_redlock_auto_renew_reports_loss_of_the_quorum(self):
-        lost = threading.Event()
-        seen = []
-
-        def on_lost(lock, err):
-            seen.append(type(err).__name__ if err is not None else None)
-            lost.set()
-        lk = self.p.acquire("renew", ttl=1, auto_renew=True, on_lost=on_lost)
-        for r in self.resp[:2]:  # another owner on 2 of 3: our quorum is gone
-            self.assertEqual(r("SET", lock_key("renew"), "someone-else"), "OK")
+        def take_away(name):
+            for r in self.resp[:2]:  # another owner on 2 of 3: our quorum is gone
+                self.assertEqual(r("SET", lock_key(name), "someone-else"), "OK")
         try:
-            self.assertTrue(lost.wait(20), "the renewal never noticed the lost quorum")
-            self.assertTrue(lk.lost)
-            self.assertTrue(seen and seen[0] in ("NotOwnerError", "LostError"), seen)
-            with self.assertRaises(openfault.LockNotOwnedError):
-                lk.release()
+            check_auto_renew_reports_loss(self, self.p, "renew", 1, take_away, "lost quorum")
         finally:
             for r in self.resp:
                 r("DEL", lock_key("renew"))
@@ -174,8 +131,7 @@ class RedlockLockTest(unittest.TestCase):
             # These servers have no password: AUTH is answered with an error reply.
             with self.assertRaises((openfault.AuthError, openfault.ProtocolError)) as cm:
                 p.acquire("auth", wait=0)
-        for text in [str(cm.exception), repr(cm.exception), cm.exception.detail] + lines:
-            self.assertNotIn(secret, text)
+        assert_secret_hidden(self, secret, cm.exception, lines)
 
 
 class RedlockQuorumTest(unittest.TestCase):
@@ -219,14 +175,9 @@ class RedlockQuorumTest(unittest.TestCase):
         self.servers[1].stop()
         for prov in (self.p, openfault.RedlockProvider(self.urls, connect_timeout=0.2)):
             with prov:
-                with self.assertRaises(openfault.UnavailableError) as cm:
-                    prov.acquire("q", wait=0)
-                self.assertNotEqual(cm.exception.detail, "")
-                start = time.monotonic()
-                with self.assertRaises((openfault.UnavailableError, openfault.TimeoutError)):
-                    prov.acquire("q", wait=0.3)
-                self.assertGreaterEqual(time.monotonic() - start, 0.3)
-                self.assertLess(time.monotonic() - start, 15)
+                exc, elapsed = check_unavailable_not_early(self, prov, "q")
+                self.assertNotEqual(exc.detail, "")
+                self.assertLess(elapsed, 15)
 
     def test_redlock_dead_servers_only(self):
         urls = ["redis://127.0.0.1:%d" % free_port() for _ in range(3)]
@@ -237,13 +188,12 @@ class RedlockQuorumTest(unittest.TestCase):
 
 def main():
     if not openfault.redlock_available():
-        print("SKIP: libopenfault was built without hiredis (no Redlock provider)")
-        return 77
-    if not os.environ.get("REDIS_SERVER"):
-        print("SKIP: no redis-server ($REDIS_SERVER unset and no redis-server on PATH)")
-        return 77
-    prog = unittest.main(module=__name__, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
+        skip = "libopenfault was built without hiredis (no Redlock provider)"
+    elif not os.environ.get("REDIS_SERVER"):
+        skip = "no redis-server ($REDIS_SERVER unset and no redis-server on PATH)"
+    else:
+        skip = None
+    return run_unless_skipped(__name__, skip)
 
 
 if __name__ == "__main__":

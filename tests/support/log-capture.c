@@ -1,27 +1,12 @@
-/* A log hook for tests: keeps every line a provider delivers (level and text) so a test can ask
- * what was logged. Header-only; one capture per test process. */
-#ifndef OPENFAULT_TESTS_LOG_CAPTURE_H
-#define OPENFAULT_TESTS_LOG_CAPTURE_H
+/* The log capture for tests (see log-capture.h). */
+#include "log-capture.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <openfault/lock.h>
+logcap logcap_g = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}, {{0}}};
 
-#define LOGCAP_MAX 512
-
-typedef struct logcap {
-    pthread_mutex_t mu;
-    int n;        /* lines kept */
-    int overflow; /* lines past LOGCAP_MAX */
-    int level[LOGCAP_MAX];
-    char line[LOGCAP_MAX][600];
-} logcap;
-
-static logcap logcap_g = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}, {{0}}};
-
-static void logcap_hook(void *ctx, int level, const char *msg)
+void logcap_hook(void *ctx, int level, const char *msg)
 {
     logcap *c = ctx;
     pthread_mutex_lock(&c->mu);
@@ -35,7 +20,7 @@ static void logcap_hook(void *ctx, int level, const char *msg)
     pthread_mutex_unlock(&c->mu);
 }
 
-static void logcap_clear(void)
+void logcap_clear(void)
 {
     pthread_mutex_lock(&logcap_g.mu);
     logcap_g.n = 0;
@@ -44,7 +29,7 @@ static void logcap_clear(void)
 }
 
 /* Route @p p's lines, every level up to DEBUG, into the capture. 0 on success. */
-static int logcap_attach(of_lock_provider *p)
+int logcap_attach(of_lock_provider *p)
 {
     of_lock_provider_config cfg;
     if (of_lock_provider_config_init(&cfg, sizeof cfg) != OF_OK)
@@ -56,7 +41,7 @@ static int logcap_attach(of_lock_provider *p)
 }
 
 /* Lines at @p max_level or more severe (smaller number) containing every non-NULL needle. */
-static int logcap_count(int max_level, const char *a, const char *b, const char *c)
+int logcap_count(int max_level, const char *a, const char *b, const char *c)
 {
     int k = 0;
     pthread_mutex_lock(&logcap_g.mu);
@@ -70,12 +55,10 @@ static int logcap_count(int max_level, const char *a, const char *b, const char 
     return k;
 }
 
-static void logcap_dump(void)
+void logcap_dump(void)
 {
     pthread_mutex_lock(&logcap_g.mu);
     for (int i = 0; i < logcap_g.n; i++)
         fprintf(stderr, "# log[%d] level %d: %s\n", i, logcap_g.level[i], logcap_g.line[i]);
     pthread_mutex_unlock(&logcap_g.mu);
 }
-
-#endif
