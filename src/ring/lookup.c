@@ -1,5 +1,6 @@
 /* Lookups (one owner, a preference list, bounded load) and inspection of the current snapshot. */
 #include "ring/ring_internal.h"
+#include "ring/ring_metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -393,15 +394,6 @@ OF_API int of_ring_foreach(const of_ring *ring, of_ring_node_fn fn, void *ctx)
     return rc;
 }
 
-/* Arc of point i of @p points (@p P of them): (points[i-1], points[i]], the first point's arc
- * wrapping from the last. */
-static inline uint64_t arc_len(const snap *s, const uint64_t *points, size_t P, size_t i)
-{
-    uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
-    uint64_t prev = i ? points[i - 1] : points[P - 1];
-    return (points[i] - prev) & mask;
-}
-
 OF_API int of_ring_ownership(const of_ring *ring, const void *id, size_t id_len,
                              double *out_share)
 {
@@ -413,39 +405,10 @@ OF_API int of_ring_ownership(const of_ring *ring, const void *id, size_t id_len,
     read_guard g;
     const snap *s = read_begin(ring, &g);
     long idx = ofi_snap_find_node(s, id, id_len);
-    const uint64_t *points;
-    const uint32_t *owners;
-    void *to_free;
-    if (idx < 0) {
+    if (idx < 0)
         rc = ofi_fail(OF_ERR_NOT_FOUND, "no such node");
-    } else if (s->node_count == 1) {
-        *out_share = 1.0;
-    } else if ((rc = ofi_snap_full_points(s, &points, &owners, &to_free)) == OF_OK) {
-        /* Exact sum as a 2-word integer: the whole space is 2^hash_bits, so the sum of one
-         * node's arcs fits in hash_bits + 1 bits. The second of equal points has an empty arc. */
-        uint64_t lo = 0, hi = 0;
-        size_t P = s->point_count;
-        for (size_t i = 0; i < P; i++) {
-            if (owners[i] != (uint32_t)idx)
-                continue;
-            uint64_t a = arc_len(s, points, P, i);
-            if (a == 0 && P == 1)
-                continue;
-            lo += a;
-            hi += lo < a;
-        }
-        /* All points equal (or one point) with several nodes: the first owner gets the space. */
-        bool degenerate = points[0] == points[P - 1];
-        if (degenerate)
-            *out_share = owners[0] == (uint32_t)idx ? 1.0 : 0.0;
-        else if (s->hash_bits == 64)
-            *out_share = ((double)hi + ldexp((double)lo, -64));
-        else
-            *out_share = ldexp((double)lo, -32);
-        if (*out_share > 1.0)
-            *out_share = 1.0;
-        free(to_free);
-    }
+    else
+        rc = ofi_ring_exact_share(s, (uint32_t)idx, out_share);
     read_end(&g);
     return rc;
 }

@@ -61,19 +61,9 @@ static double arc_share(const snap *s, arc a)
  * hashing and sorting of every point that exact values would need (ofi_snap_full_points). */
 typedef struct point_cursor {
     const snap *s;
-    size_t bucket; /* compact: the bucket of the last point read */
+    const uint64_t *full; /* the points in full (ofi_snap_full_points), or NULL: kept bits */
+    size_t bucket;        /* compact, kept bits: the bucket of the last point read */
 } point_cursor;
-
-/* Value of point @p i, for ascending i (the cursor only moves forward through the buckets). */
-static uint64_t next_value(point_cursor *c, size_t i)
-{
-    const snap *s = c->s;
-    if (!s->compact)
-        return s->points[i];
-    while (s->cbucket[c->bucket + 1] <= i)
-        c->bucket++;
-    return snap_cvalue(s, c->bucket, i);
-}
 
 /* Value of point @p i in any order: its bucket by binary search over the bucket starts. */
 static uint64_t value_at(const snap *s, size_t i)
@@ -91,6 +81,25 @@ static uint64_t value_at(const snap *s, size_t i)
     return snap_cvalue(s, lo, i);
 }
 
+/* Value of point @p i, for ascending i (the cursor only moves forward through the buckets). */
+static uint64_t next_value(point_cursor *c, size_t i)
+{
+    const snap *s = c->s;
+    if (c->full)
+        return c->full[i];
+    if (!s->compact)
+        return s->points[i];
+    while (s->cbucket[c->bucket + 1] <= i)
+        c->bucket++;
+    return snap_cvalue(s, c->bucket, i);
+}
+
+/* Value of point @p i in any order. */
+static uint64_t cursor_value_at(const point_cursor *c, size_t i)
+{
+    return c->full ? c->full[i] : value_at(c->s, i);
+}
+
 /* Compact layout: index of the first point whose kept bits are >= @p h's. A lookup resolves an
  * equal suffix by rehashing the owners' points (ofi_snap_ctie); a node's own points always tie
  * with themselves, and the kept bits are all that arc lengths use here anyway. */
@@ -106,9 +115,16 @@ static size_t kept_lower_bound(const snap *s, uint64_t h)
 
 /* True when all of @p s's hash space belongs to one point's owner: one node, or every point equal
  * (callers then read no arc lengths). */
+static bool one_owner_of(const point_cursor *c)
+{
+    const snap *s = c->s;
+    return s->node_count == 1 || cursor_value_at(c, 0) == cursor_value_at(c, s->point_count - 1);
+}
+
 static bool one_owner(const snap *s)
 {
-    return s->node_count == 1 || value_at(s, 0) == value_at(s, s->point_count - 1);
+    point_cursor c = {s, NULL, 0};
+    return one_owner_of(&c);
 }
 
 /* The hash space each node of @p s owns (pins not counted), as of_ring_ownership() computes it
@@ -126,7 +142,7 @@ static void node_arcs(const snap *s, arc *sums)
     }
     uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
     uint64_t prev = value_at(s, P - 1);
-    point_cursor c = {s, 0};
+    point_cursor c = {s, NULL, 0};
     for (size_t i = 0; i < P; i++) {
         uint64_t v = next_value(&c, i);
         arc_add(&sums[snap_owner_at(s, i)], (v - prev) & mask);
@@ -134,16 +150,17 @@ static void node_arcs(const snap *s, arc *sums)
     }
 }
 
-/* The hash space node @p idx of @p s owns: node_arcs() for one node. */
-static arc one_node_arc(const snap *s, uint32_t idx)
+/* The hash space node @p idx of @p s owns: node_arcs() for one node, from the kept bits or from
+ * the points in full (@p full, or NULL). */
+static arc node_arc_scan(const snap *s, uint32_t idx, const uint64_t *full)
 {
     size_t P = s->point_count;
-    if (one_owner(s))
+    point_cursor c = {s, full, 0};
+    if (one_owner_of(&c))
         return (s->node_count == 1 || snap_owner_at(s, 0) == idx) ? whole_space(s) : (arc){0, 0};
     uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
     arc a = {0, 0};
-    uint64_t prev = value_at(s, P - 1);
-    point_cursor c = {s, 0};
+    uint64_t prev = cursor_value_at(&c, P - 1);
     for (size_t i = 0; i < P; i++) {
         uint64_t v = next_value(&c, i);
         if (snap_owner_at(s, i) == idx)
@@ -159,7 +176,7 @@ static int u64_cmp(const void *pa, const void *pb)
     return a < b ? -1 : a > b;
 }
 
-/* one_node_arc() from the node's own points: each is found through the bucket index, so the cost
+/* node_arc_scan() from the node's own points: each is found through the bucket index, so the cost
  * follows the node's points, not the ring's (a 1024-point node in a 10^6-point ring: about a
  * thousandth of the scan). Falls back to the scan when the node holds a large part of the ring or
  * its points cannot be allocated. */
@@ -169,7 +186,7 @@ static arc node_arc(const snap *s, uint32_t idx)
     size_t P = s->point_count, k = nd->point_count;
     uint64_t *pts;
     if (one_owner(s) || k > P / 16 || !(pts = malloc(k * sizeof *pts)))
-        return one_node_arc(s, idx);
+        return node_arc_scan(s, idx, NULL);
     s->algo->points(s, nd, pts);
     qsort(pts, k, sizeof *pts, u64_cmp);
     uint64_t mask = s->hash_bits == 64 ? UINT64_MAX : (((uint64_t)1 << s->hash_bits) - 1);
@@ -192,6 +209,25 @@ static arc node_arc(const snap *s, uint32_t idx)
     }
     free(pts);
     return a;
+}
+
+/* of_ring_ownership(): node @p idx's share, exact (from ofi_snap_full_points; the arcs sum in two
+ * words, the whole space being 2^hash_bits). */
+int ofi_ring_exact_share(const snap *s, uint32_t idx, double *out_share)
+{
+    const uint64_t *points;
+    const uint32_t *owners;
+    void *to_free;
+    if (s->node_count == 1) {
+        *out_share = 1.0;
+        return OF_OK;
+    }
+    int rc = ofi_snap_full_points(s, &points, &owners, &to_free);
+    if (rc != OF_OK)
+        return rc;
+    *out_share = arc_share(s, node_arc_scan(s, idx, points));
+    free(to_free);
+    return OF_OK;
 }
 
 static arc *alloc_arcs(const snap *s)

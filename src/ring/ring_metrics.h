@@ -23,4 +23,8 @@ typedef struct ring_change {
  * OF_OK, or OF_ERR_NOMEM (the caller then drops @p s and the ring stays as it was). */
 int ofi_ring_note_change(const snap *old, snap *s, const ring_change *c);
 
+/* Node @p idx's exact share of the hash space (pins not counted), for of_ring_ownership(): the
+ * same arc walk as the metrics, over the points in full. OF_OK or OF_ERR_NOMEM. */
+int ofi_ring_exact_share(const snap *s, uint32_t idx, double *out_share);
+
 #endif

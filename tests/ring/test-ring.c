@@ -1159,6 +1159,59 @@ static void ring_ownership_exact_shares(void **state)
     of_ring_destroy(r);
 }
 
+/* of_ring_ownership is exact: against each node's arcs summed in full from the documented point
+ * hashes (docs/ring.md), as 128-bit integers. The compact layout keeps only some bits of each
+ * point; shares from those would be off by about 1e-9 here. */
+typedef struct ref_point {
+    uint64_t v;
+    unsigned node;
+} ref_point;
+
+static int ref_point_cmp(const void *pa, const void *pb)
+{
+    const ref_point *a = pa, *b = pb;
+    if (a->v != b->v)
+        return a->v < b->v ? -1 : 1;
+    return (a->node > b->node) - (a->node < b->node); /* equal ids' order: node-0 < node-1 ... */
+}
+
+static void ring_ownership_is_exact(void **state)
+{
+    (void)state;
+    enum { NODES = 5, VN = 256 };
+    of_ring *r = new_ring(VN, 3);
+    add_nodes(r, 0, NODES);
+    static ref_point pts[NODES * VN];
+    size_t P = 0;
+    for (unsigned n = 0; n < NODES; n++) {
+        uint8_t buf[40];
+        int len = snprintf((char *)buf, 32, "node-%u", n);
+        for (uint32_t i = 0; i < VN; i++) {
+            buf[len] = (uint8_t)i;
+            buf[len + 1] = (uint8_t)(i >> 8);
+            buf[len + 2] = (uint8_t)(i >> 16);
+            buf[len + 3] = (uint8_t)(i >> 24);
+            pts[P++] = (ref_point){XXH3_64bits_withSeed(buf, (size_t)len + 4, 3), n};
+        }
+    }
+    qsort(pts, P, sizeof pts[0], ref_point_cmp);
+    uint64_t hi[NODES] = {0}, lo[NODES] = {0};
+    for (size_t i = 0; i < P; i++) {
+        uint64_t a = pts[i].v - (i ? pts[i - 1].v : pts[P - 1].v); /* the first wraps */
+        lo[pts[i].node] += a;
+        hi[pts[i].node] += lo[pts[i].node] < a;
+    }
+    for (unsigned n = 0; n < NODES; n++) {
+        char id[32];
+        node_name(id, sizeof id, n);
+        double share = -1;
+        assert_int_equal(of_ring_ownership(r, id, strlen(id), &share), OF_OK);
+        double want = (double)hi[n] + ldexp((double)lo[n], -64);
+        assert_true(fabs(share - want) <= 1e-15);
+    }
+    of_ring_destroy(r);
+}
+
 static void ring_fingerprint_excludes_tags(void **state)
 {
     (void)state;
@@ -1679,6 +1732,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(ring_bounded_load),
         cmocka_unit_test(ring_foreach_contains_count),
         cmocka_unit_test(ring_ownership_exact_shares),
+        cmocka_unit_test(ring_ownership_is_exact),
         cmocka_unit_test(ring_fingerprint_excludes_tags),
         cmocka_unit_test(ring_diff_matches_lookups),
         cmocka_unit_test(ring_view_and_batch_lookups_equal_lookup),
