@@ -1184,7 +1184,7 @@ static void ring_ownership_is_exact(void **state)
     static ref_point pts[NODES * VN];
     size_t P = 0;
     for (unsigned n = 0; n < NODES; n++) {
-        uint8_t buf[40];
+        uint8_t buf[256]; /* room past the id: gcc -O3 cannot bound the hash's reads */
         int len = snprintf((char *)buf, 32, "node-%u", n);
         for (uint32_t i = 0; i < VN; i++) {
             buf[len] = (uint8_t)i;
