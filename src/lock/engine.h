@@ -3,6 +3,9 @@
 #ifndef OPENFAULT_SRC_LOCK_ENGINE_H
 #define OPENFAULT_SRC_LOCK_ENGINE_H
 
+#include <stdint.h>
+#include <string.h>
+
 #include <openfault/lock.h>
 
 /* The `self` a provider was created with, whatever its implementation. */
@@ -12,9 +15,22 @@ void *ofi_lock_provider_self(const of_lock_provider *provider);
 size_t ofi_lock_provider_cleanup_pending(of_lock_provider *provider);
 
 /* For an in-process provider whose tokens never leave this process and are only compared for
- * equality (the local provider): from now on the engine passes it a cheap id, unique among this
- * provider's acquisitions, in place of the 128-bit token, and derives the unguessable token from
- * the same generator index only when of_lock_token_get() asks. Call before the first acquire. */
-void ofi_lock_provider_use_private_tokens(of_lock_provider *provider);
+ * equality (the local provider): from now on the engine passes it a cheap token in place of the
+ * 128-bit one, and derives the unguessable token from the same generator index only when
+ * of_lock_token_get() asks. Call before the first acquire. The cheap token is, in its bytes
+ * 0..7, an id unique among this provider's acquisitions and, in its bytes 8..15 (native byte
+ * order, ofi_lock_private_token_hash()), ofi_hash64(name, @p name_seed) of the name it was made
+ * for: the provider's own table hash, computed once per acquisition by the engine instead of
+ * once per provider step. Every token the engine passes to such a provider (acquire, release,
+ * extend, cleanups, destroy) is one it made this way for that name. */
+void ofi_lock_provider_use_private_tokens(of_lock_provider *provider, uint64_t name_seed);
+
+/* The name hash carried by a private token (see above). */
+static inline uint64_t ofi_lock_private_token_hash(const of_lock_token *token)
+{
+    uint64_t h;
+    memcpy(&h, token->bytes + 8, sizeof h);
+    return h;
+}
 
 #endif

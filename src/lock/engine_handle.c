@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/hash.h"
+
 /* Bound on recycled handles per stripe (each is ~250 bytes, plus a name buffer for long names). */
 #define HANDLE_FREE_MAX 64
 
@@ -99,13 +101,15 @@ static void derive_token(const of_lock_provider *p, uint64_t id, of_lock_token *
     memcpy(out->bytes, mac, sizeof mac);
 }
 
-/* The token the provider sees: with private tokens the id itself (unique within the
- * provider, never leaves the process, so it need not be unguessable), else the derived one. */
+/* The token the provider sees: with private tokens the id (unique within the provider, never
+ * leaves the process, so it need not be unguessable) and the provider's hash of the name (see
+ * lock/engine.h), else the derived one. Called once the name is in the handle. */
 static void set_token(of_lock_provider *p, of_lock *h)
 {
     if (p->private_tokens) {
         store_be64(h->token.bytes, h->tok_id);
-        memset(h->token.bytes + 8, 0, 8);
+        uint64_t nh = ofi_hash64(h->name, h->name_len, p->private_seed);
+        memcpy(h->token.bytes + 8, &nh, sizeof nh);
     } else {
         derive_token(p, h->tok_id, &h->token);
     }

@@ -16,6 +16,11 @@
  * neither lock, so the woken thread never runs into a lock its waker holds (on one CPU each such
  * collision cost a round of context switches per hand-off).
  *
+ * Tokens are the engine's private ones (lock/engine.h): besides an id unique to the acquisition
+ * each carries ofi_hash64(name, seed) under this provider's seed, so the steps that get a token
+ * (try_acquire, release, extend) do not hash the name again; only the engine calls them, always
+ * with a token it made for that name. wait_release and the test hook hash the name themselves.
+ *
  * Fencing tokens come from a per-shard counter: a name always maps to the same shard, so its
  * fences strictly increase across owners even after its entry was recycled. */
 #include "lock/providers/local.h"
@@ -250,7 +255,7 @@ static int local_try_acquire(void *self, const void *name, size_t name_len,
                              int64_t *out_valid_until_ns, uint32_t *out_retry_after_ms)
 {
     local_provider *l = self;
-    uint64_t h = ofi_hash64(name, name_len, l->seed);
+    uint64_t h = ofi_lock_private_token_hash(token); /* = ofi_hash64(name, l->seed) */
     shard *s = shard_of(l, h);
     ofi_spin_lock(&s->mu);
     entry *e = find(s, h, name, name_len, NULL);
@@ -281,7 +286,7 @@ static int local_release(void *self, const void *name, size_t name_len, const of
                          int64_t deadline_ns)
 {
     local_provider *l = self;
-    uint64_t h = ofi_hash64(name, name_len, l->seed);
+    uint64_t h = ofi_lock_private_token_hash(token); /* = ofi_hash64(name, l->seed) */
     shard *s = shard_of(l, h);
     ofi_spin_lock(&s->mu);
     entry **link;
@@ -304,7 +309,7 @@ static int local_extend(void *self, const void *name, size_t name_len, const of_
                         int64_t *out_valid_until_ns)
 {
     local_provider *l = self;
-    uint64_t h = ofi_hash64(name, name_len, l->seed);
+    uint64_t h = ofi_lock_private_token_hash(token); /* = ofi_hash64(name, l->seed) */
     shard *s = shard_of(l, h);
     ofi_spin_lock(&s->mu);
     entry **link;
@@ -441,7 +446,7 @@ OF_API int of_lock_local_create(of_lock_provider **out_provider)
     }
     /* Tokens stay in this process and are only compared for equality: the engine's cheap ids
      * will do, and of_lock_token_get() still derives the unguessable token. */
-    ofi_lock_provider_use_private_tokens(p);
+    ofi_lock_provider_use_private_tokens(p, l->seed);
     *out_provider = p;
     return OF_OK;
 }
