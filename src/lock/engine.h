@@ -25,6 +25,19 @@ size_t ofi_lock_provider_cleanup_pending(of_lock_provider *provider);
  * extend, cleanups, destroy) is one it made this way for that name. */
 void ofi_lock_provider_use_private_tokens(of_lock_provider *provider, uint64_t name_seed);
 
+/* While of_lock_release() calls its provider's release step, on that thread: the coarse
+ * monotonic time (ofi_now_coarse_ns()) it read at its start, for the hold time and the step's
+ * deadline; 0 at any other time (other callers of the release step: cleanups, hand-backs,
+ * destroy). An in-process provider may judge the lease's expiry by it instead of reading the
+ * clock again: the caller's critical section ended before this instant, so a lease that had not
+ * ended by then covered all of it (and a takeover after it replaces the token, which the release
+ * then sees). Initial-exec TLS like the engine's stripe index: no __tls_get_addr call. */
+#if defined(__GNUC__)
+extern _Thread_local int64_t ofi_lock_release_now __attribute__((tls_model("initial-exec")));
+#else
+extern _Thread_local int64_t ofi_lock_release_now;
+#endif
+
 /* The name hash carried by a private token (see above). */
 static inline uint64_t ofi_lock_private_token_hash(const of_lock_token *token)
 {

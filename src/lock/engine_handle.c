@@ -18,6 +18,12 @@ const int64_t ofi_lock_hist_bounds_ns[OFI_LOCK_HIST_FINITE] = {
     60 * OFI_NS_PER_SEC, 300 * OFI_NS_PER_SEC,
 };
 
+#if defined(__GNUC__)
+_Thread_local int64_t ofi_lock_release_now __attribute__((tls_model("initial-exec")));
+#else
+_Thread_local int64_t ofi_lock_release_now;
+#endif
+
 static _Atomic unsigned next_stripe;
 /* index + 1; 0: not assigned yet. Initial-exec: read at a fixed offset from the thread pointer
  * instead of through __tls_get_addr (a call per lookup in a shared library); 4 bytes fit the
@@ -257,7 +263,9 @@ OF_API int of_lock_release(of_lock *h)
     }
     int was_lost = atomic_load_explicit(&h->lost, memory_order_acquire);
     int64_t t = ofi_now_coarse_ns();
+    ofi_lock_release_now = t; /* the provider may reuse the reading (lock/engine.h) */
     int rc = p->ops.release(p->self, h->name, h->name_len, &h->token, t + ofi_lock_step_ns(p));
+    ofi_lock_release_now = 0;
     /* Only OK (deleted) and NOT_OWNER (not ours) are final. Any other answer leaves the lease
      * possibly in place: UNKNOWN (sent, no reply), UNAVAILABLE or AUTH (refused before it ran),
      * PROTOCOL (an answer we cannot read), NOMEM... The cleanup keeps trying to delete it until

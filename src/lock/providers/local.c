@@ -89,11 +89,25 @@ static inline shard *shard_of(local_provider *l, uint64_t h)
     return &l->shards[h >> (64 - SHARD_BITS)];
 }
 
-/* Short names (the common case) are compared inline: a libc call costs more than the bytes. */
+static inline uint64_t load64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Short names (the common case) are compared inline: a libc call costs more than the bytes.
+ * 8..32 bytes as up to four 8-byte words, the last one overlapping the one before it. */
 static inline int same_name(const char *a, const char *b, size_t len)
 {
-    if (len > 16)
+    if (len > 32)
         return memcmp(a, b, len) == 0;
+    if (len >= 8) {
+        uint64_t diff = load64(a + len - 8) ^ load64(b + len - 8);
+        for (size_t i = 0; i + 8 < len; i += 8)
+            diff |= load64(a + i) ^ load64(b + i);
+        return diff == 0;
+    }
     unsigned char diff = 0;
     for (size_t i = 0; i < len; i++)
         diff |= (unsigned char)(a[i] ^ b[i]);
@@ -296,8 +310,13 @@ static int local_release(void *self, const void *name, size_t name_len, const of
         return OF_ERR_NOT_OWNER;
     }
     /* An expired lease is no longer ours (as on a backend whose key expired), but nobody took it:
-     * clear it either way, and answer as a backend would. */
-    int expired = ofi_now_coarse_ns() >= e->expires;
+     * clear it either way, and answer as a backend would. From of_lock_release() the engine's
+     * own coarse reading at the call's start serves (see ofi_lock_release_now): one clock read
+     * per release instead of two. */
+    int64_t now = ofi_lock_release_now;
+    if (!now)
+        now = ofi_now_coarse_ns();
+    int expired = now >= e->expires;
     entry_clear(s, e, link);
     ofi_spin_unlock(&s->mu);
     return expired ? OF_ERR_NOT_OWNER : OF_OK;
