@@ -38,6 +38,24 @@ extern _Thread_local int64_t ofi_lock_release_now __attribute__((tls_model("init
 extern _Thread_local int64_t ofi_lock_release_now;
 #endif
 
+/* Copy a name of @p len bytes (short ones, the common case, as 8-byte words with an overlapping
+ * last word, no libc call: the call cost more than the bytes on the acquire path). */
+static inline void ofi_lock_copy_name(char *dst, const void *src, size_t len)
+{
+    const char *s = src;
+    if (len > 64 || len < 8) {
+        memcpy(dst, s, len);
+        return;
+    }
+    uint64_t w;
+    for (size_t i = 0; i + 8 < len; i += 8) {
+        memcpy(&w, s + i, sizeof w);
+        memcpy(dst + i, &w, sizeof w);
+    }
+    memcpy(&w, s + len - 8, sizeof w);
+    memcpy(dst + len - 8, &w, sizeof w);
+}
+
 /* The name hash carried by a private token (see above). */
 static inline uint64_t ofi_lock_private_token_hash(const of_lock_token *token)
 {

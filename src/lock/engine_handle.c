@@ -166,7 +166,7 @@ of_lock *ofi_lock_handle_get(of_lock_provider *p, const void *name, size_t name_
         }
         h->name = h->heap;
     }
-    memcpy(h->name, name, name_len);
+    ofi_lock_copy_name(h->name, name, name_len);
     h->name[name_len] = '\0';
     h->name_len = name_len;
     h->p = p;
