@@ -72,6 +72,21 @@ static double bench_mutex_pairs(long n, pthread_mutex_t *m)
     return (now_ns() - t0) / (double)n;
 }
 
+/* One clock read of @p id, the unit of the lock pair's floor: an acquire reads the coarse clock
+ * twice (send time, late-grant check) and a release once. */
+static double bench_clock_reads(long n, clockid_t id)
+{
+    struct timespec ts;
+    long acc = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        clock_gettime(id, &ts);
+        acc += ts.tv_nsec;
+    }
+    sink += acc;
+    return (now_ns() - t0) / (double)n;
+}
+
 typedef struct worker {
     int use_lock;
     int index; /* which name / mutex */
@@ -211,6 +226,15 @@ int main(int argc, char **argv)
            1e3 / mutex_ns[rounds / 2]);
     printf("ratio (lock pairs/s / mutex pairs/s): %.3fx   target >= 0.25x: %s\n", med,
            med >= 0.25 ? "met" : "MISSED");
+#ifdef CLOCK_MONOTONIC_COARSE
+    {
+        double mx = bench_mutex_pairs(pairs, &mutexes[0]);
+        double coarse = bench_clock_reads(pairs, CLOCK_MONOTONIC_COARSE);
+        double fine = bench_clock_reads(pairs, CLOCK_MONOTONIC);
+        printf("clock reads: coarse %.1f ns (%.2f mutex pairs; 3 per lock pair), fine %.1f ns "
+               "(%.2f mutex pairs)\n", coarse, coarse / mx, fine, fine / mx);
+    }
+#endif
 
     double lc = two_threads(1, 1, ms), mc = two_threads(0, 1, ms);
     printf("2 threads, one name:  lock %10.0f acq/s   mutex %10.0f acq/s   ratio %.3fx\n", lc,
