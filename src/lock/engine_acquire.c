@@ -242,52 +242,59 @@ static int fail_deadline(const of_lock_options *opts, int rc, int reached, unsig
                     "attempts); last: %s", wait_ms, tries, cause[0] ? cause : "no detail");
 }
 
-OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_len,
-                           const of_lock_options *opts, of_lock **out_lock)
+/* The one attempt of an acquire with wait 0. Returns its outcome (with the detail set). */
+static int acquire_once(of_lock_provider *p, of_lock *h, uint32_t ttl_ms)
 {
-    if (!p || !name || !out_lock)
-        return ofi_fail(OF_ERR_INVALID, "of_lock_acquire: %s is NULL",
-                        !p ? "provider" : !name ? "name" : "out_lock");
-    if (name_len == 0 || name_len > OF_NAME_MAX)
-        return ofi_fail(OF_ERR_INVALID, "lock name length %zu outside 1..%d", name_len, OF_NAME_MAX);
-    of_lock_options full;
-    int rc = check_options(opts ? opts : &default_options, &full, &opts);
-    if (rc != OF_OK)
-        return rc;
-    if ((opts->flags & OF_LOCK_AUTO_RENEW) && !p->ops.extend)
-        return ofi_fail(OF_ERR_NOT_SUPPORTED, "provider '%s' cannot extend, so cannot auto-renew",
-                        p->ops.name);
-
-    of_lock *h = ofi_lock_handle_get(p, name, name_len);
-    if (!h)
-        return ofi_fail_plain(OF_ERR_NOMEM);
-    h->ttl_ms = opts->ttl_ms;
-    h->flags = opts->flags;
-    h->on_lost = opts->on_lost;
-    h->on_lost_ctx = opts->on_lost_ctx;
-
-    const int64_t ttl_ns = (int64_t)opts->ttl_ms * OFI_NS_PER_MS;
-    const int waits = opts->wait_ms != 0;
-    int64_t start = 0, deadline = 0;
-    if (waits) {
-        /* The fine clock here: the caller's "never before the deadline" is measured on it. */
-        start = ofi_now_ns();
-        deadline = ofi_deadline_after_ms(start, opts->wait_ms);
-        OFI_LOCK_STAT_ADD(p, wait_enter, 1);
+    /* The coarse clock is never later than the real send time, so valid_until stays
+     * conservative. */
+    int64_t t_send = ofi_now_coarse_ns();
+    int64_t step = ofi_lock_step_ns(p);
+    uint64_t fence = 0;
+    int64_t vu = t_send + (int64_t)ttl_ms * OFI_NS_PER_MS;
+    uint32_t hint = 0;
+    int rc = p->ops.try_acquire(p->self, h->name, h->name_len, &h->token, ttl_ms, t_send + step,
+                                &fence, &vu, &hint);
+    if (rc == OF_OK) {
+        h->t_acquired = t_send;
+        return take_grant(p, h, fence, vu, t_send, step);
     }
-    uint64_t rng = waits ? ofi_lock_token_seed(p, &h->token) : 0;
+    if (rc == OF_ERR_UNKNOWN) {
+        ofi_lock_queue_cleanup(p, h->name, h->name_len, &h->token, 0,
+                               ofi_add_sat_ns(ofi_now_ns(), (int64_t)ttl_ms * OFI_NS_PER_MS),
+                               "acquire sent, no reply: outcome unknown");
+        return ofi_fail(OF_ERR_UNKNOWN, "provider '%s': acquire sent, no reply; cleanup queued",
+                        p->ops.name);
+    }
+    /* BUSY: with our detail; UNAVAILABLE and the rest: the provider set the detail. */
+    return rc == OF_ERR_BUSY ? fail_busy(hint) : rc;
+}
+
+/* The attempts of an acquire with a wait (@p opts->wait_ms != 0), until a grant, a final answer
+ * or the deadline; *timed_out is set when the deadline passed after some attempt reached the
+ * backend. Apart from the uncontended path so that path carries none of this loop's state. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int acquire_waiting(of_lock_provider *p, const void *name, size_t name_len,
+                           const of_lock_options *opts, of_lock *h, int *timed_out)
+{
+    const int64_t ttl_ns = (int64_t)opts->ttl_ms * OFI_NS_PER_MS;
+    /* The fine clock here: the caller's "never before the deadline" is measured on it. */
+    const int64_t start = ofi_now_ns();
+    const int64_t deadline = ofi_deadline_after_ms(start, opts->wait_ms);
+    OFI_LOCK_STAT_ADD(p, wait_enter, 1);
+    uint64_t rng = ofi_lock_token_seed(p, &h->token);
     unsigned attempt = 0; /* backoff exponent */
     unsigned wakes = 0;
     unsigned tries = 0;
     int reached = 0;   /* some attempt got an answer from the backend (not UNAVAILABLE) */
-    int timed_out = 0; /* the wait's deadline passed */
     char cause[256];   /* the last failed attempt's detail */
     cause[0] = '\0';
     ofi_lock_waiter me;
     /* Others of this provider already wait for the name: queue behind them, don't overtake. */
-    int queued = waits && atomic_load_explicit(&p->waiting, memory_order_relaxed) > 0 &&
+    int queued = atomic_load_explicit(&p->waiting, memory_order_relaxed) > 0 &&
                  wq_join(p, name, name_len, &me, 1);
-    int out;
+    int out, rc;
     for (;;) {
         if (queued)
             wq_wait_head(p, &me, deadline); /* at the deadline: one last attempt anyway */
@@ -321,15 +328,11 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
             out = rc; /* the provider set the detail */
             break;
         }
-        if (!waits) {
-            out = rc == OF_ERR_BUSY ? fail_busy(hint) : rc; /* UNAVAILABLE: the provider's detail */
-            break;
-        }
         if (rc == OF_ERR_BUSY)
             reached = 1;
         snprintf(cause, sizeof cause, "%s", ofi_error_detail());
         if (ofi_now_ns() >= deadline) {
-            timed_out = reached;
+            *timed_out = reached;
             out = fail_deadline(opts, rc, reached, tries, hint, cause);
             break;
         }
@@ -346,15 +349,44 @@ OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_le
         if (attempt < 64)
             attempt++;
     }
-
-    /* One exit for every outcome: leave the queue, count it, and hand out or recycle the handle. */
     if (queued)
         wq_leave(p, &me);
-    if (start) {
-        int64_t waited = ofi_now_ns() - start;
-        OFI_LOCK_STAT_ADD(p, wait_ns, waited);
-        OFI_LOCK_STAT_ADD(p, wait_hist[ofi_lock_hist_bucket(waited)], 1);
-    }
+    int64_t waited = ofi_now_ns() - start;
+    OFI_LOCK_STAT_ADD(p, wait_ns, waited);
+    OFI_LOCK_STAT_ADD(p, wait_hist[ofi_lock_hist_bucket(waited)], 1);
+    return out;
+}
+
+OF_API int of_lock_acquire(of_lock_provider *p, const void *name, size_t name_len,
+                           const of_lock_options *opts, of_lock **out_lock)
+{
+    if (!p || !name || !out_lock)
+        return ofi_fail(OF_ERR_INVALID, "of_lock_acquire: %s is NULL",
+                        !p ? "provider" : !name ? "name" : "out_lock");
+    if (name_len == 0 || name_len > OF_NAME_MAX)
+        return ofi_fail(OF_ERR_INVALID, "lock name length %zu outside 1..%d", name_len, OF_NAME_MAX);
+    of_lock_options full;
+    int rc = check_options(opts ? opts : &default_options, &full, &opts);
+    if (rc != OF_OK)
+        return rc;
+    if ((opts->flags & OF_LOCK_AUTO_RENEW) && !p->ops.extend)
+        return ofi_fail(OF_ERR_NOT_SUPPORTED, "provider '%s' cannot extend, so cannot auto-renew",
+                        p->ops.name);
+
+    of_lock *h = ofi_lock_handle_get(p, name, name_len);
+    if (!h)
+        return ofi_fail_plain(OF_ERR_NOMEM);
+    h->ttl_ms = opts->ttl_ms;
+    h->flags = opts->flags;
+    h->on_lost = opts->on_lost;
+    h->on_lost_ctx = opts->on_lost_ctx;
+
+    const int waits = opts->wait_ms != 0;
+    int timed_out = 0; /* the wait's deadline passed */
+    int out = waits ? acquire_waiting(p, name, name_len, opts, h, &timed_out)
+                    : acquire_once(p, h, opts->ttl_ms);
+
+    /* One exit for every outcome: count it, and hand out or recycle the handle. */
     if (out == OF_OK) {
         /* The handle's stripe is the caller's: no second thread-local lookup. */
         OFI_LOCK_STAT_ADD_S(&p->stripes[h->stripe], acquired, 1);

@@ -236,6 +236,7 @@ struct of_lock_provider {
 
     /* Set by ofi_lock_provider_use_private_tokens(): h->token is the cheap id form. */
     int private_tokens;
+    uint64_t private_seed; /* the provider's name-hash seed, for the hash in a private token */
 
     /* On a line of its own: stripes take id blocks from its counter (once per 64 acquisitions,
      * other providers once per acquisition), which must not invalidate the line of ops and the

@@ -317,9 +317,10 @@ OF_API void of_lock_provider_destroy(of_lock_provider *p)
     free(p);
 }
 
-void ofi_lock_provider_use_private_tokens(of_lock_provider *p)
+void ofi_lock_provider_use_private_tokens(of_lock_provider *p, uint64_t name_seed)
 {
     p->private_tokens = 1;
+    p->private_seed = name_seed;
 }
 
 void *ofi_lock_provider_self(const of_lock_provider *p)

@@ -16,6 +16,11 @@
  * neither lock, so the woken thread never runs into a lock its waker holds (on one CPU each such
  * collision cost a round of context switches per hand-off).
  *
+ * Tokens are the engine's private ones (lock/engine.h): besides an id unique to the acquisition
+ * each carries ofi_hash64(name, seed) under this provider's seed, so the steps that get a token
+ * (try_acquire, release, extend) do not hash the name again; only the engine calls them, always
+ * with a token it made for that name. wait_release and the test hook hash the name themselves.
+ *
  * Fencing tokens come from a per-shard counter: a name always maps to the same shard, so its
  * fences strictly increase across owners even after its entry was recycled. */
 #include "lock/providers/local.h"
@@ -84,18 +89,36 @@ static inline shard *shard_of(local_provider *l, uint64_t h)
     return &l->shards[h >> (64 - SHARD_BITS)];
 }
 
-/* Short names (the common case) are compared inline: a libc call costs more than the bytes. */
+static inline uint64_t load64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Short names (the common case) are compared inline: a libc call costs more than the bytes.
+ * 8..32 bytes as up to four 8-byte words, the last one overlapping the one before it. */
 static inline int same_name(const char *a, const char *b, size_t len)
 {
-    if (len > 16)
+    if (len > 32)
         return memcmp(a, b, len) == 0;
+    if (len >= 8) {
+        uint64_t diff = load64(a + len - 8) ^ load64(b + len - 8);
+        for (size_t i = 0; i + 8 < len; i += 8)
+            diff |= load64(a + i) ^ load64(b + i);
+        return diff == 0;
+    }
     unsigned char diff = 0;
     for (size_t i = 0; i < len; i++)
         diff |= (unsigned char)(a[i] ^ b[i]);
     return diff == 0;
 }
 
-static entry *find(shard *s, uint64_t h, const void *name, size_t len, entry ***out_link)
+/* Inlined into each step: as a call its register saves cost as much as the walk. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline entry *find(shard *s, uint64_t h, const void *name, size_t len, entry ***out_link)
 {
     entry **link = &s->buckets[h & (s->nbuckets - 1)];
     for (entry *e = *link; e; link = &e->next, e = e->next) {
@@ -172,7 +195,7 @@ static entry *entry_new(local_provider *l, shard *s, uint64_t h, const void *nam
         }
         e->name = e->heap;
     }
-    memcpy(e->name, name, len);
+    ofi_lock_copy_name(e->name, name, len);
     e->name_len = len;
     e->hash = h;
     e->held = 0;
@@ -250,7 +273,7 @@ static int local_try_acquire(void *self, const void *name, size_t name_len,
                              int64_t *out_valid_until_ns, uint32_t *out_retry_after_ms)
 {
     local_provider *l = self;
-    uint64_t h = ofi_hash64(name, name_len, l->seed);
+    uint64_t h = ofi_lock_private_token_hash(token); /* = ofi_hash64(name, l->seed) */
     shard *s = shard_of(l, h);
     ofi_spin_lock(&s->mu);
     entry *e = find(s, h, name, name_len, NULL);
@@ -281,7 +304,7 @@ static int local_release(void *self, const void *name, size_t name_len, const of
                          int64_t deadline_ns)
 {
     local_provider *l = self;
-    uint64_t h = ofi_hash64(name, name_len, l->seed);
+    uint64_t h = ofi_lock_private_token_hash(token); /* = ofi_hash64(name, l->seed) */
     shard *s = shard_of(l, h);
     ofi_spin_lock(&s->mu);
     entry **link;
@@ -291,8 +314,13 @@ static int local_release(void *self, const void *name, size_t name_len, const of
         return OF_ERR_NOT_OWNER;
     }
     /* An expired lease is no longer ours (as on a backend whose key expired), but nobody took it:
-     * clear it either way, and answer as a backend would. */
-    int expired = ofi_now_coarse_ns() >= e->expires;
+     * clear it either way, and answer as a backend would. From of_lock_release() the engine's
+     * own coarse reading at the call's start serves (see ofi_lock_release_now): one clock read
+     * per release instead of two. */
+    int64_t now = ofi_lock_release_now;
+    if (!now)
+        now = ofi_now_coarse_ns();
+    int expired = now >= e->expires;
     entry_clear(s, e, link);
     ofi_spin_unlock(&s->mu);
     return expired ? OF_ERR_NOT_OWNER : OF_OK;
@@ -304,7 +332,7 @@ static int local_extend(void *self, const void *name, size_t name_len, const of_
                         int64_t *out_valid_until_ns)
 {
     local_provider *l = self;
-    uint64_t h = ofi_hash64(name, name_len, l->seed);
+    uint64_t h = ofi_lock_private_token_hash(token); /* = ofi_hash64(name, l->seed) */
     shard *s = shard_of(l, h);
     ofi_spin_lock(&s->mu);
     entry **link;
@@ -441,7 +469,7 @@ OF_API int of_lock_local_create(of_lock_provider **out_provider)
     }
     /* Tokens stay in this process and are only compared for equality: the engine's cheap ids
      * will do, and of_lock_token_get() still derives the unguessable token. */
-    ofi_lock_provider_use_private_tokens(p);
+    ofi_lock_provider_use_private_tokens(p, l->seed);
     *out_provider = p;
     return OF_OK;
 }
