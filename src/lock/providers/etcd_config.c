@@ -23,15 +23,12 @@ OF_API size_t of_lock_etcd_options_size(void)
     return sizeof(of_lock_etcd_options);
 }
 
+/* The defaults; members not named are 0 or NULL. */
 static const of_lock_etcd_options default_options = {
     .struct_size = sizeof(of_lock_etcd_options),
     .connect_timeout_ms = OF_LOCK_ETCD_DEFAULT_CONNECT_TIMEOUT_MS,
     .endpoints = "127.0.0.1:2379",
-    .prefix = NULL,
-    .user = NULL,
-    .password = NULL,
     .command_timeout_ms = OF_LOCK_ETCD_DEFAULT_COMMAND_TIMEOUT_MS,
-    .reserved0 = 0,
 };
 
 OF_API int of_lock_etcd_options_init(of_lock_etcd_options *opts, size_t struct_size)
@@ -189,6 +186,20 @@ static int finish(ofi_etcd_config *c, const char *prefix, size_t prefix_len, con
     return OF_OK;
 }
 
+/* The end of both parsers: on success hand @p c over to @p out; on failure free it, keeping the
+ * failure's detail. */
+static int settle(int rc, ofi_etcd_config *c, ofi_etcd_config *out)
+{
+    if (rc != OF_OK) {
+        char keep[512];
+        snprintf(keep, sizeof keep, "%s", ofi_error_detail());
+        ofi_etcd_config_free(c);
+        return ofi_fail(rc, "%s", keep);
+    }
+    *out = *c;
+    return OF_OK;
+}
+
 int ofi_etcd_config_from_options(const of_lock_etcd_options *opts, ofi_etcd_config *out)
 {
     if (opts == NULL || out == NULL)
@@ -211,14 +222,7 @@ int ofi_etcd_config_from_options(const of_lock_etcd_options *opts, ofi_etcd_conf
         rc = finish(&c, opts->prefix != NULL ? opts->prefix : "",
                     opts->prefix != NULL ? strlen(opts->prefix) : 0, opts->user, opts->password,
                     opts->connect_timeout_ms, opts->command_timeout_ms);
-    if (rc != OF_OK) {
-        char keep[512];
-        snprintf(keep, sizeof keep, "%s", ofi_error_detail());
-        ofi_etcd_config_free(&c);
-        return ofi_fail(rc, "%s", keep);
-    }
-    *out = c;
-    return OF_OK;
+    return settle(rc, &c, out);
 }
 
 static int hexval(char ch)
@@ -402,12 +406,5 @@ int ofi_etcd_config_from_url(const char *url, ofi_etcd_config *out)
     free(prefix);
     free(user);
     ofi_free_secret(password);
-    if (rc != OF_OK) {
-        char keep[512];
-        snprintf(keep, sizeof keep, "%s", ofi_error_detail());
-        ofi_etcd_config_free(&c);
-        return ofi_fail(rc, "%s", keep);
-    }
-    *out = c;
-    return OF_OK;
+    return settle(rc, &c, out);
 }
