@@ -22,15 +22,11 @@ OF_API size_t of_lock_redis_options_size(void)
     return sizeof(of_lock_redis_options);
 }
 
+/* The defaults; members not named are 0 or NULL. */
 static const of_lock_redis_options default_options = {
     .struct_size = sizeof(of_lock_redis_options),
     .port = OF_LOCK_REDIS_DEFAULT_PORT,
     .host = "127.0.0.1",
-    .unix_path = NULL,
-    .user = NULL,
-    .password = NULL,
-    .prefix = NULL,
-    .db = 0,
     .connect_timeout_ms = OF_LOCK_REDIS_DEFAULT_CONNECT_TIMEOUT_MS,
     .command_timeout_ms = OF_LOCK_REDIS_DEFAULT_COMMAND_TIMEOUT_MS,
     .keepalive = 1,

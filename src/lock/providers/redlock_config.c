@@ -19,13 +19,13 @@ OF_API size_t of_lock_redlock_options_size(void)
     return sizeof(of_lock_redlock_options);
 }
 
+/* The defaults; members not named are 0 or NULL. */
 static const of_lock_redlock_options default_options = {
     .struct_size = sizeof(of_lock_redlock_options),
     .connect_timeout_ms = OF_LOCK_REDLOCK_DEFAULT_CONNECT_TIMEOUT_MS,
     .command_timeout_ms = OF_LOCK_REDLOCK_DEFAULT_COMMAND_TIMEOUT_MS,
     .drift_ppm = OF_LOCK_REDLOCK_DEFAULT_DRIFT_PPM,
     .drift_extra_ms = OF_LOCK_REDLOCK_DEFAULT_DRIFT_EXTRA_MS,
-    .reserved0 = 0,
 };
 
 OF_API int of_lock_redlock_options_init(of_lock_redlock_options *opts, size_t struct_size)
