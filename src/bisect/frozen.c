@@ -16,10 +16,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <openfault/bisect.h>
 
+#include "bisect/frozen_layout.h"
 #include "bisect/index_internal.h"
 #include "common/error.h"
 
@@ -30,12 +30,6 @@
 #define SP_HAVE_AVX2 0
 #endif
 
-/* Keys per node: 8 u64 = one cache line, fan-out 9. 16-key nodes (two lines, fan-out 17) make
- * a shallower tree but measured slower at every size on this machine class. */
-#define SP_B 8
-#define SP_FAN (SP_B + 1)
-#define SP_ALIGN 64
-#define SP_MAX_LAYERS 40
 #define SP_BIAS (UINT64_C(1) << 63)
 /* Lookups per lockstep group in the batch search (see of_index_frozen_lower_bound_batch). */
 #define SP_BATCH_GROUP 16
@@ -45,20 +39,6 @@
 #define SP_PREFETCH_LAYER_BYTES ((size_t)32 << 20)
 /* The children of one node are SP_FAN consecutive nodes: this many cache lines. */
 #define SP_GROUP_LINES ((size_t)SP_FAN * SP_B * sizeof(uint64_t) / 64)
-
-struct of_index_frozen {
-    size_t count;
-    size_t nblocks;
-    uint64_t *keys;     /* nblocks * SP_B keys, the tail padded with UINT64_MAX; SP_ALIGN-aligned */
-    uint64_t *payloads; /* count payloads (at least one slot) */
-    uint64_t *tree;     /* all internal nodes, root first; SP_ALIGN-aligned */
-    unsigned layers;    /* internal layers above the leaves (0 when there is a single block) */
-    unsigned pf_below;  /* layers 0 .. pf_below - 1 are big enough to deserve group prefetches */
-    int avx2;
-    /* layer[h] = first node of internal layer h (h = 1 just above the leaves, h = layers the
-     * root); layer[0] = the leaf blocks. */
-    const uint64_t *layer[SP_MAX_LAYERS + 1];
-};
 
 static struct ofi_view view_of(const of_index_frozen *f)
 {
@@ -308,51 +288,6 @@ OF_API int of_index_freeze(const of_index *index, of_index_frozen **out_frozen)
     }
     f->avx2 = cpu_has_avx2();
     *out_frozen = f;
-    return OF_OK;
-}
-
-/* Benchmark hook (tests/bench/bisect --variants): copies of one layout that differ only in the
- * group prefetch and the huge-page backing, so that they can be measured in one process. */
-static void *alloc_variant(size_t bytes, int huge)
-{
-    size_t align = huge ? ((size_t)2 << 20) : SP_ALIGN;
-    size_t rounded = (bytes + align - 1) / align * align;
-    void *p = aligned_alloc(align, rounded);
-#ifdef MADV_HUGEPAGE
-    if (p != NULL && huge)
-        (void)madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-    return p;
-}
-
-int ofi_index_frozen_tune(of_index_frozen *frozen, int prefetch_layers, int huge)
-{
-    if (huge >= 0) {
-        size_t nk = (frozen->nblocks + SP_FAN) * SP_B;
-        size_t nt = (size_t)SP_FAN * SP_B; /* the padding group */
-        if (frozen->layers > 0) /* layer 1 (just above the leaves) is stored last */
-            nt += (size_t)(frozen->layer[1] - frozen->tree) +
-                  ((frozen->nblocks - 1) / SP_FAN + 1) * SP_B;
-        uint64_t *keys = alloc_variant(nk * sizeof *keys, huge);
-        uint64_t *tree = alloc_variant(nt * sizeof *tree, huge >= 2);
-        if (keys == NULL || tree == NULL) {
-            free(keys);
-            free(tree);
-            return OF_ERR_NOMEM;
-        }
-        memcpy(keys, frozen->keys, nk * sizeof *keys);
-        memcpy(tree, frozen->tree, nt * sizeof *tree);
-        for (unsigned h = 1; h <= frozen->layers; h++)
-            frozen->layer[h] = tree + (frozen->layer[h] - frozen->tree);
-        free(frozen->keys);
-        free(frozen->tree);
-        frozen->keys = keys;
-        frozen->tree = tree;
-        frozen->layer[0] = keys;
-    }
-    if (prefetch_layers >= 0)
-        frozen->pf_below = (unsigned)prefetch_layers > frozen->layers ? frozen->layers
-                                                                       : (unsigned)prefetch_layers;
     return OF_OK;
 }
 

@@ -21,12 +21,6 @@ struct of_index {
  * check that both paths give the same answers. Returns whether AVX2 was in use before. */
 int ofi_index_frozen_force_scalar(of_index_frozen *frozen);
 
-/* Benchmark hook: when @p prefetch_layers >= 0, group-prefetch into the lowest that many layers
- * (0 = never; freeze picks the layers larger than the L3), and, when @p huge >= 0, move the arrays to new memory:
- * 0 = 64-byte aligned without huge pages, 1 = the keys 2 MiB-aligned with MADV_HUGEPAGE,
- * 2 = the keys and the internal nodes. Answers do not change. OF_OK, OF_ERR_NOMEM (unchanged). */
-int ofi_index_frozen_tune(of_index_frozen *frozen, int prefetch_layers, int huge);
-
 /* Stable sort of (keys[i], payloads[i]) pairs by key, in place (LSD radix, O(n) extra memory).
  * Returns OF_OK or OF_ERR_NOMEM (arrays unchanged). */
 int ofi_sort_pairs_u64(uint64_t *keys, uint64_t *payloads, size_t count);

@@ -267,18 +267,27 @@ static int lease_grant(ofi_etcd_provider *p, ofi_etcd_why *w, int64_t id, uint32
     return rc;
 }
 
-/* Revoke lease @p id (deleting the keys attached to it). OF_OK, OF_ERR_NOT_FOUND, or a
- * transport error. */
-static int lease_revoke(ofi_etcd_provider *p, ofi_etcd_why *w, int64_t id, int64_t deadline)
+/* POST {"ID": "<id>"} to @p path (a lease request that names only the lease); *out: the reply
+ * (json_decref), set as ofi_etcd_post sets it. */
+static int lease_post(ofi_etcd_provider *p, ofi_etcd_why *w, const char *path, int64_t id,
+                      int64_t deadline, json_t **out)
 {
     char ids[24];
     i64_text(id, ids);
     json_t *req = json_pack("{s:s}", "ID", ids);
     if (req == NULL)
         return ofi_fail(OF_ERR_NOMEM, "etcd: building a request");
-    json_t *r = NULL;
-    int rc = ofi_etcd_post(&p->client, w, "/v3/lease/revoke", req, deadline, &r, NULL);
+    int rc = ofi_etcd_post(&p->client, w, path, req, deadline, out, NULL);
     json_decref(req);
+    return rc;
+}
+
+/* Revoke lease @p id (deleting the keys attached to it). OF_OK, OF_ERR_NOT_FOUND, or a
+ * transport error. */
+static int lease_revoke(ofi_etcd_provider *p, ofi_etcd_why *w, int64_t id, int64_t deadline)
+{
+    json_t *r = NULL;
+    int rc = lease_post(p, w, "/v3/lease/revoke", id, deadline, &r);
     json_decref(r);
     return rc;
 }
@@ -313,14 +322,8 @@ static int lease_revoke_quiet(ofi_etcd_provider *p, ofi_etcd_why *w, int64_t id,
 static int lease_keepalive(ofi_etcd_provider *p, ofi_etcd_why *w, int64_t id, int64_t deadline,
                            int64_t *ttl_s)
 {
-    char ids[24];
-    i64_text(id, ids);
-    json_t *req = json_pack("{s:s}", "ID", ids);
-    if (req == NULL)
-        return ofi_fail(OF_ERR_NOMEM, "etcd: building a request");
     json_t *r = NULL;
-    int rc = ofi_etcd_post(&p->client, w, "/v3/lease/keepalive", req, deadline, &r, NULL);
-    json_decref(req);
+    int rc = lease_post(p, w, "/v3/lease/keepalive", id, deadline, &r);
     if (rc != OF_OK)
         return rc;
     json_t *res = json_object_get(r, "result");
@@ -837,17 +840,23 @@ int ofi_etcd_provider_create(ofi_etcd_config *cfg, of_lock_provider **out_provid
     return OF_OK;
 }
 
+/* Both public create functions end here: make the provider from a parsed configuration, which
+ * is freed either way (on success the client has taken its strings, leaving it empty). */
+static int create_from(int parse_rc, ofi_etcd_config *cfg, of_lock_provider **out_provider)
+{
+    if (parse_rc != OF_OK)
+        return parse_rc;
+    int rc = ofi_etcd_provider_create(cfg, out_provider);
+    ofi_etcd_config_free(cfg);
+    return rc;
+}
+
 OF_API int of_lock_etcd_create(const of_lock_etcd_options *opts, of_lock_provider **out_provider)
 {
     if (out_provider == NULL)
         return ofi_fail(OF_ERR_INVALID, "out_provider is NULL");
     ofi_etcd_config cfg;
-    int rc = ofi_etcd_config_from_options(opts, &cfg);
-    if (rc != OF_OK)
-        return rc;
-    rc = ofi_etcd_provider_create(&cfg, out_provider);
-    ofi_etcd_config_free(&cfg);
-    return rc;
+    return create_from(ofi_etcd_config_from_options(opts, &cfg), &cfg, out_provider);
 }
 
 OF_API int of_lock_etcd_create_url(const char *url, of_lock_provider **out_provider)
@@ -855,10 +864,5 @@ OF_API int of_lock_etcd_create_url(const char *url, of_lock_provider **out_provi
     if (out_provider == NULL)
         return ofi_fail(OF_ERR_INVALID, "out_provider is NULL");
     ofi_etcd_config cfg;
-    int rc = ofi_etcd_config_from_url(url, &cfg);
-    if (rc != OF_OK)
-        return rc;
-    rc = ofi_etcd_provider_create(&cfg, out_provider);
-    ofi_etcd_config_free(&cfg);
-    return rc;
+    return create_from(ofi_etcd_config_from_url(url, &cfg), &cfg, out_provider);
 }

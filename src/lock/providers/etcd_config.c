@@ -9,9 +9,12 @@
 #include <strings.h>
 
 #include "common/error.h"
+#include "lock/providers/provider_options.h"
 
 /* The first released layout of of_lock_etcd_options ends after `reserved0`. */
 #define OPTIONS_V1_SIZE (offsetof(of_lock_etcd_options, reserved0) + sizeof(uint32_t))
+
+_Static_assert(offsetof(of_lock_etcd_options, struct_size) == 0, "ofi_options_init sets it");
 
 #define TIMEOUT_MAX 2147483647u
 
@@ -20,34 +23,17 @@ OF_API size_t of_lock_etcd_options_size(void)
     return sizeof(of_lock_etcd_options);
 }
 
+/* The defaults; members not named are 0 or NULL. */
+static const of_lock_etcd_options default_options = {
+    .struct_size = sizeof(of_lock_etcd_options),
+    .connect_timeout_ms = OF_LOCK_ETCD_DEFAULT_CONNECT_TIMEOUT_MS,
+    .endpoints = "127.0.0.1:2379",
+    .command_timeout_ms = OF_LOCK_ETCD_DEFAULT_COMMAND_TIMEOUT_MS,
+};
+
 OF_API int of_lock_etcd_options_init(of_lock_etcd_options *opts, size_t struct_size)
 {
-    if (opts == NULL)
-        return ofi_fail(OF_ERR_INVALID, "opts is NULL");
-    if (struct_size > sizeof *opts || struct_size < OPTIONS_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "struct_size %zu: this library knows %zu", struct_size,
-                        sizeof *opts);
-    memset(opts, 0, struct_size);
-    opts->struct_size = (uint32_t)struct_size;
-    opts->connect_timeout_ms = OF_LOCK_ETCD_DEFAULT_CONNECT_TIMEOUT_MS;
-    opts->endpoints = "127.0.0.1:2379";
-    opts->prefix = NULL;
-    opts->user = NULL;
-    opts->password = NULL;
-    opts->command_timeout_ms = OF_LOCK_ETCD_DEFAULT_COMMAND_TIMEOUT_MS;
-    opts->reserved0 = 0;
-    return OF_OK;
-}
-
-static void wipe_free(char *s)
-{
-    if (s == NULL)
-        return;
-    /* Don't leave the secret in freed heap memory. */
-    volatile char *p = s;
-    for (size_t i = 0; p[i] != '\0'; i++)
-        p[i] = 0;
-    free(s);
+    return ofi_options_init(opts, struct_size, &default_options, OPTIONS_V1_SIZE, sizeof *opts);
 }
 
 void ofi_etcd_config_free(ofi_etcd_config *cfg)
@@ -60,7 +46,7 @@ void ofi_etcd_config_free(ofi_etcd_config *cfg)
     }
     free(cfg->prefix);
     free(cfg->user);
-    wipe_free(cfg->password);
+    ofi_free_secret(cfg->password);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -200,13 +186,28 @@ static int finish(ofi_etcd_config *c, const char *prefix, size_t prefix_len, con
     return OF_OK;
 }
 
+/* The end of both parsers: on success hand @p c over to @p out; on failure free it, keeping the
+ * failure's detail. */
+static int settle(int rc, ofi_etcd_config *c, ofi_etcd_config *out)
+{
+    if (rc != OF_OK) {
+        char keep[512];
+        snprintf(keep, sizeof keep, "%s", ofi_error_detail());
+        ofi_etcd_config_free(c);
+        return ofi_fail(rc, "%s", keep);
+    }
+    *out = *c;
+    return OF_OK;
+}
+
 int ofi_etcd_config_from_options(const of_lock_etcd_options *opts, ofi_etcd_config *out)
 {
     if (opts == NULL || out == NULL)
         return ofi_fail(OF_ERR_INVALID, "%s is NULL", opts == NULL ? "opts" : "out");
-    if (opts->struct_size > sizeof *opts || opts->struct_size < OPTIONS_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "of_lock_etcd_options.struct_size %u: this library knows %zu",
-                        opts->struct_size, sizeof *opts);
+    int rc = ofi_options_size_check("of_lock_etcd_options.struct_size", opts->struct_size,
+                                    OPTIONS_V1_SIZE, sizeof *opts);
+    if (rc != OF_OK)
+        return rc;
     if (opts->reserved0 != 0)
         return ofi_fail(OF_ERR_INVALID, "reserved0 must be 0");
     if (opts->endpoints == NULL || opts->endpoints[0] == '\0')
@@ -216,19 +217,12 @@ int ofi_etcd_config_from_options(const of_lock_etcd_options *opts, ofi_etcd_conf
         return ofi_fail(OF_ERR_INVALID, "endpoints is longer than %d bytes", OFI_ETCD_URL_MAX);
     ofi_etcd_config c;
     memset(&c, 0, sizeof c);
-    int rc = parse_endpoints(opts->endpoints, n, 0, &c);
+    rc = parse_endpoints(opts->endpoints, n, 0, &c);
     if (rc == OF_OK)
         rc = finish(&c, opts->prefix != NULL ? opts->prefix : "",
                     opts->prefix != NULL ? strlen(opts->prefix) : 0, opts->user, opts->password,
                     opts->connect_timeout_ms, opts->command_timeout_ms);
-    if (rc != OF_OK) {
-        char keep[512];
-        snprintf(keep, sizeof keep, "%s", ofi_error_detail());
-        ofi_etcd_config_free(&c);
-        return ofi_fail(rc, "%s", keep);
-    }
-    *out = c;
-    return OF_OK;
+    return settle(rc, &c, out);
 }
 
 static int hexval(char ch)
@@ -411,13 +405,6 @@ int ofi_etcd_config_from_url(const char *url, ofi_etcd_config *out)
                     command_ms);
     free(prefix);
     free(user);
-    wipe_free(password);
-    if (rc != OF_OK) {
-        char keep[512];
-        snprintf(keep, sizeof keep, "%s", ofi_error_detail());
-        ofi_etcd_config_free(&c);
-        return ofi_fail(rc, "%s", keep);
-    }
-    *out = c;
-    return OF_OK;
+    ofi_free_secret(password);
+    return settle(rc, &c, out);
 }

@@ -206,18 +206,24 @@ int ofi_redis_provider_create(const ofi_redis_config *cfg, of_lock_provider **ou
     return OF_OK;
 }
 
+/* Both public create functions end here: make the provider from a parsed configuration, which
+ * is freed either way (the pool keeps its own copy). */
+static int create_from(int parse_rc, ofi_redis_config *cfg, of_lock_provider **out_provider)
+{
+    if (parse_rc != OF_OK)
+        return parse_rc;
+    int rc = ofi_redis_provider_create(cfg, out_provider);
+    ofi_redis_config_free(cfg);
+    return rc;
+}
+
 OF_API int of_lock_redis_create(const of_lock_redis_options *opts,
                                 of_lock_provider **out_provider)
 {
     if (out_provider == NULL)
         return ofi_fail(OF_ERR_INVALID, "out_provider is NULL");
     ofi_redis_config cfg;
-    int rc = ofi_redis_config_from_options(opts, &cfg);
-    if (rc != OF_OK)
-        return rc;
-    rc = ofi_redis_provider_create(&cfg, out_provider);
-    ofi_redis_config_free(&cfg);
-    return rc;
+    return create_from(ofi_redis_config_from_options(opts, &cfg), &cfg, out_provider);
 }
 
 OF_API int of_lock_redis_create_url(const char *url, of_lock_provider **out_provider)
@@ -225,10 +231,5 @@ OF_API int of_lock_redis_create_url(const char *url, of_lock_provider **out_prov
     if (out_provider == NULL)
         return ofi_fail(OF_ERR_INVALID, "out_provider is NULL");
     ofi_redis_config cfg;
-    int rc = ofi_redis_config_from_url(url, &cfg);
-    if (rc != OF_OK)
-        return rc;
-    rc = ofi_redis_provider_create(&cfg, out_provider);
-    ofi_redis_config_free(&cfg);
-    return rc;
+    return create_from(ofi_redis_config_from_url(url, &cfg), &cfg, out_provider);
 }

@@ -10,35 +10,31 @@
 #include <strings.h>
 
 #include "common/error.h"
+#include "lock/providers/provider_options.h"
 
 /* The first released layout of of_lock_redis_options ends after `keepalive`. */
 #define OPTIONS_V1_SIZE (offsetof(of_lock_redis_options, keepalive) + sizeof(uint32_t))
+
+_Static_assert(offsetof(of_lock_redis_options, struct_size) == 0, "ofi_options_init sets it");
 
 OF_API size_t of_lock_redis_options_size(void)
 {
     return sizeof(of_lock_redis_options);
 }
 
+/* The defaults; members not named are 0 or NULL. */
+static const of_lock_redis_options default_options = {
+    .struct_size = sizeof(of_lock_redis_options),
+    .port = OF_LOCK_REDIS_DEFAULT_PORT,
+    .host = "127.0.0.1",
+    .connect_timeout_ms = OF_LOCK_REDIS_DEFAULT_CONNECT_TIMEOUT_MS,
+    .command_timeout_ms = OF_LOCK_REDIS_DEFAULT_COMMAND_TIMEOUT_MS,
+    .keepalive = 1,
+};
+
 OF_API int of_lock_redis_options_init(of_lock_redis_options *opts, size_t struct_size)
 {
-    if (opts == NULL)
-        return ofi_fail(OF_ERR_INVALID, "opts is NULL");
-    if (struct_size > sizeof *opts || struct_size < OPTIONS_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "struct_size %zu: this library knows %zu", struct_size,
-                        sizeof *opts);
-    memset(opts, 0, struct_size);
-    opts->struct_size = (uint32_t)struct_size;
-    opts->port = OF_LOCK_REDIS_DEFAULT_PORT;
-    opts->host = "127.0.0.1";
-    opts->unix_path = NULL;
-    opts->user = NULL;
-    opts->password = NULL;
-    opts->prefix = NULL;
-    opts->db = 0;
-    opts->connect_timeout_ms = OF_LOCK_REDIS_DEFAULT_CONNECT_TIMEOUT_MS;
-    opts->command_timeout_ms = OF_LOCK_REDIS_DEFAULT_COMMAND_TIMEOUT_MS;
-    opts->keepalive = 1;
-    return OF_OK;
+    return ofi_options_init(opts, struct_size, &default_options, OPTIONS_V1_SIZE, sizeof *opts);
 }
 
 void ofi_redis_config_free(ofi_redis_config *cfg)
@@ -48,13 +44,7 @@ void ofi_redis_config_free(ofi_redis_config *cfg)
     free(cfg->host);
     free(cfg->unix_path);
     free(cfg->user);
-    if (cfg->password != NULL) {
-        /* Don't leave the secret in freed heap memory. */
-        volatile char *p = cfg->password;
-        for (size_t i = 0; p[i] != '\0'; i++)
-            p[i] = 0;
-        free(cfg->password);
-    }
+    ofi_free_secret(cfg->password);
     free(cfg->prefix);
     memset(cfg, 0, sizeof *cfg);
 }
@@ -99,9 +89,10 @@ int ofi_redis_config_from_options(const of_lock_redis_options *opts, ofi_redis_c
 {
     if (opts == NULL || out == NULL)
         return ofi_fail(OF_ERR_INVALID, "%s is NULL", opts == NULL ? "opts" : "out");
-    if (opts->struct_size > sizeof *opts || opts->struct_size < OPTIONS_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "of_lock_redis_options.struct_size %u: this library knows %zu",
-                        opts->struct_size, sizeof *opts);
+    int rc = ofi_options_size_check("of_lock_redis_options.struct_size", opts->struct_size,
+                                    OPTIONS_V1_SIZE, sizeof *opts);
+    if (rc != OF_OK)
+        return rc;
 
     if (opts->unix_path != NULL) {
         size_t n = strlen(opts->unix_path);
@@ -230,15 +221,6 @@ static int hex_val(unsigned char c)
     return -1;
 }
 
-/* Free a decode buffer holding @p n bytes, wiping them first (it may hold part of a secret). */
-static void free_secret(char *buf, size_t n)
-{
-    volatile char *v = buf;
-    for (size_t i = 0; i < n; i++)
-        v[i] = 0;
-    free(buf);
-}
-
 /* Which raw characters a URL part may hold (besides unreserved and %XX). */
 enum part_kind { PART_USERINFO, PART_PATH, PART_QUERY_VALUE };
 
@@ -276,12 +258,12 @@ static int url_decode(const url_parser *p, size_t off, size_t n, enum part_kind 
             int hi = i + 1 < off + n ? hex_val((unsigned char)p->s[i + 1]) : -1;
             int lo = i + 2 < off + n ? hex_val((unsigned char)p->s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
-                free_secret(buf, j);
+                ofi_wipe_free(buf, j);
                 return URL_FAIL(err_off != SIZE_MAX ? err_off : i,
                                 "bad percent-escape in %s (want %%XX)", what);
             }
             if (hi == 0 && lo == 0) {
-                free_secret(buf, j);
+                ofi_wipe_free(buf, j);
                 return URL_FAIL(err_off != SIZE_MAX ? err_off : i,
                                 "%%00 (NUL) is not allowed in %s", what);
             }
@@ -290,7 +272,7 @@ static int url_decode(const url_parser *p, size_t off, size_t n, enum part_kind 
         } else if (part_char_ok(kind, c)) {
             buf[j++] = (char)c;
         } else {
-            free_secret(buf, j);
+            ofi_wipe_free(buf, j);
             return URL_FAIL(err_off != SIZE_MAX ? err_off : i,
                             "%s holds a character that must be percent-encoded", what);
         }
@@ -341,12 +323,7 @@ static void url_parts_free(url_parts *u)
     free(u->host);
     free(u->unix_path);
     free(u->user);
-    if (u->password != NULL) {
-        volatile char *pw = u->password;
-        for (size_t i = 0; pw[i] != '\0'; i++)
-            pw[i] = 0;
-        free(u->password);
-    }
+    ofi_free_secret(u->password);
     free(u->prefix);
 }
 

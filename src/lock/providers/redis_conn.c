@@ -86,7 +86,7 @@ static uint64_t rng_next(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-static const char *endpoint_name(const ofi_redis_config *cfg, char *buf, size_t cap)
+const char *ofi_redis_endpoint_name(const ofi_redis_config *cfg, char *buf, size_t cap)
 {
     if (cfg->unix_path != NULL)
         snprintf(buf, cap, "unix:%s", cfg->unix_path);
@@ -108,7 +108,8 @@ int ofi_redis_pool_init(ofi_redis_pool *pool, const ofi_redis_config *cfg)
         return ofi_fail(OF_ERR_NOMEM, "pthread_mutex_init failed");
     }
     char where[160];
-    if (ofi_plog_init(&pool->log, "redis", endpoint_name(&pool->cfg, where, sizeof where)) != 0) {
+    if (ofi_plog_init(&pool->log, "redis",
+                      ofi_redis_endpoint_name(&pool->cfg, where, sizeof where)) != 0) {
         pthread_mutex_destroy(&pool->mu);
         ofi_redis_config_free(&pool->cfg);
         return ofi_fail(OF_ERR_NOMEM, "pthread_mutex_init failed");
@@ -152,7 +153,7 @@ void ofi_redis_pool_attach_log(ofi_redis_pool *pool, const char *provider_name,
 {
     char where[160];
     snprintf(pool->log.who, sizeof pool->log.who, "%s %s", provider_name,
-             endpoint_name(&pool->cfg, where, sizeof where));
+             ofi_redis_endpoint_name(&pool->cfg, where, sizeof where));
     ofi_plog_attach(&pool->log, provider);
 }
 
@@ -296,51 +297,77 @@ static int flush_obuf(ofi_redis_conn *c, int *sent)
     return OF_OK;
 }
 
-/* Outcome of read_reply() besides OF_OK. */
-enum { READ_TIMEOUT = 1, READ_BROKEN = 2 };
+/* One step of reading a reply, shared by the blocking read_reply() and ofi_redis_read_nb():
+ * take a complete reply hiredis' reader already holds, or else (after waiting for POLLIN by
+ * c->op_deadline_ns when @p block) feed it what the socket holds, without blocking in recv. On
+ * FEED_TIMEOUT and FEED_BROKEN the context is marked failed (ctx->errstr tells why): the stream
+ * is no longer in step with our requests. */
+enum {
+    FEED_REPLY,   /* *out set */
+    FEED_MORE,    /* bytes fed (or recv interrupted): step again */
+    FEED_EMPTY,   /* the socket holds nothing now */
+    FEED_TIMEOUT, /* block: the deadline passed first */
+    FEED_BROKEN,  /* EOF, a socket error, an unparsable stream, no memory for the bytes */
+};
 
-/* Read one complete reply by c->op_deadline_ns, feeding hiredis' reader from recv(). A reply
- * already buffered (a pipelined one) is returned without reading. 0 with *out set; READ_TIMEOUT
- * when the deadline passed first (however many bytes came); READ_BROKEN for EOF, a socket error
- * or an unparsable stream (ctx->errstr tells which). On error the context is marked failed: the
- * stream is no longer in step with our requests. */
-static int read_reply(ofi_redis_conn *c, redisReply **out)
+static int feed_reader(ofi_redis_conn *c, int block, redisReply **out)
 {
     redisContext *ctx = c->ctx;
     char buf[16384];
-    for (;;) {
-        void *r = NULL;
-        if (redisReaderGetReply(ctx->reader, &r) != REDIS_OK) {
-            char msg[sizeof ctx->errstr];
-            snprintf(msg, sizeof msg, "unreadable reply: %.90s", ctx->reader->errstr);
-            conn_failed(c, msg);
-            return READ_BROKEN;
-        }
-        if (r != NULL) {
-            *out = r;
-            return 0;
-        }
+    void *r = NULL;
+    if (redisReaderGetReply(ctx->reader, &r) != REDIS_OK) {
+        char msg[sizeof ctx->errstr];
+        snprintf(msg, sizeof msg, "unreadable reply: %.90s", ctx->reader->errstr);
+        conn_failed(c, msg);
+        return FEED_BROKEN;
+    }
+    if (r != NULL) {
+        *out = r;
+        return FEED_REPLY;
+    }
+    if (block) {
         int w = wait_fd(ctx->fd, POLLIN, c->op_deadline_ns);
         if (w == 0) {
             conn_failed(c, "no complete reply by the step deadline");
-            return READ_TIMEOUT;
+            return FEED_TIMEOUT;
         }
         if (w < 0) {
             conn_failed(c, strerror(errno));
-            return READ_BROKEN;
+            return FEED_BROKEN;
         }
-        ssize_t n = recv(ctx->fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n > 0) {
-            if (redisReaderFeed(ctx->reader, buf, (size_t)n) != REDIS_OK) {
-                conn_failed(c, "out of memory buffering a reply");
-                return READ_BROKEN;
-            }
-            continue;
+    }
+    ssize_t n = recv(ctx->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+        if (redisReaderFeed(ctx->reader, buf, (size_t)n) != REDIS_OK) {
+            conn_failed(c, "out of memory buffering a reply");
+            return FEED_BROKEN;
         }
-        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-            continue;
-        conn_failed(c, n == 0 ? "server closed the connection" : strerror(errno));
-        return READ_BROKEN;
+        return FEED_MORE;
+    }
+    if (n < 0 && errno == EINTR)
+        return FEED_MORE;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return FEED_EMPTY;
+    conn_failed(c, n == 0 ? "server closed the connection" : strerror(errno));
+    return FEED_BROKEN;
+}
+
+/* Outcome of read_reply() besides OF_OK. */
+enum { READ_TIMEOUT = 1, READ_BROKEN = 2 };
+
+/* Read one complete reply by c->op_deadline_ns. A reply already buffered (a pipelined one) is
+ * returned without reading. 0 with *out set; READ_TIMEOUT when the deadline passed first
+ * (however many bytes came); READ_BROKEN for EOF, a socket error or an unparsable stream
+ * (ctx->errstr tells which). On error the context is marked failed. */
+static int read_reply(ofi_redis_conn *c, redisReply **out)
+{
+    for (;;) {
+        switch (feed_reader(c, 1, out)) {
+        case FEED_REPLY: return 0;
+        case FEED_TIMEOUT: return READ_TIMEOUT;
+        case FEED_BROKEN: return READ_BROKEN;
+        default: break; /* FEED_MORE, FEED_EMPTY: wait and read again */
+        }
     }
 }
 
@@ -366,7 +393,7 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
     if (now < not_before)
         return ofi_fail(OF_ERR_UNAVAILABLE,
                         "%s: not reconnecting for another %lld ms (backoff after failures)",
-                        endpoint_name(cfg, where, sizeof where),
+                        ofi_redis_endpoint_name(cfg, where, sizeof where),
                         (long long)((not_before - now + OFI_NS_PER_MS - 1) / OFI_NS_PER_MS));
 
     uint32_t ms = cfg->connect_timeout_ms;
@@ -384,7 +411,7 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
         return ofi_fail(OF_ERR_NOMEM, "hiredis could not allocate a context");
     if (ctx->err) {
         int rc = ofi_fail(OF_ERR_UNAVAILABLE, "connect to %s: %s",
-                          endpoint_name(cfg, where, sizeof where), ctx->errstr);
+                          ofi_redis_endpoint_name(cfg, where, sizeof where), ctx->errstr);
         char cause[sizeof ctx->errstr];
         snprintf(cause, sizeof cause, "%s", ctx->errstr);
         redisFree(ctx);
@@ -401,13 +428,13 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
         fcntl(ctx->fd, F_SETFD, fdfl | FD_CLOEXEC) < 0) {
         const char *cause = strerror(errno);
         int rc = ofi_fail(OF_ERR_UNAVAILABLE, "setting up %s: fcntl: %s",
-                          endpoint_name(cfg, where, sizeof where), cause);
+                          ofi_redis_endpoint_name(cfg, where, sizeof where), cause);
         conn_close(c);
         return connect_failed(pool, rc, "connection setup failed: fcntl", cause);
     }
     if (cfg->keepalive && cfg->unix_path == NULL && redisEnableKeepAlive(ctx) != REDIS_OK) {
         int rc = ofi_fail(OF_ERR_UNAVAILABLE, "setting up %s: %s",
-                          endpoint_name(cfg, where, sizeof where), ctx->errstr);
+                          ofi_redis_endpoint_name(cfg, where, sizeof where), ctx->errstr);
         char cause[sizeof ctx->errstr];
         snprintf(cause, sizeof cause, "%s", ctx->errstr);
         conn_close(c);
@@ -446,7 +473,7 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
         int sent;
         if (flush_obuf(c, &sent) != OF_OK) {
             int rc = ofi_fail(OF_ERR_UNAVAILABLE, "setting up %s: %s",
-                              endpoint_name(cfg, where, sizeof where), ctx->errstr);
+                              ofi_redis_endpoint_name(cfg, where, sizeof where), ctx->errstr);
             char cause[sizeof ctx->errstr];
             snprintf(cause, sizeof cause, "%s", ctx->errstr);
             conn_close(c);
@@ -459,7 +486,7 @@ static int conn_open(ofi_redis_conn *c, int64_t deadline_ns)
             redisReply *reply = NULL;
             if (read_reply(c, &reply) != 0) {
                 status = ofi_fail(OF_ERR_UNAVAILABLE, "setting up %s: %s",
-                                  endpoint_name(cfg, where, sizeof where), ctx->errstr);
+                                  ofi_redis_endpoint_name(cfg, where, sizeof where), ctx->errstr);
                 char cause[sizeof ctx->errstr];
                 snprintf(cause, sizeof cause, "%s", ctx->errstr);
                 conn_close(c);
@@ -616,6 +643,31 @@ static void log_no_reply(ofi_redis_conn *c, int timed_out)
                  c->sent_what, ms_since(c->sent_ns), err);
 }
 
+/* Format @p argv into the output buffer and write it out: the send half of both the blocking
+ * command and the split-phase ofi_redis_send_eval. @p cmd names the command in log lines. OF_OK
+ * (all sent), OF_ERR_NOMEM (not formatted), OF_ERR_UNKNOWN (partly sent), OF_ERR_UNAVAILABLE
+ * (nothing sent); after an error the connection is closed at checkin. */
+static int send_command(ofi_redis_conn *c, const char *cmd, const ofi_redis_script *script,
+                        int argc, const char **argv, const size_t *lens)
+{
+    redisContext *ctx = c->ctx;
+    if (redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK) {
+        c->io_error = 1;
+        return ofi_fail(OF_ERR_NOMEM, "formatting a redis command: %s", ctx->errstr);
+    }
+    note_sent(c, cmd, script);
+    int sent;
+    if (flush_obuf(c, &sent) != OF_OK) {
+        log_send_failed(c, sent);
+        if (sent) {
+            atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
+            return ofi_fail(OF_ERR_UNKNOWN, "connection failed while sending: %s", ctx->errstr);
+        }
+        return ofi_fail(OF_ERR_UNAVAILABLE, "nothing sent: %s", ctx->errstr);
+    }
+    return OF_OK;
+}
+
 /* ofi_redis_command with the script behind an EVALSHA/EVAL named in log lines. */
 static int command_for(ofi_redis_conn *c, const ofi_redis_script *script, int argc,
                        const char **argv, const size_t *lens, redisReply **out);
@@ -638,22 +690,11 @@ static int command_for(ofi_redis_conn *c, const ofi_redis_script *script, int ar
     if (ofi_now_ns() >= c->op_deadline_ns)
         return ofi_fail(OF_ERR_UNAVAILABLE, "step deadline passed before sending");
 
-    if (redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK) {
-        c->io_error = 1;
-        return ofi_fail(OF_ERR_NOMEM, "formatting a redis command: %s", ctx->errstr);
-    }
-    char cmd[16];
+    char cmd[16]; /* argv[0] need not be NUL-terminated */
     snprintf(cmd, sizeof cmd, "%.*s", (int)(lens[0] < 15 ? lens[0] : 15), argv[0]);
-    note_sent(c, cmd, script);
-    int sent;
-    if (flush_obuf(c, &sent) != OF_OK) {
-        log_send_failed(c, sent);
-        if (sent) {
-            atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
-            return ofi_fail(OF_ERR_UNKNOWN, "connection failed while sending: %s", ctx->errstr);
-        }
-        return ofi_fail(OF_ERR_UNAVAILABLE, "nothing sent: %s", ctx->errstr);
-    }
+    int rc = send_command(c, cmd, script, argc, argv, lens);
+    if (rc != OF_OK)
+        return rc;
     redisReply *reply = NULL;
     int r = read_reply(c, &reply);
     if (r != 0) {
@@ -774,60 +815,22 @@ int ofi_redis_send_eval(ofi_redis_conn *c, const ofi_redis_script *script, int u
         atomic_fetch_add_explicit(&c->pool->st_eval_fallbacks, 1, memory_order_relaxed);
         log_noscript(c->pool, script);
     }
-    if (redisAppendCommandArgv(ctx, argc, argv, alen) != REDIS_OK) {
-        c->io_error = 1;
-        return ofi_fail(OF_ERR_NOMEM, "formatting a redis command: %s", ctx->errstr);
-    }
-    note_sent(c, argv[0], script);
-    int sent;
-    if (flush_obuf(c, &sent) != OF_OK) {
-        log_send_failed(c, sent);
-        if (sent) {
-            atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
-            return ofi_fail(OF_ERR_UNKNOWN, "connection failed while sending: %s", ctx->errstr);
-        }
-        return ofi_fail(OF_ERR_UNAVAILABLE, "nothing sent: %s", ctx->errstr);
-    }
-    return OF_OK;
+    return send_command(c, argv[0], script, argc, argv, alen);
 }
 
 int ofi_redis_read_nb(ofi_redis_conn *c, redisReply **out)
 {
-    redisContext *ctx = c->ctx;
-    char buf[16384];
     *out = NULL;
     for (;;) {
-        void *r = NULL;
-        if (redisReaderGetReply(ctx->reader, &r) != REDIS_OK) {
-            char msg[sizeof ctx->errstr];
-            snprintf(msg, sizeof msg, "unreadable reply: %.90s", ctx->reader->errstr);
-            conn_failed(c, msg);
-            log_no_reply(c, 0);
-            atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
-            return ofi_fail(OF_ERR_UNKNOWN, "sent, but no reply: %s", ctx->errstr);
+        switch (feed_reader(c, 0, out)) {
+        case FEED_REPLY:
+        case FEED_EMPTY: return OF_OK; /* with *out NULL: nothing complete yet */
+        case FEED_MORE: continue;
+        default: break; /* FEED_BROKEN (FEED_TIMEOUT needs block) */
         }
-        if (r != NULL) {
-            *out = r;
-            return OF_OK;
-        }
-        ssize_t n = recv(ctx->fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n > 0) {
-            if (redisReaderFeed(ctx->reader, buf, (size_t)n) != REDIS_OK) {
-                conn_failed(c, "out of memory buffering a reply");
-                log_no_reply(c, 0);
-                atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
-                return ofi_fail(OF_ERR_UNKNOWN, "sent, but no reply: %s", ctx->errstr);
-            }
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return OF_OK; /* nothing complete yet */
-        conn_failed(c, n == 0 ? "server closed the connection" : strerror(errno));
         log_no_reply(c, 0);
         atomic_fetch_add_explicit(&c->pool->st_unknown, 1, memory_order_relaxed);
-        return ofi_fail(OF_ERR_UNKNOWN, "sent, but no reply: %s", ctx->errstr);
+        return ofi_fail(OF_ERR_UNKNOWN, "sent, but no reply: %s", c->ctx->errstr);
     }
 }
 

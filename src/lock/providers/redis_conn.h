@@ -143,6 +143,10 @@ int ofi_redis_bad_reply(ofi_redis_pool *pool, const redisReply *reply, const cha
 void ofi_redis_log_unexpected(ofi_redis_pool *pool, const char *what, const void *name,
                               size_t name_len, const char *detail);
 
+/* "host:port", "[v6]:port" or "unix:path" of @p cfg into @p buf, for log lines and details
+ * (never credentials). Returns @p buf. */
+const char *ofi_redis_endpoint_name(const ofi_redis_config *cfg, char *buf, size_t cap);
+
 void ofi_redis_pool_get_stats(ofi_redis_pool *pool, ofi_redis_pool_stats *out);
 
 /* Test hook: close every idle connection now (as a network fault would). */

@@ -118,6 +118,16 @@ static void round_init(rl_round *r, ofi_redlock *p, const ofi_redis_script *scri
     of_lock_token_to_hex(token, r->tok);
 }
 
+/* A new round (NULL when out of memory: each caller has its own way to fail). */
+static rl_round *round_new(ofi_redlock *p, const ofi_redis_script *script, int nkeys,
+                           const void *name, size_t name_len, const of_lock_token *token)
+{
+    rl_round *r = malloc(sizeof *r);
+    if (r != NULL)
+        round_init(r, p, script, nkeys, name, name_len, token);
+    return r;
+}
+
 static void round_arg(rl_round *r, const char *v, size_t len)
 {
     r->extra[r->nextra] = v;
@@ -180,16 +190,17 @@ static void slot_reply(rl_round *r, rl_slot *sl, redisReply *reply)
     slot_done(sl, K_NONE, OF_OK, NULL); /* the step interprets the reply */
 }
 
-/* Run one round on the servers where @p want[i] is set, until every reply is in, each server's
- * deadline has passed, or -- once @p decide says the outcome is settled -- the grace period
- * (as long again as the round has run, at least 1 ms) is over. */
+/* Run one round on the servers where @p want[i] is set (every server when @p want is NULL),
+ * until every reply is in, each server's deadline has passed, or -- once @p decide says the
+ * outcome is settled -- the grace period (as long again as the round has run, at least 1 ms) is
+ * over. */
 static void round_run(rl_round *r, const int *want, int64_t deadline_ns, rl_decide_fn decide,
                       const void *ctx)
 {
     const size_t n = r->p->count;
     const int64_t t_start = ofi_now_ns();
     for (size_t i = 0; i < n; i++)
-        if (want[i])
+        if (want == NULL || want[i])
             slot_start(r, i, deadline_ns);
 
     int decided = 0;
@@ -401,18 +412,6 @@ static int decide_quorum(const rl_round *r, const void *ctx)
     return yes >= q || no > n - q;
 }
 
-/* Endpoint of server @p i for details (host and port or socket path; never credentials). */
-static void endpoint(const ofi_redlock *p, size_t i, char *buf, size_t cap)
-{
-    const ofi_redis_config *cfg = &p->pools[i].cfg;
-    if (cfg->unix_path != NULL)
-        snprintf(buf, cap, "unix:%s", cfg->unix_path);
-    else if (strchr(cfg->host, ':') != NULL)
-        snprintf(buf, cap, "[%s]:%d", cfg->host, cfg->port);
-    else
-        snprintf(buf, cap, "%s:%d", cfg->host, cfg->port);
-}
-
 /* Fail with @p status and a detail: the head, then each server that did not say yes. */
 static int fail_summary(const ofi_redlock *p, const rl_round *r, int status, const char *head)
 {
@@ -423,7 +422,7 @@ static int fail_summary(const ofi_redlock *p, const rl_round *r, int status, con
         if (sl->kind == K_YES || sl->kind == K_NONE)
             continue;
         char ep[64];
-        endpoint(p, i, ep, sizeof ep);
+        ofi_redis_endpoint_name(&p->pools[i].cfg, ep, sizeof ep);
         off += (size_t)snprintf(buf + off, sizeof buf - off, "; #%zu %s %s: %.70s", i + 1, ep,
                                 of_status_name(sl->status), sl->why);
     }
@@ -436,6 +435,15 @@ static int cmp_ll(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* End of the validity of a lease of @p ttl_ms set by a round that starts now: every lease the
+ * round sets starts after this moment on its server, so validity counts from here, less the
+ * clock-drift allowance. Called right before round_run. */
+static int64_t lease_valid_until(const ofi_redlock *p, uint32_t ttl_ms)
+{
+    return ofi_now_ns() + (int64_t)ttl_ms * OFI_NS_PER_MS -
+           ofi_redlock_drift_ns(p->drift_ppm, p->drift_extra_ms, ttl_ms);
+}
+
 int ofi_redlock_try_acquire(void *self, const void *name, size_t name_len,
                             const of_lock_token *token, uint32_t ttl_ms, int64_t deadline_ns,
                             uint64_t *out_fence, int64_t *out_valid_until_ns,
@@ -443,24 +451,16 @@ int ofi_redlock_try_acquire(void *self, const void *name, size_t name_len,
 {
     ofi_redlock *p = self;
     const size_t n = p->count, q = p->quorum;
-    int want[MAXS];
-    for (size_t i = 0; i < n; i++)
-        want[i] = 1;
     char ttl[24];
     size_t ttl_len = u64_text(ttl_ms, ttl);
 
-    rl_round *r = malloc(sizeof *r);
+    rl_round *r = round_new(p, &acquire_script, 2, name, name_len, token);
     if (r == NULL)
         return ofi_fail(OF_ERR_NOMEM, "redlock: allocating a round");
-    round_init(r, p, &acquire_script, 2, name, name_len, token);
     round_arg(r, ttl, ttl_len);
     round_arg(r, OFI_REDIS_FENCE_TTL_MS, sizeof OFI_REDIS_FENCE_TTL_MS - 1);
-
-    /* Every lease this round sets starts after t0 on its server: validity counts from here. */
-    const int64_t t0 = ofi_now_ns();
-    const int64_t valid_until = t0 + (int64_t)ttl_ms * OFI_NS_PER_MS -
-                                ofi_redlock_drift_ns(p->drift_ppm, p->drift_extra_ms, ttl_ms);
-    round_run(r, want, deadline_ns, decide_quorum, NULL);
+    const int64_t valid_until = lease_valid_until(p, ttl_ms);
+    round_run(r, NULL, deadline_ns, decide_quorum, NULL);
     classify_acquire(r);
     round_finish(r);
     rl_counts c = count_kinds(r);
@@ -483,13 +483,12 @@ int ofi_redlock_try_acquire(void *self, const void *name, size_t name_len,
             /* The fence must hold on a quorum before we hand it out (docs/redlock.md): raise
              * the lagging granting servers' counters while our token still holds them. */
             atomic_fetch_add_explicit(&p->st_raise_rounds, 1, memory_order_relaxed);
-            rl_round *w = malloc(sizeof *w);
+            rl_round *w = round_new(p, &raise_script, 2, name, name_len, token);
             if (w == NULL) {
                 why = "out of memory for the fence round";
             } else {
                 char ftxt[24];
                 size_t flen = u64_text(fence, ftxt);
-                round_init(w, p, &raise_script, 2, name, name_len, token);
                 round_arg(w, ftxt, flen);
                 round_arg(w, OFI_REDIS_FENCE_TTL_MS, sizeof OFI_REDIS_FENCE_TTL_MS - 1);
                 round_run(w, raise, deadline_ns, NULL, NULL);
@@ -524,11 +523,10 @@ int ofi_redlock_try_acquire(void *self, const void *name, size_t name_len,
     }
     size_t unconfirmed = 0;
     if (rel_count > 0) {
-        rl_round *u = malloc(sizeof *u);
+        rl_round *u = round_new(p, &release_script, 1, name, name_len, token);
         if (u == NULL) {
             unconfirmed = rel_count;
         } else {
-            round_init(u, p, &release_script, 1, name, name_len, token);
             round_run(u, rel, deadline_ns, NULL, NULL);
             classify_int(u, "release");
             round_finish(u);
@@ -565,7 +563,7 @@ int ofi_redlock_try_acquire(void *self, const void *name, size_t name_len,
     } else if (c.first_error >= 0 && why == NULL) {
         const rl_slot *sl = &r->s[c.first_error];
         char ep[64];
-        endpoint(p, (size_t)c.first_error, ep, sizeof ep);
+        ofi_redis_endpoint_name(&p->pools[c.first_error].cfg, ep, sizeof ep);
         rc = ofi_fail(sl->status, "redlock: server #%d %s: %s", c.first_error + 1, ep, sl->why);
     } else {
         snprintf(head, sizeof head, "%zu of %zu servers granted (quorum %zu)%s%s", c.yes, n, q,
@@ -576,19 +574,32 @@ int ofi_redlock_try_acquire(void *self, const void *name, size_t name_len,
     return rc;
 }
 
+/* The last two outcomes of a failed release or extend (@p step), in this order: our token is
+ * missing on too many servers for a quorum (NOT_OWNER), or else the first server that gave an
+ * error reply names the failure. */
+static int fail_token_or_error(const ofi_redlock *p, const rl_round *r, const rl_counts *c,
+                               const char *step)
+{
+    const size_t n = p->count, q = p->quorum;
+    if (c->no > n - q) {
+        char head[128];
+        snprintf(head, sizeof head, "our token holds it on %zu of %zu servers only (quorum %zu)",
+                 c->yes, n, q);
+        return fail_summary(p, r, OF_ERR_NOT_OWNER, head);
+    }
+    const rl_slot *sl = &r->s[c->first_error];
+    return ofi_fail(sl->status, "redlock: %s: server #%d: %s", step, c->first_error + 1, sl->why);
+}
+
 int ofi_redlock_release(void *self, const void *name, size_t name_len, const of_lock_token *token,
                         int64_t deadline_ns)
 {
     ofi_redlock *p = self;
     const size_t n = p->count, q = p->quorum;
-    int want[MAXS];
-    for (size_t i = 0; i < n; i++)
-        want[i] = 1;
-    rl_round *r = malloc(sizeof *r);
+    rl_round *r = round_new(p, &release_script, 1, name, name_len, token);
     if (r == NULL)
         return ofi_fail(OF_ERR_NOMEM, "redlock: allocating a round");
-    round_init(r, p, &release_script, 1, name, name_len, token);
-    round_run(r, want, deadline_ns, decide_quorum, NULL);
+    round_run(r, NULL, deadline_ns, decide_quorum, NULL);
     classify_int(r, "release");
     round_finish(r);
     rl_counts c = count_kinds(r);
@@ -600,13 +611,8 @@ int ofi_redlock_release(void *self, const void *name, size_t name_len, const of_
         snprintf(head, sizeof head, "release confirmed on %zu of %zu servers (quorum %zu)", c.yes,
                  n, q);
         rc = fail_summary(p, r, c.unknown > 0 ? OF_ERR_UNKNOWN : OF_ERR_UNAVAILABLE, head);
-    } else if (c.no > n - q) {
-        snprintf(head, sizeof head, "our token holds it on %zu of %zu servers only (quorum %zu)",
-                 c.yes, n, q);
-        rc = fail_summary(p, r, OF_ERR_NOT_OWNER, head);
     } else {
-        const rl_slot *sl = &r->s[c.first_error];
-        rc = ofi_fail(sl->status, "redlock: release: server #%d: %s", c.first_error + 1, sl->why);
+        rc = fail_token_or_error(p, r, &c, "release");
     }
     free(r);
     return rc;
@@ -617,22 +623,14 @@ int ofi_redlock_extend(void *self, const void *name, size_t name_len, const of_l
 {
     ofi_redlock *p = self;
     const size_t n = p->count, q = p->quorum;
-    /* Zeroed past n for the analyzer: it does not see that round_run's count, re-read from p
-     * after calls into other files, is this n. */
-    int want[MAXS] = {0};
-    for (size_t i = 0; i < n; i++)
-        want[i] = 1;
     char ttl[24];
     size_t ttl_len = u64_text(ttl_ms, ttl);
-    rl_round *r = malloc(sizeof *r);
+    rl_round *r = round_new(p, &extend_script, 1, name, name_len, token);
     if (r == NULL)
         return ofi_fail(OF_ERR_NOMEM, "redlock: allocating a round");
-    round_init(r, p, &extend_script, 1, name, name_len, token);
     round_arg(r, ttl, ttl_len);
-    const int64_t t0 = ofi_now_ns();
-    const int64_t valid_until = t0 + (int64_t)ttl_ms * OFI_NS_PER_MS -
-                                ofi_redlock_drift_ns(p->drift_ppm, p->drift_extra_ms, ttl_ms);
-    round_run(r, want, deadline_ns, decide_quorum, NULL);
+    const int64_t valid_until = lease_valid_until(p, ttl_ms);
+    round_run(r, NULL, deadline_ns, decide_quorum, NULL);
     classify_int(r, "extend");
     round_finish(r);
     rl_counts c = count_kinds(r);
@@ -657,13 +655,8 @@ int ofi_redlock_extend(void *self, const void *name, size_t name_len, const of_l
                  "lease stands",
                  c.yes, n, q);
         rc = fail_summary(p, r, OF_ERR_UNAVAILABLE, head);
-    } else if (c.no > n - q) {
-        snprintf(head, sizeof head, "our token holds it on %zu of %zu servers only (quorum %zu)",
-                 c.yes, n, q);
-        rc = fail_summary(p, r, OF_ERR_NOT_OWNER, head);
     } else {
-        const rl_slot *sl = &r->s[c.first_error];
-        rc = ofi_fail(sl->status, "redlock: extend: server #%d: %s", c.first_error + 1, sl->why);
+        rc = fail_token_or_error(p, r, &c, "extend");
     }
     free(r);
     return rc;
@@ -719,16 +712,19 @@ int ofi_redlock_provider_create(const ofi_redlock_config *cfg, of_lock_provider 
     return OF_OK;
 }
 
-OF_API int of_lock_redlock_create(const char *const *urls, size_t count,
-                                  const of_lock_redlock_options *opts,
-                                  of_lock_provider **out_provider)
+/* Both public create functions: the server list comes from @p list when @p use_list is set
+ * (whatever @p list is: the parser diagnoses NULL), otherwise from @p urls and @p count. The
+ * configuration (up to 15 servers) lives on the heap only while the provider is made. */
+static int create_from(int use_list, const char *const *urls, size_t count, const char *list,
+                       const of_lock_redlock_options *opts, of_lock_provider **out_provider)
 {
     if (out_provider == NULL)
         return ofi_fail(OF_ERR_INVALID, "out_provider is NULL");
     ofi_redlock_config *cfg = malloc(sizeof *cfg);
     if (cfg == NULL)
         return ofi_fail(OF_ERR_NOMEM, "allocating the redlock configuration");
-    int rc = ofi_redlock_config_from_urls(urls, count, opts, cfg);
+    int rc = use_list ? ofi_redlock_config_from_list(list, opts, cfg)
+                      : ofi_redlock_config_from_urls(urls, count, opts, cfg);
     if (rc == OF_OK) {
         rc = ofi_redlock_provider_create(cfg, out_provider);
         ofi_redlock_config_free(cfg);
@@ -737,19 +733,15 @@ OF_API int of_lock_redlock_create(const char *const *urls, size_t count,
     return rc;
 }
 
+OF_API int of_lock_redlock_create(const char *const *urls, size_t count,
+                                  const of_lock_redlock_options *opts,
+                                  of_lock_provider **out_provider)
+{
+    return create_from(0, urls, count, NULL, opts, out_provider);
+}
+
 OF_API int of_lock_redlock_create_list(const char *list, const of_lock_redlock_options *opts,
                                        of_lock_provider **out_provider)
 {
-    if (out_provider == NULL)
-        return ofi_fail(OF_ERR_INVALID, "out_provider is NULL");
-    ofi_redlock_config *cfg = malloc(sizeof *cfg);
-    if (cfg == NULL)
-        return ofi_fail(OF_ERR_NOMEM, "allocating the redlock configuration");
-    int rc = ofi_redlock_config_from_list(list, opts, cfg);
-    if (rc == OF_OK) {
-        rc = ofi_redlock_provider_create(cfg, out_provider);
-        ofi_redlock_config_free(cfg);
-    }
-    free(cfg);
-    return rc;
+    return create_from(1, NULL, 0, list, opts, out_provider);
 }

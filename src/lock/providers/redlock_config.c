@@ -7,39 +7,41 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "lock/providers/provider_options.h"
 
 /* The first released layout of of_lock_redlock_options ends after `reserved0`. */
 #define OPTIONS_V1_SIZE (offsetof(of_lock_redlock_options, reserved0) + sizeof(uint32_t))
+
+_Static_assert(offsetof(of_lock_redlock_options, struct_size) == 0, "ofi_options_init sets it");
 
 OF_API size_t of_lock_redlock_options_size(void)
 {
     return sizeof(of_lock_redlock_options);
 }
 
+/* The defaults; members not named are 0 or NULL. */
+static const of_lock_redlock_options default_options = {
+    .struct_size = sizeof(of_lock_redlock_options),
+    .connect_timeout_ms = OF_LOCK_REDLOCK_DEFAULT_CONNECT_TIMEOUT_MS,
+    .command_timeout_ms = OF_LOCK_REDLOCK_DEFAULT_COMMAND_TIMEOUT_MS,
+    .drift_ppm = OF_LOCK_REDLOCK_DEFAULT_DRIFT_PPM,
+    .drift_extra_ms = OF_LOCK_REDLOCK_DEFAULT_DRIFT_EXTRA_MS,
+};
+
 OF_API int of_lock_redlock_options_init(of_lock_redlock_options *opts, size_t struct_size)
 {
-    if (opts == NULL)
-        return ofi_fail(OF_ERR_INVALID, "opts is NULL");
-    if (struct_size > sizeof *opts || struct_size < OPTIONS_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "struct_size %zu: this library knows %zu", struct_size,
-                        sizeof *opts);
-    memset(opts, 0, struct_size);
-    opts->struct_size = (uint32_t)struct_size;
-    opts->connect_timeout_ms = OF_LOCK_REDLOCK_DEFAULT_CONNECT_TIMEOUT_MS;
-    opts->command_timeout_ms = OF_LOCK_REDLOCK_DEFAULT_COMMAND_TIMEOUT_MS;
-    opts->drift_ppm = OF_LOCK_REDLOCK_DEFAULT_DRIFT_PPM;
-    opts->drift_extra_ms = OF_LOCK_REDLOCK_DEFAULT_DRIFT_EXTRA_MS;
-    return OF_OK;
+    return ofi_options_init(opts, struct_size, &default_options, OPTIONS_V1_SIZE, sizeof *opts);
 }
 
 static int check_options(const of_lock_redlock_options *in, of_lock_redlock_options *out)
 {
-    of_lock_redlock_options_init(out, sizeof *out);
+    *out = default_options;
     if (in == NULL)
         return OF_OK;
-    if (in->struct_size > sizeof *in || in->struct_size < OPTIONS_V1_SIZE)
-        return ofi_fail(OF_ERR_ABI, "of_lock_redlock_options.struct_size %u: this library knows %zu",
-                        (unsigned)in->struct_size, sizeof *in);
+    int rc = ofi_options_size_check("of_lock_redlock_options.struct_size", in->struct_size,
+                                    OPTIONS_V1_SIZE, sizeof *in);
+    if (rc != OF_OK)
+        return rc;
     /* Members past the caller's struct_size keep their defaults (none yet: V1 is all). */
     memcpy(out, in, in->struct_size);
     out->struct_size = (uint32_t)sizeof *out;
@@ -230,10 +232,6 @@ int ofi_redlock_config_from_list(const char *list, const of_lock_redlock_options
                           item, n);
         }
     }
-    /* The copy may hold passwords. */
-    volatile char *v = copy;
-    for (size_t i = 0; i < len; i++)
-        v[i] = 0;
-    free(copy);
+    ofi_wipe_free(copy, len); /* the copy may hold passwords */
     return rc;
 }
