@@ -294,7 +294,7 @@ static int acquire_waiting(of_lock_provider *p, const void *name, size_t name_le
     /* Others of this provider already wait for the name: queue behind them, don't overtake. */
     int queued = atomic_load_explicit(&p->waiting, memory_order_relaxed) > 0 &&
                  wq_join(p, name, name_len, &me, 1);
-    int out, rc;
+    int out;
     for (;;) {
         if (queued)
             wq_wait_head(p, &me, deadline); /* at the deadline: one last attempt anyway */
@@ -309,8 +309,8 @@ static int acquire_waiting(of_lock_provider *p, const void *name, size_t name_le
             OFI_LOCK_STAT_ADD(p, retries, 1);
             ofi_fail_plain(OF_OK); /* a provider that sets no detail must not inherit ours */
         }
-        rc = p->ops.try_acquire(p->self, h->name, h->name_len, &h->token, opts->ttl_ms,
-                                t_send + step, &fence, &vu, &hint);
+        int rc = p->ops.try_acquire(p->self, h->name, h->name_len, &h->token, opts->ttl_ms,
+                                    t_send + step, &fence, &vu, &hint);
         if (rc == OF_OK) {
             h->t_acquired = t_send;
             out = take_grant(p, h, fence, vu, t_send, step);
