@@ -538,8 +538,11 @@ OF_API int of_ring_view_lookup_batch(const of_ring_view *view, const void *const
  * The hash ranges whose owner differs between two views of rings with the same algorithm and
  * seed (what a migration must copy), in ascending order of hash, adjacent ranges with the same
  * pair of owners merged; then, separately, the pins that differ, in ascending order of hash.
- * Owners are compared by id. Keys in a range [first, last] moved from @c old_id to @c new_id
- * (ignoring pins).
+ * Owners are compared as servers: in ketama mode two spellings of one host and port (`a`,
+ * `a:11211`, `[a]:11211`) are one owner, so a server removed and added again under another
+ * spelling moves no key and yields no range; in native mode the id is the server. Each side of a
+ * range reports its own view's spelling. Keys in a range [first, last] moved from @c old_id to
+ * @c new_id (ignoring pins).
  * @param old_view  the earlier view
  * @param new_view  the later view
  * @param range_fn  called once per changed range (may be NULL)

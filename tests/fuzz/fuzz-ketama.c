@@ -608,11 +608,13 @@ typedef struct diff_ctx {
     size_t nwant, at;
 } diff_ctx;
 
+/* The diff compares owners as servers: two spellings of one host and port (`a`, `a:11211`,
+ * `[a]:11211`) are one owner, so re-adding a server under another spelling moves no key. */
 static bool same_server(const server *a, const server *b)
 {
     if (!a || !b)
         return a == b;
-    return a->len == b->len && memcmp(a->id, b->id, a->len) == 0;
+    return host_cmp(a, b) == 0;
 }
 
 static int range_cb(void *ctx, const of_ring_range *rg)

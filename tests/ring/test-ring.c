@@ -1366,6 +1366,65 @@ static void ring_diff_matches_lookups(void **state)
     of_ring_destroy(e);
 }
 
+/* Ketama: a server removed and added again under another spelling of its host and port is the
+ * same server (docs/ring.md "Diff"): no range moves, alone or among others; a real change still
+ * reports its ranges, with each view's spelling. */
+static void ring_diff_ketama_respelled_server(void **state)
+{
+    (void)state;
+    static diff_log log;
+    for (unsigned others = 0; others < 2; others++) {
+        of_ring *k = new_ketama(0);
+        assert_int_equal(of_ring_add(k, "a:11211", 7, 0, 1), OF_OK);
+        if (others)
+            assert_int_equal(of_ring_add(k, "b", 1, 2, 2), OF_OK);
+        of_ring_view *v0, *v1, *v2;
+        assert_int_equal(of_ring_view_take(k, &v0), OF_OK);
+        assert_int_equal(of_ring_remove(k, "[a]", 3), OF_OK);
+        assert_int_equal(of_ring_add(k, "a", 1, 0, 3), OF_OK);
+        assert_int_equal(of_ring_view_take(k, &v1), OF_OK);
+        log.n = 0;
+        assert_int_equal(of_ring_diff(v0, v1, log_range, NULL, &log), OF_OK);
+        assert_int_equal(log.n, 0);
+        /* lookups answer with the new spelling and tag */
+        char id[16] = {0};
+        size_t len = 0;
+        uint64_t tag = 0;
+        for (unsigned i = 0; i < 64; i++) {
+            char key[16];
+            key_name(key, sizeof key, i);
+            assert_int_equal(of_ring_lookup(k, key, strlen(key), &tag, id, sizeof id, &len),
+                             OF_OK);
+            if (tag != 2)
+                break;
+        }
+        assert_int_equal(tag, 3);
+        assert_int_equal(len, 1);
+        assert_memory_equal(id, "a", 1);
+        /* a real change: c takes ranges from a, each side named as its view spells it (weighted
+         * ketama shares move between a and b as well) */
+        assert_int_equal(of_ring_add(k, "c", 1, 1, 4), OF_OK);
+        assert_int_equal(of_ring_view_take(k, &v2), OF_OK);
+        log.n = 0;
+        assert_int_equal(of_ring_diff(v0, v2, log_range, NULL, &log), OF_OK);
+        assert_true(log.n > 0);
+        unsigned a_to_c = 0;
+        for (size_t i = 0; i < log.n; i++) {
+            const char *o = log.old_ids[i], *n = log.new_ids[i];
+            assert_true(strcmp(o, "a:11211") == 0 || strcmp(o, "b") == 0);
+            assert_true(strcmp(n, "a") == 0 || strcmp(n, "b") == 0 || strcmp(n, "c") == 0);
+            assert_true(strcmp(o, "b") != 0 || strcmp(n, "b") != 0);
+            assert_true(strcmp(o, "a:11211") != 0 || strcmp(n, "a") != 0);
+            a_to_c += strcmp(o, "a:11211") == 0 && strcmp(n, "c") == 0;
+        }
+        assert_true(a_to_c > 0);
+        of_ring_view_release(v0);
+        of_ring_view_release(v1);
+        of_ring_view_release(v2);
+        of_ring_destroy(k);
+    }
+}
+
 static void ring_ketama_basic_rules(void **state)
 {
     (void)state;
@@ -1735,6 +1794,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(ring_ownership_is_exact),
         cmocka_unit_test(ring_fingerprint_excludes_tags),
         cmocka_unit_test(ring_diff_matches_lookups),
+        cmocka_unit_test(ring_diff_ketama_respelled_server),
         cmocka_unit_test(ring_view_and_batch_lookups_equal_lookup),
         cmocka_unit_test(ring_view_lookup_keeps_its_version),
         cmocka_unit_test(ring_batch_and_view_lookup_bad_input),
