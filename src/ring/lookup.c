@@ -30,16 +30,20 @@ static inline int answer(const snap *s, uint32_t node, uint64_t *out_tag, void *
     return OF_OK;
 }
 
-/* One lookup on snapshot @p s, already protected (a read guard or a view's reference). */
+/* One lookup on snapshot @p s, already protected (a read guard or a view's reference). @p key
+ * may be NULL with length 0: the library's hash reads no byte then, the others get "". */
 static inline int snap_lookup(const snap *s, const void *key, size_t key_len, uint64_t *out_tag,
                               void *out_id, size_t id_cap, size_t *out_id_len)
 {
+    if (__builtin_expect(s->lookup_compact, 1)) /* cowner[point_count] is cowner[0] */
+        return answer(s, s->cowner[snap_cindex(s, ofi_hash64(key, key_len, s->seed))], out_tag,
+                      out_id, id_cap, out_id_len);
     if (__builtin_expect(s->node_count == 0, 0))
         return ofi_fail_plain(OF_ERR_EMPTY);
     if (s->node_count == 1 && s->pin_count == 0) /* one node answers without hashing */
         return answer(s, 0, out_tag, out_id, id_cap, out_id_len);
-    return answer(s, snap_owner(s, snap_key_hash(s, key, key_len)), out_tag, out_id, id_cap,
-                  out_id_len);
+    return answer(s, snap_owner(s, snap_key_hash(s, key ? key : "", key_len)), out_tag, out_id,
+                  id_cap, out_id_len);
 }
 
 OF_API int of_ring_lookup(const of_ring *ring, const void *key, size_t key_len, uint64_t *out_tag,
@@ -47,8 +51,6 @@ OF_API int of_ring_lookup(const of_ring *ring, const void *key, size_t key_len, 
 {
     if (__builtin_expect(!ring || (!key && key_len), 0))
         return ofi_fail(OF_ERR_INVALID, "NULL ring or key");
-    if (!key)
-        key = "";
     read_guard g;
     const snap *s = read_begin_leaf(ring, &g);
     int rc = snap_lookup(s, key, key_len, out_tag, out_id, id_cap, out_id_len);
@@ -62,14 +64,49 @@ OF_API int of_ring_view_lookup(const of_ring_view *view, const void *key, size_t
 {
     if (__builtin_expect(!view || (!key && key_len), 0))
         return ofi_fail(OF_ERR_INVALID, "NULL view or key");
-    return snap_lookup((const snap *)view, key ? key : "", key_len, out_tag, out_id, id_cap,
-                       out_id_len);
+    return snap_lookup((const snap *)view, key, key_len, out_tag, out_id, id_cap, out_id_len);
 }
 
 /* Keys per round of the batch: their hashes first, then their bucket entries, then their points,
  * each stage prefetching what the next one reads, so that the cache misses of a round overlap
  * instead of following one another. */
 #define RING_BATCH_ROUND 16
+
+/* The common case of the batch: native keys, the compact layout, no pins, two or more nodes.
+ * The snapshot's fields live in locals for the whole batch: out_tags is a uint64_t pointer, which
+ * may alias the snapshot's size_t fields, and the hash is a call, so the general loop below
+ * reloads them for every key. Owners go to a local array first for the same reason. */
+static void batch_compact(const snap *s, const void *const *keys, const size_t *key_lens,
+                          size_t count, uint64_t *out_tags)
+{
+    const uint32_t *cbucket = s->cbucket;
+    const uint16_t *chi = s->chi, *cowner = s->cowner;
+    const snap_node *nodes = s->nodes;
+    const unsigned shift = s->shift;
+    const uint64_t seed = s->seed;
+    for (size_t base = 0; base < count; base += RING_BATCH_ROUND) {
+        size_t m = count - base;
+        if (m > RING_BATCH_ROUND)
+            m = RING_BATCH_ROUND;
+        uint64_t h[RING_BATCH_ROUND];
+        uint32_t owner[RING_BATCH_ROUND];
+        for (size_t j = 0; j < m; j++) {
+            const void *k = keys[base + j];
+            h[j] = ofi_hash64(k ? k : "", key_lens[base + j], seed);
+            __builtin_prefetch(&cbucket[h[j] >> shift]);
+        }
+        for (size_t j = 0; j < m; j++) {
+            size_t lo = cbucket[h[j] >> shift];
+            __builtin_prefetch(&chi[lo]);
+            __builtin_prefetch(&cowner[lo]);
+        }
+        for (size_t j = 0; j < m; j++) {
+            owner[j] = cowner[snap_cindex_in(s, cbucket, chi, cowner, shift, h[j])];
+        }
+        for (size_t j = 0; j < m; j++)
+            out_tags[base + j] = nodes[owner[j]].tag;
+    }
+}
 
 static int snap_lookup_batch(const snap *s, const void *const *keys, const size_t *key_lens,
                              size_t count, uint64_t *out_tags)
@@ -79,6 +116,10 @@ static int snap_lookup_batch(const snap *s, const void *const *keys, const size_
     if (s->node_count == 1 && s->pin_count == 0) {
         for (size_t i = 0; i < count; i++)
             out_tags[i] = s->nodes[0].tag;
+        return OF_OK;
+    }
+    if (s->lookup_compact) {
+        batch_compact(s, keys, key_lens, count, out_tags);
         return OF_OK;
     }
     const snap_node *nodes = s->nodes;

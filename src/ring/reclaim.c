@@ -32,8 +32,9 @@ _Thread_local unsigned ofi_ring_my_stripe RING_TLS_MODEL;
  * ------------------------------------------------------------------------------------------- */
 
 static ofi_hazard_slot hazard_slots[RING_HAZARD_SLOTS];
-ofi_hazard_slot ofi_hazard_none;
-_Thread_local ofi_hazard_slot *ofi_ring_my_hazard RING_TLS_MODEL;
+ofi_hazard_slot ofi_hazard_none = {.held = (const snap *)(const void *)&ofi_hazard_none};
+ofi_hazard_slot ofi_hazard_unclaimed = {.held = (const snap *)(const void *)&ofi_hazard_unclaimed};
+_Thread_local ofi_hazard_slot *ofi_ring_my_hazard RING_TLS_MODEL = &ofi_hazard_unclaimed;
 _Atomic int ofi_ring_asymmetric;
 /* Slots ever handed out: while 0 a writer has no slot to look at and no barrier to pay. */
 static _Atomic int hazard_used;
@@ -104,6 +105,16 @@ ofi_hazard_slot *ofi_ring_hazard_claim(void)
     }
     ofi_ring_my_hazard = mine;
     return mine;
+}
+
+snap *ofi_ring_read_begin_slow(const of_ring *ring, read_guard *g)
+{
+    ofi_hazard_slot *h = ofi_ring_my_hazard;
+    if (h == &ofi_hazard_unclaimed)
+        h = ofi_ring_hazard_claim();
+    if (h == &ofi_hazard_none || atomic_load_explicit(&h->held, memory_order_relaxed) != NULL)
+        return read_begin(ring, g); /* no slot, or a read nested in one that holds it */
+    return read_hazard((of_ring *)ring, h, g);
 }
 
 /* Writer lock held: the snapshots in hazard slots now, into @p out (RING_HAZARD_SLOTS long);

@@ -82,7 +82,9 @@ typedef struct snap {
     uint32_t *cbucket;          /* 2^bits + 1 entries: index of the bucket's first point */
     uint16_t *chi;              /* bits [shift - 16, shift) of each point; RING_CPAD spare */
     uint16_t *clo;              /* bits [shift - 32, shift - 16) */
-    uint16_t *cowner;           /* node index of each point */
+    uint16_t *cowner;           /* node index of each point, then the first one's again */
+    bool lookup_compact;        /* compact, two or more nodes, no pins: what most lookups meet,
+                                   tested once instead of node count, pins and layout each */
     size_t pin_count;
     uint64_t *pin_hash;         /* ascending, unique */
     uint32_t *pin_node;
@@ -193,9 +195,11 @@ typedef struct ofi_hazard_slot {
 } ofi_hazard_slot;
 _Static_assert(sizeof(ofi_hazard_slot) == RING_CACHE_LINE, "a hazard slot is one cache line");
 
-/* This thread's slot; NULL before its first read; &ofi_hazard_none when it has none. */
+/* This thread's slot: &ofi_hazard_unclaimed before its first read, &ofi_hazard_none when it
+ * has none. Neither is in the table, and their held is never NULL (it points at the slot
+ * itself), so that the reader's one test of held sends those threads to the slow path too. */
 extern _Thread_local ofi_hazard_slot *ofi_ring_my_hazard RING_TLS_MODEL;
-extern ofi_hazard_slot ofi_hazard_none;
+extern ofi_hazard_slot ofi_hazard_none, ofi_hazard_unclaimed;
 /* 1 while membarrier(2) serves as the writers' barrier (reclaim.c): readers fence the compiler
  * only. Set once before any slot is handed out; cleared only in a fork child that cannot
  * register again, before that child has a second thread. */
@@ -207,6 +211,9 @@ typedef struct read_guard {
     _Atomic size_t *counter; /* stripe counter, or NULL */
     ofi_hazard_slot *hazard; /* hazard slot, or NULL */
 } read_guard;
+
+/* read_begin_leaf() for a thread whose slot is busy, missing or not claimed yet (reclaim.c). */
+snap *ofi_ring_read_begin_slow(const of_ring *ring, read_guard *g);
 
 /* Stripe protection: any read, including one that runs user callbacks. */
 static inline snap *read_begin(const of_ring *cring, read_guard *g)
@@ -225,19 +232,9 @@ static inline snap *read_begin(const of_ring *cring, read_guard *g)
     }
 }
 
-/* Hazard protection, for reads that run no user code until read_end (a callback could read a
- * ring again, and one slot holds one snapshot). Falls back to the stripes when the slot is busy
- * (a read nested in a callback's or interrupted by a signal handler's) or there is none. */
-static inline snap *read_begin_leaf(const of_ring *cring, read_guard *g)
+/* The current snapshot, published in this thread's free slot @p h. */
+static inline snap *read_hazard(of_ring *ring, ofi_hazard_slot *h, read_guard *g)
 {
-    of_ring *ring = (of_ring *)cring;
-    ofi_hazard_slot *h = ofi_ring_my_hazard;
-    if (__builtin_expect(h == NULL, 0))
-        h = ofi_ring_hazard_claim();
-    if (__builtin_expect(h == &ofi_hazard_none ||
-                             atomic_load_explicit(&h->held, memory_order_relaxed) != NULL,
-                         0))
-        return read_begin(cring, g);
     snap *s = atomic_load_explicit(&ring->current, memory_order_acquire);
     if (__builtin_expect(atomic_load_explicit(&ofi_ring_asymmetric, memory_order_relaxed), 1)) {
         for (;;) {
@@ -261,6 +258,17 @@ static inline snap *read_begin_leaf(const of_ring *cring, read_guard *g)
     g->hazard = h;
     g->counter = NULL;
     return s;
+}
+
+/* Hazard protection, for reads that run no user code until read_end (a callback could read a
+ * ring again, and one slot holds one snapshot). Falls back to the stripes when the slot is busy
+ * (a read nested in a callback's or interrupted by a signal handler's) or there is none. */
+static inline snap *read_begin_leaf(const of_ring *cring, read_guard *g)
+{
+    ofi_hazard_slot *h = ofi_ring_my_hazard;
+    if (__builtin_expect(atomic_load_explicit(&h->held, memory_order_relaxed) != NULL, 0))
+        return ofi_ring_read_begin_slow(cring, g);
+    return read_hazard((of_ring *)cring, h, g);
 }
 
 static inline void read_end(read_guard *g)
@@ -426,9 +434,14 @@ static inline uint64_t snap_cmask(const snap *s)
     return UINT64_MAX << (s->shift - RING_SUFFIX_BITS);
 }
 
+static inline uint32_t csuffix_at(unsigned shift, uint64_t h)
+{
+    return (uint32_t)((h & (UINT64_MAX << (shift - RING_SUFFIX_BITS))) >> (shift - 32));
+}
+
 static inline uint32_t snap_csuffix(const snap *s, uint64_t h)
 {
-    return (uint32_t)((h & snap_cmask(s)) >> (s->shift - 32));
+    return csuffix_at(s->shift, h);
 }
 
 /* The kept bits of point i, in place (the bits below them 0). */
@@ -438,12 +451,11 @@ static inline uint64_t snap_cvalue(const snap *s, size_t bucket, size_t i)
            (uint64_t)((uint32_t)s->chi[i] << 16 | s->clo[i]) << (s->shift - 32);
 }
 
-/* How many of a[0..n) are below @p key, n <= 16 (a has 16 readable entries), and in *tie
- * whether one of them equals it. Both come from the same compares, so the tie test that follows
- * is a branch almost never taken, not one on the key's position in its bucket: that branch
- * mispredicted about half the time and each miss emptied the pipeline of the lookups that the
- * processor was overlapping. */
-static inline size_t count_below16(const uint16_t *a, size_t n, uint16_t key, bool *tie)
+/* How many of a[0..n) are below @p key, n <= 16 (a has 16 readable entries). The bucket is
+ * sorted, so the entries below the key are a prefix: the count is the length of that prefix, with
+ * no branch on the key's position in its bucket (such a branch mispredicted about half the time,
+ * and each miss emptied the pipeline of the lookups that the processor was overlapping). */
+static inline size_t count_below16(const uint16_t *a, size_t n, uint16_t key)
 {
     unsigned valid = (1u << n) - 1;
 #if defined(__SSE2__)
@@ -454,20 +466,13 @@ static inline size_t count_below16(const uint16_t *a, size_t n, uint16_t key, bo
     __m128i x1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + 8)), bias);
     unsigned lt = (unsigned)_mm_movemask_epi8(
         _mm_packs_epi16(_mm_cmplt_epi16(x0, k), _mm_cmplt_epi16(x1, k)));
-    unsigned eq = (unsigned)_mm_movemask_epi8(
-        _mm_packs_epi16(_mm_cmpeq_epi16(x0, k), _mm_cmpeq_epi16(x1, k)));
-    *tie = (eq & valid) != 0;
-    /* The bucket is sorted, so the lanes below the key are a prefix: count its length with one
-     * bit scan (a popcount would be a libgcc call without -mpopcnt). Bit n of ~lt is set. */
+    /* One bit scan counts the prefix (a popcount would be a libgcc call without -mpopcnt). Bit n
+     * of ~lt is set. */
     return (size_t)__builtin_ctz(~(lt & valid));
 #else
     size_t c = 0;
-    unsigned eq = 0;
-    for (size_t j = 0; j < 16; j++) {
+    for (size_t j = 0; j < 16; j++)
         c += (j < n) & (a[j] < key);
-        eq |= (unsigned)(a[j] == key) << j;
-    }
-    *tie = (eq & valid) != 0;
     return c;
 #endif
 }
@@ -479,27 +484,41 @@ size_t ofi_snap_ctie(const snap *s, uint64_t h, size_t i, size_t hi);
 /* Compact layout: index of the first point >= h, not wrapped (point_count when past the last).
  * Points of earlier buckets are below h, of later ones above; inside the bucket a suffix below
  * (above) the key's is a point below (above) h; only an equal suffix needs more bits. */
-static inline size_t snap_cindex(const snap *s, uint64_t h)
+static inline size_t snap_cindex_in(const snap *s, const uint32_t *cbucket, const uint16_t *chi,
+                                     const uint16_t *cowner, unsigned shift, uint64_t h)
 {
-    size_t k = (size_t)(h >> s->shift);
-    size_t lo = s->cbucket[k], hi = s->cbucket[k + 1];
-    uint16_t key = (uint16_t)(snap_csuffix(s, h) >> 16);
+    size_t k = (size_t)(h >> shift);
+    size_t lo = cbucket[k], hi = cbucket[k + 1];
+    /* The key's high half of the suffix (bits [shift - 16, shift)), masked as the points are
+     * only when the tests keep fewer than 16 bits. */
+    uint16_t key = RING_SUFFIX_BITS >= 16 ? (uint16_t)(h >> (shift - 16))
+                                          : (uint16_t)(csuffix_at(shift, h) >> 16);
     size_t n = hi - lo, i;
-    bool tie;
     /* The owner read that follows lands in these lines: start fetching them now, beside the
      * suffixes, rather than after the compare has chosen the point. */
-    __builtin_prefetch(s->cowner + lo);
+    __builtin_prefetch(cowner + lo);
     if (__builtin_expect(n <= 16, 1)) {
-        i = lo + count_below16(s->chi + lo, n, key, &tie);
+        i = lo + count_below16(chi + lo, n, key);
     } else {
         i = lo;
-        while (i < hi && s->chi[i] < key)
+        while (i < hi && chi[i] < key)
             i++;
-        tie = i < hi && s->chi[i] == key;
     }
-    if (__builtin_expect(tie, 0))
+    /* A point at i with the key's high half ties: only more bits can order them. chi[i] is
+     * readable for any i <= point_count (RING_CPAD, zeroed); at i == hi it is the next bucket's
+     * first point (or the pad), whose rare equality only takes the exact path, which finds no
+     * tie there. One load and a branch almost never taken, off the answer's dependency chain. */
+    if (__builtin_expect(chi[i] == key, 0))
         return ofi_snap_ctie(s, h, i, hi);
     return i;
+}
+
+/* The same, on the snapshot's own fields. (Loops over many keys pass them as locals instead: a
+ * store through a uint64_t pointer may alias the snapshot's size_t fields, and the compiler would
+ * reload them for every key.) */
+static inline size_t snap_cindex(const snap *s, uint64_t h)
+{
+    return snap_cindex_in(s, s->cbucket, s->chi, s->cowner, s->shift, h);
 }
 
 /* Owner of point i (either layout; i < point_count). */
@@ -529,10 +548,8 @@ static inline size_t snap_point(const snap *s, uint64_t h)
 /* Owner node of the first point >= h (wrapping). */
 static inline uint32_t snap_point_owner(const snap *s, uint64_t h)
 {
-    if (__builtin_expect(s->compact, 1)) {
-        size_t i = snap_cindex(s, h);
-        return s->cowner[i == s->point_count ? 0 : i];
-    }
+    if (__builtin_expect(s->compact, 1))
+        return s->cowner[snap_cindex(s, h)]; /* cowner[point_count] is cowner[0] */
     size_t k = (size_t)(h >> s->shift);
     uint64_t e0 = s->buckets[k], e1 = s->buckets[k + 1];
     size_t lo = (uint32_t)e0, hi = (uint32_t)e1;

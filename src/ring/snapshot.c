@@ -294,7 +294,7 @@ static unsigned compact_bits(size_t P)
  * spare-array reuse of reclaim.c applies unchanged). */
 static size_t compact_bytes(size_t nb, size_t P)
 {
-    return (nb + 1) * sizeof(uint32_t) + (3 * P + RING_CPAD) * sizeof(uint16_t);
+    return (nb + 1) * sizeof(uint32_t) + (3 * P + RING_CPAD + 1) * sizeof(uint16_t);
 }
 
 static int compact_alloc(of_ring *ring, snap *s, unsigned bits)
@@ -330,6 +330,9 @@ static void compact_finish(snap *s)
     size_t nb = (size_t)1 << (64 - s->shift);
     for (size_t b = 0; b < nb; b++)
         s->cbucket[b + 1] += s->cbucket[b];
+    /* Past the last point the ring wraps to the first: one more owner entry says so, and a
+     * lookup reads the owner at the index it found without testing for the end. */
+    s->cowner[s->point_count] = s->cowner[0];
     s->bytes += compact_bytes(nb, s->point_count);
 }
 
@@ -547,6 +550,7 @@ int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n,
         s->bytes += npins * (sizeof *s->pin_hash + sizeof *s->pin_node);
     }
     s->bytes += sizeof *s + n * sizeof *s->nodes + blob_len;
+    s->lookup_compact = s->compact && n >= 2 && s->pin_count == 0;
 
     /* Fingerprint: options, nodes in snapshot order as the algorithm names them, pins by hash
      * with their node's position. Tags and generation are left out. */
