@@ -35,9 +35,17 @@ static inline int answer(const snap *s, uint32_t node, uint64_t *out_tag, void *
 static inline int snap_lookup(const snap *s, const void *key, size_t key_len, uint64_t *out_tag,
                               void *out_id, size_t id_cap, size_t *out_id_len)
 {
-    if (__builtin_expect(s->lookup_compact, 1)) /* cowner[point_count] is cowner[0] */
-        return answer(s, s->cowner[snap_cindex(s, ofi_hash64(key, key_len, s->seed))], out_tag,
-                      out_id, id_cap, out_id_len);
+    /* The owner entry past the last point is the first's: no test for the wrap. */
+    if (__builtin_expect(s->lookup_kind == SNAP_LOOKUP_OWNER8, 1)) {
+        uint64_t h = ofi_hash64(key, key_len, s->seed);
+        size_t i = snap_cindex_in(s, s->cbucket, s->chi, s->cowner8, 1, s->shift, h);
+        return answer(s, s->cowner8[i], out_tag, out_id, id_cap, out_id_len);
+    }
+    if (s->lookup_kind == SNAP_LOOKUP_OWNER16) {
+        uint64_t h = ofi_hash64(key, key_len, s->seed);
+        size_t i = snap_cindex_in(s, s->cbucket, s->chi, s->cowner, 2, s->shift, h);
+        return answer(s, s->cowner[i], out_tag, out_id, id_cap, out_id_len);
+    }
     if (__builtin_expect(s->node_count == 0, 0))
         return ofi_fail_plain(OF_ERR_EMPTY);
     if (s->node_count == 1 && s->pin_count == 0) /* one node answers without hashing */
@@ -72,15 +80,20 @@ OF_API int of_ring_view_lookup(const of_ring_view *view, const void *key, size_t
  * instead of following one another. */
 #define RING_BATCH_ROUND 16
 
-/* The common case of the batch: native keys, the compact layout, no pins, two or more nodes.
- * The snapshot's fields live in locals for the whole batch: out_tags is a uint64_t pointer, which
- * may alias the snapshot's size_t fields, and the hash is a call, so the general loop below
- * reloads them for every key. Owners go to a local array first for the same reason. */
-static void batch_compact(const snap *s, const void *const *keys, const size_t *key_lens,
-                          size_t count, uint64_t *out_tags)
+/* The common case of the batch: native keys, the compact layout, no pins, two or more nodes,
+ * owners of @p owner_bytes (a constant once inlined, one copy per width). The snapshot's fields
+ * live in locals for the whole batch: out_tags is a uint64_t pointer, which may alias the
+ * snapshot's size_t fields, so the general loop below reloads them for every key. Owners go to
+ * a local array first for the same reason. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void batch_compact(const snap *s, const void *const *keys, const size_t *key_lens,
+                                 size_t count, uint64_t *out_tags, size_t owner_bytes)
 {
     const uint32_t *cbucket = s->cbucket;
-    const uint16_t *chi = s->chi, *cowner = s->cowner;
+    const uint16_t *chi = s->chi;
+    const void *owners = owner_bytes == 1 ? (const void *)s->cowner8 : (const void *)s->cowner;
     const snap_node *nodes = s->nodes;
     const unsigned shift = s->shift;
     const uint64_t seed = s->seed;
@@ -91,17 +104,18 @@ static void batch_compact(const snap *s, const void *const *keys, const size_t *
         uint64_t h[RING_BATCH_ROUND];
         uint32_t owner[RING_BATCH_ROUND];
         for (size_t j = 0; j < m; j++) {
-            const void *k = keys[base + j];
-            h[j] = ofi_hash64(k ? k : "", key_lens[base + j], seed);
+            h[j] = ofi_hash64(keys[base + j], key_lens[base + j], seed);
             __builtin_prefetch(&cbucket[h[j] >> shift]);
         }
         for (size_t j = 0; j < m; j++) {
             size_t lo = cbucket[h[j] >> shift];
             __builtin_prefetch(&chi[lo]);
-            __builtin_prefetch(&cowner[lo]);
+            __builtin_prefetch((const char *)owners + lo * owner_bytes);
         }
         for (size_t j = 0; j < m; j++) {
-            owner[j] = cowner[snap_cindex_in(s, cbucket, chi, cowner, shift, h[j])];
+            size_t i = snap_cindex_in(s, cbucket, chi, owners, owner_bytes, shift, h[j]);
+            owner[j] = owner_bytes == 1 ? ((const uint8_t *)owners)[i]
+                                        : ((const uint16_t *)owners)[i];
         }
         for (size_t j = 0; j < m; j++)
             out_tags[base + j] = nodes[owner[j]].tag;
@@ -118,8 +132,12 @@ static int snap_lookup_batch(const snap *s, const void *const *keys, const size_
             out_tags[i] = s->nodes[0].tag;
         return OF_OK;
     }
-    if (s->lookup_compact) {
-        batch_compact(s, keys, key_lens, count, out_tags);
+    if (s->lookup_kind == SNAP_LOOKUP_OWNER8) {
+        batch_compact(s, keys, key_lens, count, out_tags, 1);
+        return OF_OK;
+    }
+    if (s->lookup_kind == SNAP_LOOKUP_OWNER16) {
+        batch_compact(s, keys, key_lens, count, out_tags, 2);
         return OF_OK;
     }
     const snap_node *nodes = s->nodes;
@@ -143,7 +161,8 @@ static int snap_lookup_batch(const snap *s, const void *const *keys, const size_
             if (s->compact) {
                 size_t lo = s->cbucket[h[j] >> shift];
                 __builtin_prefetch(&s->chi[lo]);
-                __builtin_prefetch(&s->cowner[lo]);
+                __builtin_prefetch(s->cowner8 ? (const void *)&s->cowner8[lo]
+                                              : (const void *)&s->cowner[lo]);
             } else {
                 __builtin_prefetch(&s->points[(uint32_t)s->buckets[h[j] >> shift]]);
             }

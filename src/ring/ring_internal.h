@@ -82,9 +82,11 @@ typedef struct snap {
     uint32_t *cbucket;          /* 2^bits + 1 entries: index of the bucket's first point */
     uint16_t *chi;              /* bits [shift - 16, shift) of each point; RING_CPAD spare */
     uint16_t *clo;              /* bits [shift - 32, shift - 16) */
-    uint16_t *cowner;           /* node index of each point, then the first one's again */
-    bool lookup_compact;        /* compact, two or more nodes, no pins: what most lookups meet,
-                                   tested once instead of node count, pins and layout each */
+    /* The node index of each point, then the first one's again: in 8 bits for rings of at most
+     * RING_OWNER8_MAX_NODES nodes (cowner NULL), else in 16 (cowner8 NULL). */
+    uint16_t *cowner;
+    uint8_t *cowner8;
+    uint8_t lookup_kind;        /* SNAP_LOOKUP_*: what a lookup on this snapshot takes */
     size_t pin_count;
     uint64_t *pin_hash;         /* ascending, unique */
     uint32_t *pin_node;
@@ -420,6 +422,12 @@ extern const ofi_ring_algo ofi_ring_ketama_unweighted; /* ketama.c */
 #ifndef RING_COMPACT_MAX_NODES
 #define RING_COMPACT_MAX_NODES 65536
 #endif
+/* Rings of up to this many nodes keep their points' owners in 8 bits: what every lookup reads
+ * is then 3 bytes per point (high half and owner) instead of 4, so that more of a ring fits each
+ * cache level. Tests build the ring with 0 to run the 16-bit owners on small rings. */
+#ifndef RING_OWNER8_MAX_NODES
+#define RING_OWNER8_MAX_NODES 256
+#endif
 /* Bits of the 32-bit suffix that are kept (the others read as 0). Tests build the ring with a
  * few bits to make suffix ties, which real hashes almost never give, common. */
 #ifndef RING_SUFFIX_BITS
@@ -427,6 +435,16 @@ extern const ofi_ring_algo ofi_ring_ketama_unweighted; /* ketama.c */
 #endif
 /* Entries of chi past the last point, so that a 16-wide read from any bucket start stays in. */
 #define RING_CPAD 16
+
+/* What a lookup on a snapshot takes, tested once instead of node count, pins and layout each:
+ * most lookups meet a compact snapshot of two or more nodes and no pins. */
+enum { SNAP_LOOKUP_GENERAL = 0, SNAP_LOOKUP_OWNER8 = 1, SNAP_LOOKUP_OWNER16 = 2 };
+
+/* Owner of compact point i (i <= point_count: the entry past the last is the first's). */
+static inline uint32_t snap_cowner(const snap *s, size_t i)
+{
+    return s->cowner8 ? s->cowner8[i] : s->cowner[i];
+}
 
 /* The bits of a hash the compact layout keeps: the bucket's and the suffix's. */
 static inline uint64_t snap_cmask(const snap *s)
@@ -485,7 +503,8 @@ size_t ofi_snap_ctie(const snap *s, uint64_t h, size_t i, size_t hi);
  * Points of earlier buckets are below h, of later ones above; inside the bucket a suffix below
  * (above) the key's is a point below (above) h; only an equal suffix needs more bits. */
 static inline size_t snap_cindex_in(const snap *s, const uint32_t *cbucket, const uint16_t *chi,
-                                     const uint16_t *cowner, unsigned shift, uint64_t h)
+                                     const void *owners, size_t owner_bytes, unsigned shift,
+                                     uint64_t h)
 {
     size_t k = (size_t)(h >> shift);
     size_t lo = cbucket[k], hi = cbucket[k + 1];
@@ -496,7 +515,7 @@ static inline size_t snap_cindex_in(const snap *s, const uint32_t *cbucket, cons
     size_t n = hi - lo, i;
     /* The owner read that follows lands in these lines: start fetching them now, beside the
      * suffixes, rather than after the compare has chosen the point. */
-    __builtin_prefetch(cowner + lo);
+    __builtin_prefetch((const char *)owners + lo * owner_bytes);
     if (__builtin_expect(n <= 16, 1)) {
         i = lo + count_below16(chi + lo, n, key);
     } else {
@@ -518,13 +537,15 @@ static inline size_t snap_cindex_in(const snap *s, const uint32_t *cbucket, cons
  * reload them for every key.) */
 static inline size_t snap_cindex(const snap *s, uint64_t h)
 {
-    return snap_cindex_in(s, s->cbucket, s->chi, s->cowner, s->shift, h);
+    if (s->cowner8)
+        return snap_cindex_in(s, s->cbucket, s->chi, s->cowner8, 1, s->shift, h);
+    return snap_cindex_in(s, s->cbucket, s->chi, s->cowner, 2, s->shift, h);
 }
 
 /* Owner of point i (either layout; i < point_count). */
 static inline uint32_t snap_owner_at(const snap *s, size_t i)
 {
-    return s->compact ? s->cowner[i] : s->owners[i];
+    return s->compact ? snap_cowner(s, i) : s->owners[i];
 }
 
 /* Index of the first point >= h, wrapping to 0. The snapshot has points. */
@@ -549,7 +570,7 @@ static inline size_t snap_point(const snap *s, uint64_t h)
 static inline uint32_t snap_point_owner(const snap *s, uint64_t h)
 {
     if (__builtin_expect(s->compact, 1))
-        return s->cowner[snap_cindex(s, h)]; /* cowner[point_count] is cowner[0] */
+        return snap_cowner(s, snap_cindex(s, h)); /* past the last point: the first's owner */
     size_t k = (size_t)(h >> s->shift);
     uint64_t e0 = s->buckets[k], e1 = s->buckets[k + 1];
     size_t lo = (uint32_t)e0, hi = (uint32_t)e1;

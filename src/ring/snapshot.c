@@ -259,9 +259,10 @@ static int build_buckets(of_ring *ring, snap *s)
  *
  * Bucket b holds the points whose top `bits` bits are b (4 to 8 points per bucket, a 32-bit
  * start index each); a point keeps only the 32 bits below its bucket's: bits [shift - 32,
- * shift), as a high and a low 16-bit half in two arrays, and its owner as a 16-bit node index.
- * That is 6 bytes per point plus 4 bytes per bucket, instead of 12 plus 8 per 1-2 points; the
- * high halves and owners, which every lookup reads, are 4 bytes per point.
+ * shift), as a high and a low 16-bit half in two arrays, and its owner as a node index of 8 bits
+ * (up to RING_OWNER8_MAX_NODES nodes) or 16. That is 5 or 6 bytes per point plus 4 bytes per
+ * bucket, instead of 12 plus 8 per 1-2 points; the high halves and owners, which every lookup
+ * reads, are 3 or 4 bytes per point.
  *
  * Why placement stays exact (the same first point >= h as the wide layout, ties in node order):
  * the points are in the same order (ascending by full value, equal values by node index), and a
@@ -292,23 +293,28 @@ static unsigned compact_bits(size_t P)
 
 /* The arrays of the compact layout, carved out of one block (the buckets pointer, so that the
  * spare-array reuse of reclaim.c applies unchanged). */
-static size_t compact_bytes(size_t nb, size_t P)
+static size_t compact_bytes(size_t nb, size_t P, size_t owner_bytes)
 {
-    return (nb + 1) * sizeof(uint32_t) + (3 * P + RING_CPAD + 1) * sizeof(uint16_t);
+    return (nb + 1) * sizeof(uint32_t) + (2 * P + RING_CPAD) * sizeof(uint16_t) +
+           (P + 1) * owner_bytes;
 }
 
 static int compact_alloc(of_ring *ring, snap *s, unsigned bits)
 {
     size_t P = s->point_count, nb = (size_t)1 << bits;
+    size_t owner_bytes = s->node_count <= RING_OWNER8_MAX_NODES ? 1 : 2;
     s->shift = 64 - bits;
-    size_t words = (compact_bytes(nb, P) + 7) / 8;
+    size_t words = (compact_bytes(nb, P, owner_bytes) + 7) / 8;
     if (ofi_ring_alloc_buckets(ring, s, words) != OF_OK)
         return OF_ERR_NOMEM;
     s->compact = true;
     s->cbucket = (uint32_t *)(void *)s->buckets;
     s->chi = (uint16_t *)(void *)(s->cbucket + nb + 1);
     s->clo = s->chi + P + RING_CPAD;
-    s->cowner = s->clo + P;
+    if (owner_bytes == 1)
+        s->cowner8 = (uint8_t *)(void *)(s->clo + P);
+    else
+        s->cowner = s->clo + P;
     memset(s->cbucket, 0, (nb + 1) * sizeof *s->cbucket);
     memset(s->chi + P, 0, RING_CPAD * sizeof *s->chi);
     return OF_OK;
@@ -321,7 +327,10 @@ static inline void compact_put(snap *s, size_t k, uint64_t v, uint32_t o)
     uint32_t suf = snap_csuffix(s, v);
     s->chi[k] = (uint16_t)(suf >> 16);
     s->clo[k] = (uint16_t)suf;
-    s->cowner[k] = (uint16_t)o;
+    if (s->cowner8)
+        s->cowner8[k] = (uint8_t)o;
+    else
+        s->cowner[k] = (uint16_t)o;
     s->cbucket[(v >> s->shift) + 1]++;
 }
 
@@ -332,8 +341,11 @@ static void compact_finish(snap *s)
         s->cbucket[b + 1] += s->cbucket[b];
     /* Past the last point the ring wraps to the first: one more owner entry says so, and a
      * lookup reads the owner at the index it found without testing for the end. */
-    s->cowner[s->point_count] = s->cowner[0];
-    s->bytes += compact_bytes(nb, s->point_count);
+    if (s->cowner8)
+        s->cowner8[s->point_count] = s->cowner8[0];
+    else
+        s->cowner[s->point_count] = s->cowner[0];
+    s->bytes += compact_bytes(nb, s->point_count, s->cowner8 ? 1 : 2);
 }
 
 static int compact_fresh(snap *s)
@@ -365,7 +377,7 @@ static int compact_merge(snap *s, const snap *base)
     uint64_t bmask = snap_cmask(base);
     size_t a = 0, b = 0, k = 0, bk = 0;
     for (;;) {
-        while (a < base->point_count && m.old_to_new[base->cowner[a]] == UINT32_MAX)
+        while (a < base->point_count && m.old_to_new[snap_cowner(base, a)] == UINT32_MAX)
             a++;
         if (a == base->point_count)
             break;
@@ -380,7 +392,7 @@ static int compact_merge(snap *s, const snap *base)
             compact_put(s, k++, m.fp[b], m.fo[b]);
             b++;
         }
-        compact_put(s, k++, v, m.old_to_new[base->cowner[a]]);
+        compact_put(s, k++, v, m.old_to_new[snap_cowner(base, a)]);
         a++;
     }
     for (; b < m.fresh_count; b++)
@@ -421,10 +433,10 @@ size_t ofi_snap_ctie(const snap *s, uint64_t h, size_t i, size_t hi)
     uint64_t mask = snap_cmask(s), want = h & mask;
     size_t below = 0;
     for (size_t j = i; j < r; j++) {
-        uint16_t o = s->cowner[j];
+        uint32_t o = snap_cowner(s, j);
         bool seen = false;
         for (size_t q = i; q < j && !seen; q++)
-            seen = s->cowner[q] == o;
+            seen = snap_cowner(s, q) == o;
         if (seen)
             continue;
         const snap_node *nd = &s->nodes[o];
@@ -550,7 +562,8 @@ int ofi_snap_build(of_ring *ring, const snap *base, node_in *nodes, size_t n,
         s->bytes += npins * (sizeof *s->pin_hash + sizeof *s->pin_node);
     }
     s->bytes += sizeof *s + n * sizeof *s->nodes + blob_len;
-    s->lookup_compact = s->compact && n >= 2 && s->pin_count == 0;
+    if (s->compact && n >= 2 && s->pin_count == 0)
+        s->lookup_kind = s->cowner8 ? SNAP_LOOKUP_OWNER8 : SNAP_LOOKUP_OWNER16;
 
     /* Fingerprint: options, nodes in snapshot order as the algorithm names them, pins by hash
      * with their node's position. Tags and generation are left out. */

@@ -131,6 +131,61 @@ static uint64_t ref_lookup(const ref_node *nodes, size_t n, uint32_t vnodes, uin
     return best_ge ? best_ge->tag : best_min->tag;
 }
 
+/* The compact owners' width follows the node count (8 bits up to 256 nodes, 16 above:
+ * ring_internal.h). Growing across it and shrinking back merges between the two widths (20
+ * vnodes keep the bucket index the same size at every step, so each change merges rather than
+ * rebuilds): every step routes as a ring built in one call with the same nodes, single and
+ * batched, and as the reference model on both sides of the edge. */
+static void ring_owner_width_crossing(void **state)
+{
+    (void)state;
+    enum { VN = 20, LO = 252, HI = 261 };
+    static char ids[HI][32];
+    ref_node ref[HI];
+    of_ring_node_spec spec[HI];
+    for (unsigned i = 0; i < HI; i++) {
+        node_name(ids[i], sizeof ids[i], i);
+        ref[i] = (ref_node){ids[i], strlen(ids[i]), 1, i};
+        spec[i] = (of_ring_node_spec){ids[i], strlen(ids[i]), 1, i};
+    }
+    of_ring *r = new_ring(VN, 11);
+    assert_int_equal(of_ring_add_many(r, spec, LO), OF_OK);
+    unsigned keys = under_valgrind() ? 200 : 2000;
+    for (unsigned step = 0; step < 2 * (HI - LO); step++) {
+        unsigned n;
+        if (step < HI - LO) {
+            n = LO + step + 1;
+            assert_int_equal(of_ring_add(r, ids[n - 1], strlen(ids[n - 1]), 1, n - 1), OF_OK);
+        } else {
+            n = HI - 1 - (step - (HI - LO));
+            assert_int_equal(of_ring_remove(r, ids[n], strlen(ids[n])), OF_OK);
+        }
+        of_ring *fresh = new_ring(VN, 11);
+        assert_int_equal(of_ring_add_many(fresh, spec, n), OF_OK);
+        char key[64][32];
+        const void *kp[64];
+        size_t kl[64];
+        uint64_t tags[64];
+        for (unsigned k = 0; k < keys; k++) {
+            key_name(key[k % 64], sizeof key[0], k + step * keys);
+            kp[k % 64] = key[k % 64];
+            kl[k % 64] = strlen(key[k % 64]);
+            uint64_t t = lookup_tag(r, key[k % 64], kl[k % 64]);
+            assert_int_equal(t, lookup_tag(fresh, key[k % 64], kl[k % 64]));
+            if ((n == 256 || n == 257) && k < 64)
+                assert_int_equal(t, ref_lookup(ref, n, VN, 11, key[k % 64], kl[k % 64]));
+            if (k % 64 == 63) {
+                assert_int_equal(of_ring_lookup_batch(r, kp, kl, 64, tags), OF_OK);
+                for (unsigned j = 0; j < 64; j++)
+                    assert_int_equal(tags[j], lookup_tag(fresh, kp[j], kl[j]));
+            }
+        }
+        of_ring_destroy(fresh);
+    }
+    assert_int_equal(of_ring_node_count(r), LO);
+    of_ring_destroy(r);
+}
+
 /* ---- MD5 and ketama arithmetic --------------------------------------------------------------- */
 
 static void md5_rfc1321_vectors(void **state)
@@ -1795,6 +1850,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(ring_fingerprint_excludes_tags),
         cmocka_unit_test(ring_diff_matches_lookups),
         cmocka_unit_test(ring_diff_ketama_respelled_server),
+        cmocka_unit_test(ring_owner_width_crossing),
         cmocka_unit_test(ring_view_and_batch_lookups_equal_lookup),
         cmocka_unit_test(ring_view_lookup_keeps_its_version),
         cmocka_unit_test(ring_batch_and_view_lookup_bad_input),
