@@ -30,22 +30,37 @@ static inline int answer(const snap *s, uint32_t node, uint64_t *out_tag, void *
     return OF_OK;
 }
 
+/* Entry i of a compact snapshot's owners, @p owner_bytes wide (a constant once inlined). */
+static inline uint32_t owner_read(const void *owners, size_t owner_bytes, size_t i)
+{
+    return owner_bytes == 1 ? ((const uint8_t *)owners)[i] : ((const uint16_t *)owners)[i];
+}
+
+static inline const void *compact_owners(const snap *s, size_t owner_bytes)
+{
+    return owner_bytes == 1 ? (const void *)s->cowner8 : (const void *)s->cowner;
+}
+
+/* Owner of hash @p h on a SNAP_LOOKUP_OWNER* snapshot. The owner entry past the last point is
+ * the first's: no test for the wrap. */
+static inline uint32_t compact_owner(const snap *s, uint64_t h, size_t owner_bytes)
+{
+    const void *owners = compact_owners(s, owner_bytes);
+    return owner_read(owners, owner_bytes,
+                      snap_cindex_in(s, s->cbucket, s->chi, owners, owner_bytes, s->shift, h));
+}
+
 /* One lookup on snapshot @p s, already protected (a read guard or a view's reference). @p key
  * may be NULL with length 0: the library's hash reads no byte then, the others get "". */
 static inline int snap_lookup(const snap *s, const void *key, size_t key_len, uint64_t *out_tag,
                               void *out_id, size_t id_cap, size_t *out_id_len)
 {
-    /* The owner entry past the last point is the first's: no test for the wrap. */
-    if (__builtin_expect(s->lookup_kind == SNAP_LOOKUP_OWNER8, 1)) {
-        uint64_t h = ofi_hash64(key, key_len, s->seed);
-        size_t i = snap_cindex_in(s, s->cbucket, s->chi, s->cowner8, 1, s->shift, h);
-        return answer(s, s->cowner8[i], out_tag, out_id, id_cap, out_id_len);
-    }
-    if (s->lookup_kind == SNAP_LOOKUP_OWNER16) {
-        uint64_t h = ofi_hash64(key, key_len, s->seed);
-        size_t i = snap_cindex_in(s, s->cbucket, s->chi, s->cowner, 2, s->shift, h);
-        return answer(s, s->cowner[i], out_tag, out_id, id_cap, out_id_len);
-    }
+    if (__builtin_expect(s->lookup_kind == SNAP_LOOKUP_OWNER8, 1))
+        return answer(s, compact_owner(s, ofi_hash64(key, key_len, s->seed), 1), out_tag, out_id,
+                      id_cap, out_id_len);
+    if (s->lookup_kind == SNAP_LOOKUP_OWNER16)
+        return answer(s, compact_owner(s, ofi_hash64(key, key_len, s->seed), 2), out_tag, out_id,
+                      id_cap, out_id_len);
     if (__builtin_expect(s->node_count == 0, 0))
         return ofi_fail_plain(OF_ERR_EMPTY);
     if (s->node_count == 1 && s->pin_count == 0) /* one node answers without hashing */
@@ -93,7 +108,7 @@ static inline void batch_compact(const snap *s, const void *const *keys, const s
 {
     const uint32_t *cbucket = s->cbucket;
     const uint16_t *chi = s->chi;
-    const void *owners = owner_bytes == 1 ? (const void *)s->cowner8 : (const void *)s->cowner;
+    const void *owners = compact_owners(s, owner_bytes);
     const snap_node *nodes = s->nodes;
     const unsigned shift = s->shift;
     const uint64_t seed = s->seed;
@@ -112,11 +127,9 @@ static inline void batch_compact(const snap *s, const void *const *keys, const s
             __builtin_prefetch(&chi[lo]);
             __builtin_prefetch((const char *)owners + lo * owner_bytes);
         }
-        for (size_t j = 0; j < m; j++) {
-            size_t i = snap_cindex_in(s, cbucket, chi, owners, owner_bytes, shift, h[j]);
-            owner[j] = owner_bytes == 1 ? ((const uint8_t *)owners)[i]
-                                        : ((const uint16_t *)owners)[i];
-        }
+        for (size_t j = 0; j < m; j++)
+            owner[j] = owner_read(owners, owner_bytes,
+                                  snap_cindex_in(s, cbucket, chi, owners, owner_bytes, shift, h[j]));
         for (size_t j = 0; j < m; j++)
             out_tags[base + j] = nodes[owner[j]].tag;
     }
