@@ -475,8 +475,8 @@ static inline uint64_t snap_cvalue(const snap *s, size_t bucket, size_t i)
  * and each miss emptied the pipeline of the lookups that the processor was overlapping). */
 static inline size_t count_below16(const uint16_t *a, size_t n, uint16_t key)
 {
-    unsigned valid = (1u << n) - 1;
 #if defined(__SSE2__)
+    unsigned valid = (1u << n) - 1;
     /* Unsigned compare as signed after flipping the top bit; 16 lanes in two registers. */
     const __m128i bias = _mm_set1_epi16((short)0x8000);
     __m128i k = _mm_set1_epi16((short)(key ^ 0x8000u));
