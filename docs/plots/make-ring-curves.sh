@@ -32,6 +32,8 @@ set output "$out/ring-curve-lookup.png"
 set title "ring lookup cost over ring size (16k keys, pinned, thread CPU clock)"
 set ylabel "ns per key"
 set logscale y
+# Headroom above ketama's curve for the key.
+set yrange [1:20000]
 plot "native1024.dat" using 3:4 with linespoints title "native, 1024 vnodes: of_ring_lookup", \
      "" using 3:7 with linespoints title "native, 1024 vnodes: of_ring_lookup_batch (64)", \
      "native160.dat" using 3:4 with linespoints title "native, 160 vnodes: of_ring_lookup", \
@@ -42,6 +44,7 @@ plot "native1024.dat" using 3:4 with linespoints title "native, 1024 vnodes: of_
 set output "$out/ring-curve-memory.png"
 set title "ring memory per node (of_ring_memory_usage / nodes)"
 set ylabel "bytes per node"
+set autoscale y
 unset logscale y
 set yrange [0:*]
 plot "native1024.dat" using 3:9 with linespoints title "native, 1024 vnodes", \
