@@ -14,6 +14,8 @@
 
 #include <openfault/openfault.h>
 
+#include "test-util.h"
+
 #include "bisect/index_internal.h"
 #include "bisect/search.h"
 
@@ -32,11 +34,6 @@ static uint64_t rnd(void)
 static size_t rnd_below(size_t n)
 {
     return n == 0 ? 0 : (size_t)(rnd() % n);
-}
-
-static int under_valgrind(void)
-{
-    return getenv("OF_UNDER_VALGRIND") != NULL;
 }
 
 /* Sizes: 0, 1, 2, powers of two +-1 up to 4097. */
@@ -845,7 +842,7 @@ static void index_random_operations_match_model(void **state)
 static void index_build_is_stable_sorted_and_matches_model(void **state)
 {
     (void)state;
-    size_t big = under_valgrind() ? 20000 : 200000;
+    size_t big = test_under_valgrind() ? 20000 : 200000;
     size_t extra[] = {big};
     for (size_t s = 0; s < NSIZES + 1; s++) {
         size_t n = s < NSIZES ? sizes[s] : extra[0];
@@ -965,7 +962,7 @@ static void check_large(size_t n, int queries)
 static void index_large_mutable_frozen_batch_agree(void **state)
 {
     (void)state;
-    check_large(under_valgrind() ? 30000 : 300000, under_valgrind() ? 2000 : 20000);
+    check_large(test_under_valgrind() ? 30000 : 300000, test_under_valgrind() ? 2000 : 20000);
 }
 
 static void index_one_million_agree(void **state)

@@ -17,6 +17,8 @@
 
 #include <openfault/openfault.h>
 
+#include "test-util.h"
+
 #include "lock/providers/local.h"
 
 void *__real_malloc(size_t n);
@@ -79,11 +81,6 @@ void __wrap_free(void *p)
     __real_free(p);
 }
 
-static int under_valgrind(void)
-{
-    return getenv("OF_UNDER_VALGRIND") != NULL;
-}
-
 static of_lock_provider *P;
 
 static int setup(void **state)
@@ -122,7 +119,7 @@ static void local_steady_state_calls_no_allocator(void **state)
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         cycle(names[k].p, names[k].len, 100);
         long before = atomic_load(&allocs);
-        cycle(names[k].p, names[k].len, under_valgrind() ? 2000 : 100000);
+        cycle(names[k].p, names[k].len, test_under_valgrind() ? 2000 : 100000);
         long after = atomic_load(&allocs);
         assert_int_equal(after - before, 0);
     }
@@ -147,7 +144,7 @@ static void local_steady_state_calls_no_allocator(void **state)
 static void local_million_names_leave_memory_flat(void **state)
 {
     (void)state;
-    const int n = under_valgrind() ? 100000 : 1000000;
+    const int n = test_under_valgrind() ? 100000 : 1000000;
     cycle("warm", 4, 10);
     long live0 = atomic_load(&live);
     for (int i = 0; i < n; i++) {

@@ -17,6 +17,8 @@
 
 #include <openfault/openfault.h>
 
+#include "test-util.h"
+
 #include "common/backoff.h"
 #include "common/hash.h"
 #include "ring/ketama.h"
@@ -29,11 +31,6 @@ static uint64_t rng_state = 0x243f6a8885a308d3u;
 static uint64_t rnd(void)
 {
     return ofi_splitmix64(&rng_state);
-}
-
-static int under_valgrind(void)
-{
-    return getenv("OF_UNDER_VALGRIND") != NULL;
 }
 
 static of_ring *new_ring(uint32_t vnodes, uint64_t seed)
@@ -150,7 +147,7 @@ static void ring_owner_width_crossing(void **state)
     }
     of_ring *r = new_ring(VN, 11);
     assert_int_equal(of_ring_add_many(r, spec, LO), OF_OK);
-    unsigned keys = under_valgrind() ? 200 : 2000;
+    unsigned keys = test_under_valgrind() ? 200 : 2000;
     for (unsigned step = 0; step < 2 * (HI - LO); step++) {
         unsigned n;
         if (step < HI - LO) {
@@ -828,7 +825,7 @@ static void check_movement(unsigned n, unsigned keys)
 static void ring_movement_add_to_10(void **state)
 {
     (void)state;
-    check_movement(10, under_valgrind() ? 20000 : 100000);
+    check_movement(10, test_under_valgrind() ? 20000 : 100000);
 }
 
 static void ring_movement_add_to_100(void **state)
@@ -1626,7 +1623,7 @@ static void ring_concurrent_readers_and_writer(void **state)
     pthread_t th[READERS];
     for (int t = 0; t < READERS; t++)
         assert_int_equal(pthread_create(&th[t], NULL, cc_reader, &sh), 0);
-    int changes = under_valgrind() ? 100 : 2000;
+    int changes = test_under_valgrind() ? 100 : 2000;
     for (int i = 0; i < changes; i++) {
         if (i % 2 == 0)
             assert_int_equal(of_ring_remove(sh.ring, "flapper", 7), OF_OK);

@@ -180,3 +180,8 @@ int test_count_fds(void)
     closedir(d);
     return n - 1; /* the directory's own fd */
 }
+
+int test_under_valgrind(void)
+{
+    return getenv("OF_UNDER_VALGRIND") != NULL;
+}

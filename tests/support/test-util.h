@@ -54,4 +54,8 @@ void test_remove_tree(const char *dir);
 /* Number of open file descriptors of this process. */
 int test_count_fds(void);
 
+/* 1 when the suite runs under `meson test --setup valgrind` (which sets OF_UNDER_VALGRIND):
+ * suites then shrink their largest loops, which valgrind slows 20-50 times. */
+int test_under_valgrind(void);
+
 #endif
