@@ -1,7 +1,8 @@
 #!/bin/bash
 # metrics-server as a scraper sees it: start it on a kernel-chosen loopback port, scrape /metrics
 # with curl, check the text with promtool, do work through /work and see the figures move, then
-# stop it by its PID (SIGTERM) and expect a clean exit.
+# stop it by its PID (SIGTERM) and expect a clean exit; then a second one with a short idle
+# timeout, whose every client slot is held by connections that send nothing.
 #   check-metrics-server.sh SERVER CURL PROMTOOL     (exit 77 = skipped: a tool is missing)
 set -u
 server=$1 curl=$2 promtool=$3
@@ -66,3 +67,41 @@ pid=
 [ $rc -eq 0 ] || fail "exit status $rc after SIGTERM: $(cat "$tmp/err")"
 grep -q '^stopped after 3 units of work$' "$tmp/out" || fail "no clean stop: $(cat "$tmp/out")"
 echo "ok: stopped by SIGTERM"
+
+# Idle connections: a second server that gives a client 300 ms to send its request. Sixteen
+# connections that send nothing fill every client slot; without the idle timeout the scrape
+# behind them would wait for ever (here: curl's 10 s), with it the idle ones get 408 and the
+# scrape is served.
+start_server() { # start_server ARGS...: sets pid and url
+    "$server" "$@" >"$tmp/out2" 2>"$tmp/err2" &
+    pid=$!
+    port=
+    for _ in $(seq 1 100); do
+        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/out2")
+        [ -n "$port" ] && break
+        kill -0 "$pid" 2>/dev/null || fail "server exited: $(cat "$tmp/err2")"
+        sleep 0.1
+    done
+    [ -n "$port" ] || fail "no port printed"
+    url=http://127.0.0.1:$port
+}
+start_server 0 300
+idle=()
+for i in $(seq 1 16); do
+    exec {fd}<>"/dev/tcp/127.0.0.1/$port" || fail "idle connection $i"
+    idle+=("$fd")
+done
+code=$(get -o /dev/null -w '%{http_code}' "$url/metrics") || fail "scrape behind 16 idle connections"
+[ "$code" = 200 ] || fail "scrape behind 16 idle connections answered $code"
+IFS= read -r -t 10 line <&"${idle[0]}" || fail "no answer to an idle connection"
+[ "$line" = $'HTTP/1.0 408 Request Timeout\r' ] || fail "idle connection answered: $line"
+for fd in "${idle[@]}"; do exec {fd}>&-; done
+echo "ok: idle connections get 408 and free their slots"
+"$server" 0 0 >/dev/null 2>"$tmp/err3" && fail "IDLE_MS 0 accepted"
+grep -q usage "$tmp/err3" || fail "no usage for IDLE_MS 0"
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+pid=
+[ $rc -eq 0 ] || fail "exit status $rc after SIGTERM (second server): $(cat "$tmp/err2")"
+echo "ok: bad IDLE_MS refused; second server stopped"

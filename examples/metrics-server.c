@@ -6,8 +6,11 @@
  *   GET /metrics  both expositions, labelled service="metrics-server"
  *   GET /work     one unit of work: acquire and release the lock "job", and change the ring
  *                 (add a node, or remove the one added before), so the figures move
- * Usage: metrics-server [PORT]   (default 0: the kernel picks one; "listening on
- * 127.0.0.1:PORT" is printed either way). SIGTERM or SIGINT stops it (exit status 0). */
+ * Usage: metrics-server [PORT [IDLE_MS]]   (PORT 0, the default: the kernel picks one;
+ * "listening on 127.0.0.1:PORT" is printed either way). A connection that has not sent a whole
+ * request within IDLE_MS (default 5000) gets "408 Request Timeout" and is closed, so that idle
+ * or stalled clients cannot hold all MAX_CLIENTS slots and lock the scraper out. SIGTERM or
+ * SIGINT stops it (exit status 0). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <arpa/inet.h>
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openfault/openfault.h>
@@ -27,6 +31,7 @@
 
 #define MAX_CLIENTS 16
 #define REQ_MAX 4096
+#define IDLE_MS_DEFAULT 5000
 
 static volatile sig_atomic_t stop;
 
@@ -132,9 +137,28 @@ static void handle(app *a, int fd, const char *req)
 
 typedef struct client {
     int fd;
+    long long deadline_ms; /* accepted + IDLE_MS: a whole request by then, or 408 */
     size_t len;
     char req[REQ_MAX + 1];
 } client;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* poll()'s timeout: until the earliest client deadline, at most a second (the stop flag is
+ * also seen through EINTR). */
+static int poll_timeout_ms(const client *clients, size_t nc)
+{
+    long long t = 1000, now = now_ms();
+    for (size_t i = 0; i < nc; i++)
+        if (clients[i].deadline_ms - now < t)
+            t = clients[i].deadline_ms - now;
+    return t < 0 ? 0 : (int)t;
+}
 
 int main(int argc, char **argv)
 {
@@ -146,6 +170,11 @@ int main(int argc, char **argv)
     CHECK(of_lock_local_create(&a.locks));
 
     int port = argc > 1 ? atoi(argv[1]) : 0;
+    long long idle_ms = argc > 2 ? atoll(argv[2]) : IDLE_MS_DEFAULT;
+    if (port < 0 || port > 65535 || idle_ms <= 0) {
+        fprintf(stderr, "usage: metrics-server [PORT [IDLE_MS]]  (PORT 0..65535, IDLE_MS > 0)\n");
+        return 2;
+    }
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     struct sockaddr_in sa = {0};
@@ -175,31 +204,38 @@ int main(int argc, char **argv)
         pfd[0] = (struct pollfd){lfd, nc < MAX_CLIENTS ? POLLIN : 0, 0};
         for (size_t i = 0; i < nc; i++)
             pfd[i + 1] = (struct pollfd){clients[i].fd, POLLIN, 0};
-        if (poll(pfd, nc + 1, 1000) < 0) {
+        if (poll(pfd, nc + 1, poll_timeout_ms(clients, nc)) < 0) {
             if (errno == EINTR)
                 continue;
             perror("metrics-server: poll");
             break;
         }
         /* Clients first (their slots stay put until the compaction below), then the listener. */
+        long long now = now_ms();
         for (size_t i = 0; i < nc; i++) {
             client *c = &clients[i];
-            if (!(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            ssize_t r = recv(c->fd, c->req + c->len, REQ_MAX - c->len, 0);
-            if (r > 0) {
-                c->len += (size_t)r;
-                c->req[c->len] = '\0';
+            int done = 0, closed = 0;
+            if (pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                ssize_t r = recv(c->fd, c->req + c->len, REQ_MAX - c->len, 0);
+                if (r > 0) {
+                    c->len += (size_t)r;
+                    c->req[c->len] = '\0';
+                }
+                closed = r <= 0;
+                done = strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n");
             }
-            int done = strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n");
-            if (done)
+            if (done) {
                 handle(&a, c->fd, c->req);
-            else if (r > 0 && c->len == REQ_MAX)
-                respond(c->fd, "431 Request Header Fields Too Large", "text/plain", "", 0);
-            if (done || r <= 0 || c->len == REQ_MAX) {
-                close(c->fd);
-                c->fd = -1;
+            } else if (!closed) { /* closed: the client went away, nothing to answer */
+                if (c->len == REQ_MAX)
+                    respond(c->fd, "431 Request Header Fields Too Large", "text/plain", "", 0);
+                else if (now >= c->deadline_ms) /* idle, or trickling a request too slowly */
+                    respond(c->fd, "408 Request Timeout", "text/plain", "", 0);
+                else
+                    continue; /* more of the request to come */
             }
+            close(c->fd);
+            c->fd = -1;
         }
         size_t k = 0;
         for (size_t i = 0; i < nc; i++)
@@ -210,6 +246,7 @@ int main(int argc, char **argv)
             int fd = accept(lfd, NULL, NULL);
             if (fd >= 0) {
                 clients[nc].fd = fd;
+                clients[nc].deadline_ms = now_ms() + idle_ms;
                 clients[nc].len = 0;
                 clients[nc].req[0] = '\0';
                 nc++;
