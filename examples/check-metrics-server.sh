@@ -13,18 +13,31 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$server" 0 >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-port=
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/out")
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || fail "server exited: $(cat "$tmp/err")"
-    sleep 0.1
-done
-[ -n "$port" ] || fail "no port printed"
-url=http://127.0.0.1:$port
+start_server() { # start_server NAME ARGS...: output in $tmp/NAME.out and .err; sets pid, port, url
+    local name=$1
+    shift
+    "$server" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    pid=$!
+    port=
+    for _ in $(seq 1 100); do
+        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/$name.out")
+        [ -n "$port" ] && break
+        kill -0 "$pid" 2>/dev/null || fail "$name server exited: $(cat "$tmp/$name.err")"
+        sleep 0.1
+    done
+    [ -n "$port" ] || fail "$name server printed no port"
+    url=http://127.0.0.1:$port
+}
+stop_server() { # stop_server NAME: SIGTERM by PID, then a clean exit expected
+    kill -TERM "$pid"
+    wait "$pid"
+    local rc=$?
+    pid=
+    [ $rc -eq 0 ] || fail "$1 server: exit status $rc after SIGTERM: $(cat "$tmp/$1.err")"
+}
 get() { "$curl" -sS --max-time 10 "$@"; }
+
+start_server main 0
 
 get -o "$tmp/m1" -w '%{http_code} %{content_type}\n' "$url/metrics" >"$tmp/h1" || fail "scrape"
 [ "$(cat "$tmp/h1")" = "200 text/plain; version=0.0.4" ] || fail "headers: $(cat "$tmp/h1")"
@@ -60,32 +73,15 @@ code=$(get -o /dev/null -w '%{http_code}' -X POST "$url/metrics")
 [ "$code" = 405 ] || fail "POST answered $code"
 echo "ok: 404 and 405"
 
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
-pid=
-[ $rc -eq 0 ] || fail "exit status $rc after SIGTERM: $(cat "$tmp/err")"
-grep -q '^stopped after 3 units of work$' "$tmp/out" || fail "no clean stop: $(cat "$tmp/out")"
+stop_server main
+grep -q '^stopped after 3 units of work$' "$tmp/main.out" || fail "no clean stop: $(cat "$tmp/main.out")"
 echo "ok: stopped by SIGTERM"
 
 # Idle connections: a second server that gives a client 300 ms to send its request. Sixteen
 # connections that send nothing fill every client slot; without the idle timeout the scrape
 # behind them would wait for ever (here: curl's 10 s), with it the idle ones get 408 and the
 # scrape is served.
-start_server() { # start_server ARGS...: sets pid and url
-    "$server" "$@" >"$tmp/out2" 2>"$tmp/err2" &
-    pid=$!
-    port=
-    for _ in $(seq 1 100); do
-        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/out2")
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || fail "server exited: $(cat "$tmp/err2")"
-        sleep 0.1
-    done
-    [ -n "$port" ] || fail "no port printed"
-    url=http://127.0.0.1:$port
-}
-start_server 0 300
+start_server idle 0 300
 idle=()
 for i in $(seq 1 16); do
     exec {fd}<>"/dev/tcp/127.0.0.1/$port" || fail "idle connection $i"
@@ -97,11 +93,7 @@ IFS= read -r -t 10 line <&"${idle[0]}" || fail "no answer to an idle connection"
 [ "$line" = $'HTTP/1.0 408 Request Timeout\r' ] || fail "idle connection answered: $line"
 for fd in "${idle[@]}"; do exec {fd}>&-; done
 echo "ok: idle connections get 408 and free their slots"
-"$server" 0 0 >/dev/null 2>"$tmp/err3" && fail "IDLE_MS 0 accepted"
-grep -q usage "$tmp/err3" || fail "no usage for IDLE_MS 0"
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
-pid=
-[ $rc -eq 0 ] || fail "exit status $rc after SIGTERM (second server): $(cat "$tmp/err2")"
+"$server" 0 0 >/dev/null 2>"$tmp/bad.err" && fail "IDLE_MS 0 accepted"
+grep -q usage "$tmp/bad.err" || fail "no usage for IDLE_MS 0"
+stop_server idle
 echo "ok: bad IDLE_MS refused; second server stopped"
